@@ -1,0 +1,1 @@
+//! migspec schemas and validation.

@@ -1,0 +1,1 @@
+//! migspec spec documents.
