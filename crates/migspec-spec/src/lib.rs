@@ -1,1 +1,2 @@
 //! migspec spec documents.
+pub mod yaml;
