@@ -506,10 +506,14 @@ fn create(
         migrate_option: default_option(option),
         src_database_type: require_str(params, "SrcDatabaseType")?.to_owned(),
         src_access_type: require_str(params, "SrcAccessType")?.to_owned(),
-        src_info: from_params(params, "SrcInfo")?.unwrap_or_default(),
+        src_info: from_params::<SrcInfo>(params, "SrcInfo")?
+            .unwrap_or_default()
+            .redacted(),
         dst_database_type: require_str(params, "DstDatabaseType")?.to_owned(),
         dst_access_type: require_str(params, "DstAccessType")?.to_owned(),
-        dst_info: from_params(params, "DstInfo")?.unwrap_or_default(),
+        dst_info: from_params::<DstInfo>(params, "DstInfo")?
+            .unwrap_or_default()
+            .redacted(),
         database_info: get_str(params, "DatabaseInfo")
             .unwrap_or_default()
             .to_owned(),
@@ -517,7 +521,11 @@ fn create(
         src_node_type: get_str(params, "SrcNodeType")
             .unwrap_or_default()
             .to_owned(),
-        src_info_multi: from_params(params, "SrcInfoMulti")?.unwrap_or_default(),
+        src_info_multi: from_params::<Vec<SrcInfo>>(params, "SrcInfoMulti")?
+            .unwrap_or_default()
+            .iter()
+            .map(SrcInfo::redacted)
+            .collect(),
         timeline: Timeline::new(Phase::Created, ctx.now),
     };
     validate_job(&job)?;
@@ -547,8 +555,8 @@ fn modify(
     if let Some(access) = get_str(params, "SrcAccessType") {
         access.clone_into(&mut updated.src_access_type);
     }
-    if let Some(info) = from_params(params, "SrcInfo")? {
-        updated.src_info = info;
+    if let Some(info) = from_params::<SrcInfo>(params, "SrcInfo")? {
+        updated.src_info = info.redacted();
     }
     if let Some(access) = get_str(params, "DstAccessType") {
         access.clone_into(&mut updated.dst_access_type);
@@ -560,7 +568,7 @@ fn modify(
                 "the target region cannot be modified",
             ));
         }
-        updated.dst_info = info;
+        updated.dst_info = info.redacted();
     }
     if let Some(info) = get_str(params, "DatabaseInfo") {
         info.clone_into(&mut updated.database_info);
@@ -568,8 +576,8 @@ fn modify(
     if let Some(node_type) = get_str(params, "SrcNodeType") {
         node_type.clone_into(&mut updated.src_node_type);
     }
-    if let Some(multi) = from_params(params, "SrcInfoMulti")? {
-        updated.src_info_multi = multi;
+    if let Some(multi) = from_params::<Vec<SrcInfo>>(params, "SrcInfoMulti")? {
+        updated.src_info_multi = multi.iter().map(SrcInfo::redacted).collect();
     }
     validate_job(&updated)?;
     // Any modification invalidates a check: the job must be checked again before it starts.

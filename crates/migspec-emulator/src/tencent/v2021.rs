@@ -819,8 +819,9 @@ fn modify(
     run_mode.clone_into(&mut job.run_mode);
     expect_run_time.clone_into(&mut job.expect_run_time);
     job.migrate_option = Some(option);
-    job.src_info = src_info;
-    job.dst_info = dst_info;
+    // Secrets are never stored (nor returned).
+    job.src_info = src_info.redacted();
+    job.dst_info = dst_info.redacted();
     job.auto_retry_time_range_minutes = retry_minutes;
     job.configured = true;
     job.timeline.reset_check();
