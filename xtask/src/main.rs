@@ -1,2 +1,220 @@
-//! Project chores.
-fn main() {}
+//! Project chores: `cargo xtask ci` (the test command `.ci/run` and the README use) and
+//! `cargo xtask schemas --check|--write`, and `cargo xtask bench`.
+//!
+//! No clap here on purpose: two commands and a flag do not need it, and xtask must build fast.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["schemas", "--check"] | ["schemas"] => schemas(Mode::Check),
+        ["schemas", "--write"] => schemas(Mode::Write),
+        ["bench"] => bench::validate(),
+        ["help" | "--help" | "-h"] | [] => {
+            say(HELP);
+            Ok(())
+        }
+        other => Err(format!("unknown command `{}`\n\n{HELP}", other.join(" "))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            say(&format!("xtask: {message}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const HELP: &str = "cargo xtask <command>
+
+  ci                 fmt check, clippy -D warnings, every test (nextest), doctests, schemas --check
+  schemas --check    fail if schemas/*.json differ from the spec types
+  schemas --write    regenerate schemas/*.json
+  bench              time `migspec validate` on 10,000 generated specs (release build)";
+
+#[expect(clippy::print_stderr, reason = "xtask talks to the developer")]
+fn say(text: &str) {
+    eprintln!("{text}");
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Check,
+    Write,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    say(&format!("$ {program} {}", args.join(" ")));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|error| format!("cannot run {program}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    run("cargo", &["fmt", "--all", "--check"])?;
+    run(
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )?;
+    schemas(Mode::Check)?;
+    run(
+        "cargo",
+        &["nextest", "run", "--workspace", "--profile", "ci", "--no-tests", "fail"],
+    )?;
+    run("cargo", &["test", "--workspace", "--doc"])?;
+    Ok(())
+}
+
+fn schemas(mode: Mode) -> Result<(), String> {
+    let dir = root().join("schemas");
+    let mut stale = Vec::new();
+    for (name, text) in migspec_schema::generate::schema_files() {
+        let path = dir.join(&name);
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == text {
+            continue;
+        }
+        match mode {
+            Mode::Check => stale.push(name),
+            Mode::Write => {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                say(&format!("wrote {}", path.display()));
+            }
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "stale schemas: {} (run `cargo xtask schemas --write`)",
+            stale.join(", ")
+        ))
+    }
+}
+
+mod bench {
+    //! `cargo xtask bench`: time `migspec validate` on 10,000 generated spec files.
+
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use super::{root, run, say};
+
+    const TEMPLATES: [&str; 4] = [
+        include_str!("bench_specs/tencent2018.yaml"),
+        include_str!("bench_specs/postgres2018.yaml"),
+        include_str!("bench_specs/tencent2021.yaml"),
+        include_str!("bench_specs/huawei.yaml"),
+    ];
+
+    /// Files to validate.
+    pub(crate) const FILES: usize = 10_000;
+
+    fn generate(dir: &Path) -> Result<(usize, usize), String> {
+        let marker = dir.join(".complete");
+        let mut bytes = 0;
+        let mut lines = 0;
+        for index in 0..FILES {
+            let template = TEMPLATES[index % TEMPLATES.len()];
+            let text = template.replace("NAME", &format!("spec-{index:05}"));
+            bytes += text.len();
+            lines += text.lines().count();
+            if marker.exists() {
+                continue;
+            }
+            let sub = dir.join(format!("group-{:03}", index / 100));
+            std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+            let path = sub.join(format!("spec-{index:05}.yaml"));
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+        Ok((bytes, lines))
+    }
+
+    fn max_rss_kib(binary: &Path, dir: &Path) -> Option<u64> {
+        let output = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(binary)
+            .args(["validate", "--format", "json"])
+            .arg(dir)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    pub(crate) fn validate() -> Result<(), String> {
+        run("cargo", &["build", "--release", "-p", "migspec-cli"])?;
+        let root = root();
+        let binary = root.join("target/release/migspec");
+        let dir = root.join("target/bench-specs");
+        let (bytes, lines) = generate(&dir)?;
+        say(&format!(
+            "{FILES} spec files, {:.1} MB, {:.0} lines each on average, in {}",
+            bytes as f64 / 1e6,
+            lines as f64 / FILES as f64,
+            dir.display()
+        ));
+        let mut times: Vec<Duration> = Vec::new();
+        for round in 0..6 {
+            let started = Instant::now();
+            let output = Command::new(&binary)
+                .args(["validate", "--format", "json"])
+                .arg(&dir)
+                .output()
+                .map_err(|e| e.to_string())?;
+            let elapsed = started.elapsed();
+            if !output.status.success() {
+                return Err(format!(
+                    "validate failed: {}",
+                    String::from_utf8_lossy(&output.stdout)
+                ));
+            }
+            // The first run warms the page cache and is not counted.
+            if round > 0 {
+                times.push(elapsed);
+            }
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        say(&format!(
+            "wall: median {:.3} s, min {:.3} s, max {:.3} s over {} runs (budget 1.0 s)",
+            median.as_secs_f64(),
+            times[0].as_secs_f64(),
+            times[times.len() - 1].as_secs_f64(),
+            times.len()
+        ));
+        match max_rss_kib(&binary, &dir) {
+            Some(kib) => say(&format!("peak RSS: {:.1} MB (budget 300 MB)", kib as f64 / 1024.0)),
+            None => say("peak RSS: not measured (/usr/bin/time is missing: apt-get install time)"),
+        }
+        if median > Duration::from_secs(1) {
+            return Err("validate is over its 1.0 s budget".to_owned());
+        }
+        Ok(())
+    }
+}

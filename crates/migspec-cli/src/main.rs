@@ -1,28 +1,27 @@
-//! The `migspec` command.
-use clap::{Parser, Subcommand};
+//! The `migspec` command: argument parsing and rendering only; the work is in the library
+//! crates.
 
-#[derive(Debug, Parser)]
-#[command(name = "migspec", version, about = "Turn YAML migration specs into cloud data-migration jobs")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+mod args;
+mod commands;
+mod view;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve a local emulator of the Tencent DTS and Huawei OMS APIs
-    Emulator(migspec_emulator::cli::Args),
-}
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::commands::ExitStatus;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let status = match cli.command {
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Schema(args) => commands::schema::run(&args),
         Command::Emulator(args) => match migspec_emulator::cli::run(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
+            Ok(()) => ExitStatus::Success,
             Err(error) => {
-                anstream::eprintln!("error: {error}");
-                std::process::ExitCode::FAILURE
+                view::err(&format!("error: {error}"));
+                ExitStatus::Failure
             }
         },
-    }
+    };
+    status.into()
 }

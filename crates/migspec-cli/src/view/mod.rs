@@ -1,0 +1,26 @@
+//! Rendering: the only place that writes to the terminal.
+//!
+//! Standard output carries only what can be piped (JSON, annotations, schemas); messages for
+//! people go to standard error. Colour follows the terminal and `NO_COLOR`.
+
+pub(crate) mod diagnostics;
+
+use std::io::{IsTerminal, Write};
+
+/// Whether to colour standard error.
+pub(crate) fn stderr_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && std::io::stderr().is_terminal()
+}
+
+/// Writes a line to standard output. A closed pipe (`migspec … | head`) is not an error.
+pub(crate) fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}");
+}
+
+/// Writes a line to standard error.
+pub(crate) fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}

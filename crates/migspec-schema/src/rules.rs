@@ -1,0 +1,904 @@
+//! Cross-field rules the API documentation states but JSON Schema cannot express well.
+//!
+//! Each rule reports at the exact field it concerns (or, for a missing field, at the object
+//! that should hold it), with a help line saying what to write.
+
+use migspec_spec::SpecDocument;
+use migspec_spec::model::common::{
+    HuaweiFailureAction, ResumeOption, TagItem, TencentFailureAction, TencentOnFailure, Timeouts,
+};
+use migspec_spec::model::huawei::{
+    BandwidthPolicy, CdnAuthenticationType, CloudType, ConsistencyCheck, CryptoType,
+    ObjectOverwriteMode, TaskGroupSpec, TaskType,
+};
+use migspec_spec::model::tencent2018::{
+    self as t18, AccessType, ConsistencyType, DatabaseInfo, IsOverrideRoot, MigrateObject,
+    MigrateType, ReadOnly, RunMode, SrcDatabaseType, SrcInfo, SrcNodeType,
+};
+use migspec_spec::model::tencent2021::{self as t21, DBEndpointInfo, ObjectMode, SelectionMode};
+use migspec_spec::model::{HuaweiOmsTaskGroup, TencentDtsMigrateJob, TencentDtsMigrationJob};
+
+use crate::validate::Context;
+
+/// The tag key migspec reserves for finding jobs again.
+pub const ADDRESS_TAG_KEY: &str = "migspec:address";
+
+/// Runs every rule for the document's kind.
+pub(crate) fn check(document: &SpecDocument, context: &mut Context<'_>) {
+    match document {
+        SpecDocument::TencentDtsMigrateJob(job) => check_2018(job, context),
+        SpecDocument::TencentDtsMigrationJob(job) => check_2021(job, context),
+        SpecDocument::HuaweiOmsTaskGroup(group) => check_oms(group, context),
+    }
+}
+
+fn check_timeouts(timeouts: Option<&Timeouts>, context: &mut Context<'_>) {
+    for (phase, duration) in timeouts.map(Timeouts::entries).unwrap_or_default() {
+        if let Err(error) = duration.parse() {
+            context.error_at(
+                "migspec::rule::timeout",
+                &format!("/lifecycle/timeouts/{phase}"),
+                format!("`lifecycle.timeouts.{phase}` is not a duration: {error}"),
+                "write a duration such as `90s`, `15m`, `1h 30m` or `2d`",
+            );
+        }
+    }
+}
+
+fn check_tags(tags: &[TagItem], context: &mut Context<'_>) {
+    for (index, tag) in tags.iter().enumerate() {
+        if tag.tag_key == ADDRESS_TAG_KEY {
+            context.error_at(
+                "migspec::rule::reserved_tag",
+                &format!("/spec/Tags/{index}/TagKey"),
+                format!("the tag key `{ADDRESS_TAG_KEY}` is reserved"),
+                "migspec sets this tag itself from `metadata.name`; remove it",
+            );
+        }
+    }
+}
+
+fn check_datetime(value: Option<&String>, pointer: &str, context: &mut Context<'_>) {
+    let Some(value) = value else { return };
+    let fields: Vec<u32> = value
+        .split(['-', ' ', ':'])
+        .filter_map(|part| part.parse().ok())
+        .collect();
+    let valid = matches!(fields.as_slice(), [_, month, day, hour, minute, second]
+        if (1..=12).contains(month) && (1..=31).contains(day) && *hour < 24 && *minute < 60 && *second < 60);
+    if !valid {
+        context.error_at(
+            "migspec::rule::datetime",
+            pointer,
+            format!("`{value}` is not a valid date and time"),
+            "write `yyyy-mm-dd hh:mm:ss` (Beijing time), e.g. `2026-12-01 02:00:00`",
+        );
+    }
+}
+
+fn check_resume(
+    on_failure: Option<&TencentOnFailure>,
+    is_redis: bool,
+    engine: &str,
+    context: &mut Context<'_>,
+) {
+    let Some(on_failure) = on_failure else { return };
+    match (on_failure.action, on_failure.resume_option) {
+        (TencentFailureAction::Resume, None) => context.error_at(
+            "migspec::rule::resume_option",
+            "/lifecycle/onFailure/ResumeOption",
+            "`onFailure.action: resume` needs a `ResumeOption`",
+            if is_redis {
+                "add `ResumeOption: overwrite` (or `clearData`, which empties the target first)"
+            } else {
+                "add `ResumeOption: normal`"
+            },
+        ),
+        (_, Some(option @ (ResumeOption::ClearData | ResumeOption::Overwrite))) if !is_redis => {
+            context.error_at(
+                "migspec::rule::resume_option",
+                "/lifecycle/onFailure/ResumeOption",
+                format!("`ResumeOption: {option}` is only valid for Redis, and this job migrates {engine}"),
+                "use `ResumeOption: normal` for every engine but Redis",
+            );
+        }
+        (_, Some(ResumeOption::Normal)) if is_redis => context.error_at(
+            "migspec::rule::resume_option",
+            "/lifecycle/onFailure/ResumeOption",
+            "`ResumeOption: normal` is not valid for Redis",
+            "use `overwrite` (resume in overwrite mode) or `clearData` (clear the target first)",
+        ),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TencentDtsMigrateJob (2018-03-30)
+// ---------------------------------------------------------------------------------------------
+
+fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
+    let spec = &job.spec;
+    let option = &spec.migrate_option;
+
+    if option.run_mode == RunMode::Timed && option.expect_time.is_none() {
+        context.error_at(
+            "migspec::rule::expect_time",
+            "/spec/MigrateOption/ExpectTime",
+            "`RunMode: 2` (timed) needs `ExpectTime`",
+            "add `ExpectTime: \"2026-12-01 02:00:00\"` (yyyy-mm-dd hh:mm:ss, Beijing time), or use `RunMode: 1`",
+        );
+    }
+    if option.run_mode == RunMode::Immediate && option.expect_time.is_some() {
+        context.warning_at(
+            "migspec::rule::expect_time_ignored",
+            "/spec/MigrateOption/ExpectTime",
+            "`ExpectTime` is ignored with `RunMode: 1` (run immediately)",
+            "remove it, or set `RunMode: 2` to start at that time",
+        );
+    }
+    check_datetime(option.expect_time.as_ref(), "/spec/MigrateOption/ExpectTime", context);
+
+    let items = check_database_info_2018(spec, context);
+    let malformed = spec.database_info.is_some() && items.is_none();
+    match (option.migrate_object, items.as_ref().map(Vec::len)) {
+        _ if malformed => {}
+        (Some(MigrateObject::Selected), None | Some(0)) => context.error_at(
+            "migspec::rule::database_info_required",
+            "/spec/DatabaseInfo",
+            "`MigrateObject: 2` (selected databases and tables) needs `DatabaseInfo`",
+            "list what to migrate, e.g. `DatabaseInfo: [{Database: orders, Table: [orders]}]`, or use `MigrateObject: 1` for the whole instance",
+        ),
+        (Some(MigrateObject::WholeInstance) | None, Some(count)) if count > 0 => context.error_at(
+            "migspec::rule::database_info_forbidden",
+            "/spec/DatabaseInfo",
+            "`DatabaseInfo` is only allowed with `MigrateObject: 2`",
+            "set `MigrateObject: 2` to migrate the listed databases, or remove `DatabaseInfo` to migrate the whole instance",
+        ),
+        _ => {}
+    }
+
+    if option.consistency_type == Some(ConsistencyType::Sampled) && option.consistency_params.is_none() {
+        context.error_at(
+            "migspec::rule::consistency_params",
+            "/spec/MigrateOption/ConsistencyParams",
+            "`ConsistencyType: 3` (sampled check) needs `ConsistencyParams`",
+            "add `ConsistencyParams: {SelectRowsPerTable: 10, TablesSelectAll: 10, TablesSelectCount: 10}` (percentages, 1-100)",
+        );
+    }
+    if option.consistency_params.is_some() && option.consistency_type != Some(ConsistencyType::Sampled) {
+        context.warning_at(
+            "migspec::rule::consistency_params_ignored",
+            "/spec/MigrateOption/ConsistencyParams",
+            "`ConsistencyParams` is only used with `ConsistencyType: 3` (sampled check)",
+            "remove it, or set `ConsistencyType: 3`",
+        );
+    }
+
+    if option.is_override_root == Some(IsOverrideRoot::Overwrite) {
+        let reason = match (option.migrate_object, option.migrate_type) {
+            (Some(MigrateObject::Selected), _) => Some("a table-level job (`MigrateObject: 2`)"),
+            (_, Some(MigrateType::Structure)) => Some("a schema-only job (`MigrateType: 1`)"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            context.error_at(
+                "migspec::rule::override_root",
+                "/spec/MigrateOption/IsOverrideRoot",
+                format!("`IsOverrideRoot: 1` is not allowed for {reason}"),
+                "set `IsOverrideRoot: 0`; only whole-instance data migrations may overwrite the target's root account",
+            );
+        }
+    }
+
+    check_extern_params(spec, context);
+    check_src_info_2018(&spec.src_info, spec.src_access_type, "/spec/SrcInfo", context);
+    let cluster = spec.src_node_type == Some(SrcNodeType::Cluster);
+    if cluster && spec.src_info_multi.is_empty() {
+        context.error_at(
+            "migspec::rule::src_info_multi",
+            "/spec/SrcInfoMulti",
+            "`SrcNodeType: cluster` needs the nodes in `SrcInfoMulti`",
+            "list each node of the cluster under `SrcInfoMulti`",
+        );
+    }
+    if !cluster && !spec.src_info_multi.is_empty() {
+        context.error_at(
+            "migspec::rule::src_info_multi",
+            "/spec/SrcInfoMulti",
+            "`SrcInfoMulti` is only used with `SrcNodeType: cluster`",
+            "set `SrcNodeType: cluster`, or remove `SrcInfoMulti`",
+        );
+    }
+    for (index, node) in spec.src_info_multi.iter().enumerate() {
+        check_src_info_2018(node, spec.src_access_type, &format!("/spec/SrcInfoMulti/{index}"), context);
+    }
+    if spec.dst_info.instance_id.is_none() {
+        context.error_at(
+            "migspec::rule::access_type_field",
+            "/spec/DstInfo/InstanceId",
+            "`DstAccessType: cdb` needs `DstInfo.InstanceId`",
+            "add the TencentDB instance ID, e.g. `InstanceId: cdb-9z8y7x6w`",
+        );
+    }
+    if spec.dst_info.ip.is_some() || spec.dst_info.port.is_some() {
+        context.warning_at(
+            "migspec::rule::deprecated",
+            if spec.dst_info.ip.is_some() { "/spec/DstInfo/Ip" } else { "/spec/DstInfo/Port" },
+            "`DstInfo.Ip` and `DstInfo.Port` are deprecated by the API",
+            "remove them; the target is identified by `InstanceId`",
+        );
+    }
+    if spec.dst_info.read_only == Some(ReadOnly::ReadOnly)
+        && (spec.src_database_type != SrcDatabaseType::Mysql
+            || option.migrate_object == Some(MigrateObject::Selected))
+    {
+        context.error_at(
+            "migspec::rule::read_only",
+            "/spec/DstInfo/ReadOnly",
+            "`DstInfo.ReadOnly: 1` is only for MySQL whole-instance migrations",
+            "set `ReadOnly: 0` or remove it",
+        );
+    }
+    check_tags(&spec.tags, context);
+    let is_redis = spec.src_database_type == SrcDatabaseType::Redis;
+    check_resume(
+        job.lifecycle.on_failure.as_ref(),
+        is_redis,
+        spec.src_database_type.as_str(),
+        context,
+    );
+    check_timeouts(job.lifecycle.timeouts.as_ref(), context);
+}
+
+/// Parses and checks `DatabaseInfo`; returns its items when it could be read.
+fn check_database_info_2018(
+    spec: &t18::MigrateJobSpec,
+    context: &mut Context<'_>,
+) -> Option<Vec<t18::DatabaseInfoItem>> {
+    let info = spec.database_info.as_ref()?;
+    let items = match info.items() {
+        Ok(items) => items,
+        Err(error) => {
+            context.error_labelled(
+                "migspec::rule::database_info_json",
+                "/spec/DatabaseInfo",
+                format!("`DatabaseInfo` is not valid JSON of the documented shape: {error}"),
+                "malformed DatabaseInfo",
+                "write it as a YAML list instead (`- {Database: db1, Table: [t1, t2]}`), or as JSON like `[{\"Database\":\"db1\",\"Table\":[\"t1\"]}]`",
+            );
+            return None;
+        }
+    };
+    let three_level = matches!(
+        spec.src_database_type,
+        SrcDatabaseType::Postgresql | SrcDatabaseType::Sqlserver
+    );
+    let in_list = matches!(info, DatabaseInfo::List(_));
+    for (index, item) in items.iter().enumerate() {
+        let item_pointer = if in_list {
+            format!("/spec/DatabaseInfo/{index}")
+        } else {
+            "/spec/DatabaseInfo".to_owned()
+        };
+        if item.database.trim().is_empty() {
+            context.error_at(
+                "migspec::rule::database_info_item",
+                &format!("{item_pointer}/Database"),
+                format!("`DatabaseInfo[{index}].Database` is empty"),
+                "name the database to migrate",
+            );
+        }
+        if item.schema.is_some() && !three_level {
+            let pointer = if in_list { format!("{item_pointer}/Schema") } else { item_pointer.clone() };
+            context.error_at(
+                "migspec::rule::database_info_schema",
+                &pointer,
+                format!(
+                    "`Schema` in `DatabaseInfo[{index}]` is only for three-level engines (postgresql, sqlserver); this source is {}",
+                    spec.src_database_type
+                ),
+                "remove `Schema`: MySQL-like and MongoDB sources use `{Database, Table}`",
+            );
+        }
+        if let Some(tables) = &item.table
+            && tables.is_empty()
+        {
+            let pointer = if in_list { format!("{item_pointer}/Table") } else { item_pointer.clone() };
+            context.error_at(
+                "migspec::rule::database_info_item",
+                &pointer,
+                format!("`DatabaseInfo[{index}].Table` is an empty list"),
+                "list the tables, or remove `Table` to migrate the whole database",
+            );
+        }
+    }
+    Some(items)
+}
+
+fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
+    let Some(params) = &spec.migrate_option.extern_params else { return };
+    let map = match params.map() {
+        Ok(map) => map,
+        Err(error) => {
+            context.error_labelled(
+                "migspec::rule::extern_params_json",
+                "/spec/MigrateOption/ExternParams",
+                format!("`ExternParams` is not a JSON object: {error}"),
+                "malformed ExternParams",
+                "write it as a YAML mapping (`ExternParams: {ClientOutputBufferHardLimit: 512}`) or as a JSON object string",
+            );
+            return;
+        }
+    };
+    let known: &[&str] = match spec.src_database_type {
+        SrcDatabaseType::Redis => &[
+            "ClientOutputBufferHardLimit",
+            "ClientOutputBufferSoftLimit",
+            "ClientOutputBufferPersistTime",
+            "ReplBacklogSize",
+            "ReplTimeout",
+        ],
+        SrcDatabaseType::Mongodb => &["SrcAuthDatabase", "SrcAuthFlag", "SrcAuthMechanism"],
+        _ => &[],
+    };
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            let pointer = match params {
+                t18::ExternParams::Map(_) => format!("/spec/MigrateOption/ExternParams/{key}"),
+                t18::ExternParams::Json(_) => "/spec/MigrateOption/ExternParams".to_owned(),
+            };
+            let help = if known.is_empty() {
+                format!("{} sources take no documented ExternParams", spec.src_database_type)
+            } else {
+                match crate::validate::closest(key, known) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("documented keys for {}: {}", spec.src_database_type, known.join(", ")),
+                }
+            };
+            context.warning_at(
+                "migspec::rule::extern_params_key",
+                &pointer,
+                format!("`ExternParams.{key}` is not a documented parameter for {} sources", spec.src_database_type),
+                help,
+            );
+        }
+    }
+}
+
+fn check_src_info_2018(info: &SrcInfo, access: AccessType, pointer: &str, context: &mut Context<'_>) {
+    let required: &[(&str, bool)] = match access {
+        AccessType::Cvm => &[("CvmInstanceId", info.cvm_instance_id.is_some())],
+        AccessType::Dcg => &[("UniqDcgId", info.uniq_dcg_id.is_some())],
+        AccessType::Vpncloud => &[("UniqVpnGwId", info.uniq_vpn_gw_id.is_some())],
+        AccessType::Cdb => &[("InstanceId", info.instance_id.is_some())],
+        AccessType::Ccn => &[("CcnId", info.ccn_id.is_some())],
+        AccessType::Extranet => &[("Ip", info.ip.is_some()), ("Port", info.port.is_some())],
+    };
+    for (field, present) in required {
+        if !present {
+            context.error_at(
+                "migspec::rule::access_type_field",
+                &format!("{pointer}/{field}"),
+                format!("`SrcAccessType: {access}` needs `{field}` in `{}`", pointer.trim_start_matches("/spec/").replace('/', ".")),
+                format!("add `{field}`: {}", access_help(access)),
+            );
+        }
+    }
+}
+
+fn access_help(access: impl std::fmt::Display) -> String {
+    match access.to_string().as_str() {
+        "cvm" => "the CVM instance ID, e.g. `ins-1a2b3c4d`".to_owned(),
+        "dcg" => "the Direct Connect gateway ID, e.g. `dcg-0rxtqqxb`".to_owned(),
+        "vpncloud" => "the VPN gateway ID, e.g. `vpngw-9ghexg7q`".to_owned(),
+        "cdb" => "the TencentDB instance ID, e.g. `cdb-9z8y7x6w`".to_owned(),
+        "ccn" => "the Cloud Connect Network ID, e.g. `ccn-afp6kltc`".to_owned(),
+        other => format!("required for `{other}` access"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TencentDtsMigrationJob (2021-12-06)
+// ---------------------------------------------------------------------------------------------
+
+fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
+    let spec = &job.spec;
+    let option = &spec.migrate_option;
+    if spec.run_mode == t21::RunMode::Timed && spec.expect_run_time.is_none() {
+        context.error_at(
+            "migspec::rule::expect_time",
+            "/spec/ExpectRunTime",
+            "`RunMode: timed` needs `ExpectRunTime`",
+            "add `ExpectRunTime: \"2026-12-01 02:00:00\"` (yyyy-mm-dd hh:mm:ss), or use `RunMode: immediate`",
+        );
+    }
+    check_datetime(spec.expect_run_time.as_ref(), "/spec/ExpectRunTime", context);
+    if spec.dst_region != spec.region {
+        context.error_at(
+            "migspec::rule::region",
+            "/spec/DstRegion",
+            format!("`DstRegion: {}` must equal the job's `region: {}`", spec.dst_region, spec.region),
+            "a 2021-12-06 job is created in its target's region: make `region` and `DstRegion` the same",
+        );
+    }
+    for (side, endpoint, database_type, region) in [
+        ("Src", &spec.src_info, spec.src_database_type, &spec.src_region),
+        ("Dst", &spec.dst_info, spec.dst_database_type, &spec.dst_region),
+    ] {
+        let base = format!("/spec/{side}Info");
+        if endpoint.database_type != database_type {
+            context.error_at(
+                "migspec::rule::endpoint_mismatch",
+                &format!("{base}/DatabaseType"),
+                format!(
+                    "`{side}Info.DatabaseType: {}` differs from `{side}DatabaseType: {database_type}`",
+                    endpoint.database_type
+                ),
+                format!("the job was bought for {database_type}: make both the same"),
+            );
+        }
+        if &endpoint.region != region {
+            context.error_at(
+                "migspec::rule::endpoint_mismatch",
+                &format!("{base}/Region"),
+                format!("`{side}Info.Region: {}` differs from `{side}Region: {region}`", endpoint.region),
+                "make both the same",
+            );
+        }
+        check_endpoint_2021(endpoint, &base, context);
+    }
+    if spec.src_database_type == t21::DatabaseType::Tdsqlmysql && spec.src_info.connect_type.is_none() {
+        context.error_at(
+            "migspec::rule::access_type_field",
+            "/spec/SrcInfo/ConnectType",
+            "a `tdsqlmysql` source needs `SrcInfo.ConnectType`",
+            "add `ConnectType: proxy` or `ConnectType: set`",
+        );
+    }
+
+    let table = &option.database_table;
+    match table.object_mode {
+        ObjectMode::Partial if table.databases.is_empty() => context.error_at(
+            "migspec::rule::database_info_required",
+            "/spec/MigrateOption/DatabaseTable/Databases",
+            "`ObjectMode: partial` needs `Databases`",
+            "list the databases, e.g. `Databases: [{DbName: orders, DBMode: all}]`, or use `ObjectMode: all`",
+        ),
+        ObjectMode::All if !table.databases.is_empty() => context.error_at(
+            "migspec::rule::database_info_forbidden",
+            "/spec/MigrateOption/DatabaseTable/Databases",
+            "`Databases` is only used with `ObjectMode: partial`",
+            "set `ObjectMode: partial` to migrate the listed databases, or remove `Databases`",
+        ),
+        _ => {}
+    }
+    for (index, item) in table.databases.iter().enumerate() {
+        check_db_item(item, &format!("/spec/MigrateOption/DatabaseTable/Databases/{index}"), context);
+    }
+    if option.is_override_root == Some(true) {
+        let reason = if table.object_mode == ObjectMode::Partial {
+            Some("a partial (table-level) job")
+        } else if option.migrate_type == Some(t21::MigrateType::Structure) {
+            Some("a structure-only job")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            context.error_at(
+                "migspec::rule::override_root",
+                "/spec/MigrateOption/IsOverrideRoot",
+                format!("`IsOverrideRoot: true` is not allowed for {reason}"),
+                "set `IsOverrideRoot: false`",
+            );
+        }
+    }
+    let is_redis = spec.src_database_type == t21::DatabaseType::Redis;
+    if is_redis
+        && option
+            .migrate_type
+            .is_some_and(|migrate_type| migrate_type != t21::MigrateType::FullAndIncrement)
+    {
+        context.error_at(
+            "migspec::rule::redis_migrate_type",
+            "/spec/MigrateOption/MigrateType",
+            "Redis jobs only support `MigrateType: fullAndIncrement`",
+            "use `fullAndIncrement` or remove `MigrateType`",
+        );
+    }
+    if option.is_dst_read_only == Some(true) && spec.dst_database_type != t21::DatabaseType::Mysql {
+        context.error_at(
+            "migspec::rule::read_only",
+            "/spec/MigrateOption/IsDstReadOnly",
+            "`IsDstReadOnly` is only supported for MySQL targets",
+            "remove it",
+        );
+    }
+    if let Some(consistency) = &option.consistency
+        && consistency.object_mode == Some(t21::ConsistencyObjectMode::Custom)
+        && consistency.objects.is_none()
+    {
+        context.error_at(
+            "migspec::rule::consistency_objects",
+            "/spec/MigrateOption/Consistency/Objects",
+            "`Consistency.ObjectMode: custom` needs `Objects`",
+            "list the objects to check, or use `ObjectMode: sameAsMigrate`",
+        );
+    }
+    if let Some(minutes) = spec.auto_retry_time_range_minutes
+        && minutes != 0
+        && minutes < 5
+    {
+        context.error_at(
+            "migspec::rule::auto_retry",
+            "/spec/AutoRetryTimeRangeMinutes",
+            format!("`AutoRetryTimeRangeMinutes: {minutes}` is out of range"),
+            "use 0 (no automatic retry) or 5 to 720 minutes",
+        );
+    }
+    check_tags(&spec.tags, context);
+    check_resume(
+        job.lifecycle.on_failure.as_ref(),
+        is_redis,
+        spec.src_database_type.as_str(),
+        context,
+    );
+    check_timeouts(job.lifecycle.timeouts.as_ref(), context);
+}
+
+fn check_endpoint_2021(endpoint: &DBEndpointInfo, base: &str, context: &mut Context<'_>) {
+    use t21::AccessType as A;
+    let access = endpoint.access_type;
+    if access == A::Ccn && endpoint.database_net_env.is_none() {
+        context.error_at(
+            "migspec::rule::access_type_field",
+            &format!("{base}/DatabaseNetEnv"),
+            "`AccessType: ccn` needs `DatabaseNetEnv`",
+            "add `DatabaseNetEnv: UserIDC` (your data center) or `TencentVPC`",
+        );
+    }
+    for (index, info) in endpoint.info.iter().enumerate() {
+        let required: Vec<(&str, bool)> = match access {
+            A::Cvm => vec![("CvmInstanceId", info.cvm_instance_id.is_some())],
+            A::Cdb => vec![("InstanceId", info.instance_id.is_some())],
+            A::Vpncloud => vec![
+                ("UniqVpnGwId", info.uniq_vpn_gw_id.is_some()),
+                ("VpcId", info.vpc_id.is_some()),
+                ("SubnetId", info.subnet_id.is_some()),
+                ("Host", info.host.is_some()),
+                ("Port", info.port.is_some()),
+            ],
+            A::Dcg => vec![
+                ("UniqDcgId", info.uniq_dcg_id.is_some()),
+                ("VpcId", info.vpc_id.is_some()),
+                ("SubnetId", info.subnet_id.is_some()),
+                ("Host", info.host.is_some()),
+                ("Port", info.port.is_some()),
+            ],
+            A::Ccn | A::Vpc => vec![
+                ("VpcId", info.vpc_id.is_some()),
+                ("SubnetId", info.subnet_id.is_some()),
+                ("Host", info.host.is_some()),
+                ("Port", info.port.is_some()),
+            ],
+            A::Extranet | A::Ipv6 | A::Intranet => {
+                vec![("Host", info.host.is_some()), ("Port", info.port.is_some())]
+            }
+        };
+        for (field, present) in required {
+            if !present {
+                let side = base.trim_start_matches("/spec/");
+                context.error_at(
+                    "migspec::rule::access_type_field",
+                    &format!("{base}/Info/{index}/{field}"),
+                    format!("`AccessType: {access}` needs `{field}` in `{side}.Info[{index}]`"),
+                    format!("add `{field}`: {}", access_help(access)),
+                );
+            }
+        }
+    }
+}
+
+fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
+    if item.db_name.is_none() {
+        context.error_at(
+            "migspec::rule::db_item",
+            &format!("{pointer}/DbName"),
+            "every entry of a partial selection needs `DbName`",
+            "name the database (names are case-sensitive)",
+        );
+    }
+    match item.db_mode {
+        None => context.error_at(
+            "migspec::rule::db_item",
+            &format!("{pointer}/DBMode"),
+            "every entry of a partial selection needs `DBMode`",
+            "add `DBMode: all` (the whole database) or `DBMode: partial` (then `TableMode`)",
+        ),
+        Some(SelectionMode::Partial) if item.table_mode.is_none() => context.error_at(
+            "migspec::rule::db_item",
+            &format!("{pointer}/TableMode"),
+            "`DBMode: partial` needs `TableMode`",
+            "add `TableMode: all` or `TableMode: partial` with `Tables`",
+        ),
+        _ => {}
+    }
+    if item.table_mode == Some(SelectionMode::Partial) && item.tables.is_empty() {
+        context.error_at(
+            "migspec::rule::db_item",
+            &format!("{pointer}/Tables"),
+            "`TableMode: partial` needs `Tables`",
+            "list the tables, e.g. `Tables: [{TableName: orders}]`",
+        );
+    }
+    for (index, table) in item.tables.iter().enumerate() {
+        let table_pointer = format!("{pointer}/Tables/{index}");
+        if table.new_table_name.is_some() && !table.tmp_tables.is_empty() {
+            context.error_at(
+                "migspec::rule::table_item",
+                &format!("{table_pointer}/TmpTables"),
+                "`NewTableName` and `TmpTables` cannot be used together",
+                "rename the table (`TableEditMode: rename`) or list online-DDL temporary tables (`TableEditMode: pt`), not both",
+            );
+        }
+        match table.table_edit_mode {
+            Some(t21::TableEditMode::Rename) if table.new_table_name.is_none() => context.error_at(
+                "migspec::rule::table_item",
+                &format!("{table_pointer}/NewTableName"),
+                "`TableEditMode: rename` needs `NewTableName`",
+                "add the table's new name",
+            ),
+            Some(t21::TableEditMode::Pt) if table.tmp_tables.is_empty() => context.error_at(
+                "migspec::rule::table_item",
+                &format!("{table_pointer}/TmpTables"),
+                "`TableEditMode: pt` needs `TmpTables`",
+                "list the temporary tables, e.g. `[_t1_new, _t1_old]` for pt-osc",
+            ),
+            _ => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HuaweiOmsTaskGroup
+// ---------------------------------------------------------------------------------------------
+
+fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
+    let spec: &TaskGroupSpec = &group.spec;
+    let src = &spec.src_node;
+    let task_type = spec.task_type.unwrap_or(TaskType::Prefix);
+    let cloud = src.cloud_type.unwrap_or(CloudType::Aliyun);
+
+    if spec.dst_node.region != spec.region {
+        context.error_at(
+            "migspec::rule::region",
+            "/spec/dst_node/region",
+            format!(
+                "`dst_node.region: {}` must equal the OMS `region: {}`",
+                spec.dst_node.region, spec.region
+            ),
+            "OMS migrates into buckets of its own region: make both the same",
+        );
+    }
+    match task_type {
+        TaskType::List | TaskType::UrlList if src.list_file.is_none() => context.error_at(
+            "migspec::rule::list_file",
+            "/spec/src_node/list_file",
+            format!("`task_type: {task_type}` needs `src_node.list_file`"),
+            "add `list_file: {obs_bucket: <bucket in the destination region>, list_file_key: lists/}`",
+        ),
+        TaskType::Prefix if src.list_file.is_some() => context.error_at(
+            "migspec::rule::list_file",
+            "/spec/src_node/list_file",
+            "`list_file` is only used with `task_type: LIST` or `URL_LIST`",
+            "set `task_type: LIST`, or remove `list_file` and list prefixes in `object_key`",
+        ),
+        _ => {}
+    }
+    if task_type != TaskType::Prefix && src.object_key.is_some() {
+        context.error_at(
+            "migspec::rule::object_key",
+            "/spec/src_node/object_key",
+            format!("`object_key` is only used with `task_type: PREFIX`, not `{task_type}`"),
+            "remove `object_key`: the list files say what to migrate",
+        );
+    }
+    if let Some(keys) = &src.object_key
+        && keys.is_empty()
+    {
+        context.error_at(
+            "migspec::rule::object_key",
+            "/spec/src_node/object_key",
+            "`object_key` is an empty list",
+            "list the prefixes to migrate, or write `[\"\"]` for the whole bucket",
+        );
+    }
+    if task_type == TaskType::UrlList && cloud != CloudType::UrlSource {
+        context.error_at(
+            "migspec::rule::cloud_type",
+            "/spec/src_node/cloud_type",
+            "`task_type: URL_LIST` needs `src_node.cloud_type: URLSource`",
+            "set `cloud_type: URLSource`",
+        );
+    }
+    if cloud == CloudType::UrlSource && task_type != TaskType::UrlList {
+        context.error_at(
+            "migspec::rule::cloud_type",
+            "/spec/src_node/cloud_type",
+            "`cloud_type: URLSource` is only for `task_type: URL_LIST`",
+            "set `task_type: URL_LIST`, or choose the source's cloud",
+        );
+    }
+    if task_type != TaskType::UrlList {
+        if src.region.is_none() {
+            missing_src(context, "region", "the source bucket's region, e.g. `cn-hangzhou`");
+        }
+        if src.bucket.is_none() {
+            missing_src(context, "bucket", "the source bucket");
+        }
+        match cloud {
+            CloudType::Azure => {
+                if src.connection_string.is_none() {
+                    missing_src(context, "connection_string", "`{fromEnv: AZURE_CONNECTION_STRING}`");
+                }
+            }
+            CloudType::Google => {
+                if src.json_auth_file.is_none() {
+                    missing_src(context, "json_auth_file", "`{fromFile: gcs-key.json}`");
+                }
+            }
+            _ => {
+                if src.ak.is_none() {
+                    missing_src(context, "ak", "`{fromEnv: SRC_AK}`");
+                }
+                if src.sk.is_none() {
+                    missing_src(context, "sk", "`{fromEnv: SRC_SK}`");
+                }
+            }
+        }
+    }
+    if cloud == CloudType::Tencent && src.app_id.is_none() {
+        missing_src(context, "app_id", "the Tencent Cloud APPID of the source bucket");
+    }
+    if spec.object_overwrite_mode == Some(ObjectOverwriteMode::Crc64ComparisonOverwrite)
+        && !matches!(cloud, CloudType::HuaweiCloud | CloudType::Aliyun | CloudType::Tencent)
+    {
+        context.error_at(
+            "migspec::rule::overwrite_mode",
+            "/spec/object_overwrite_mode",
+            format!("`CRC64_COMPARISON_OVERWRITE` needs a HuaweiCloud, Aliyun or Tencent source, not {cloud}"),
+            "use `SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE`",
+        );
+    }
+    if spec.consistency_check == Some(ConsistencyCheck::NoCheck) && cloud != CloudType::UrlSource {
+        context.error_at(
+            "migspec::rule::consistency_check",
+            "/spec/consistency_check",
+            "`consistency_check: no_check` is only allowed for HTTP/HTTPS (URLSource) sources",
+            "use `size_last_modified` or `crc64`",
+        );
+    }
+    if let Some(description) = &spec.description
+        && let Some(bad) = description.chars().find(|c| "^<>&\"'".contains(*c))
+    {
+        context.error_at(
+            "migspec::rule::description",
+            "/spec/description",
+            format!("`description` contains `{bad}`, which OMS refuses"),
+            "remove these characters: ^ < > & \" '",
+        );
+    }
+    check_bandwidth(&spec.bandwidth_policy, context);
+    if let Some(cdn) = &spec.source_cdn
+        && cdn.authentication_type != CdnAuthenticationType::None
+        && cdn.authentication_key.is_none()
+    {
+        context.error_at(
+            "migspec::rule::cdn_key",
+            "/spec/source_cdn/authentication_key",
+            format!("`authentication_type: {}` needs `authentication_key`", cdn.authentication_type),
+            "add `authentication_key: {fromEnv: CDN_KEY}`",
+        );
+    }
+    for (pointer, crypto, key) in [
+        ("/spec/src_node", src.crypto_type, src.kms_key_id.as_ref()),
+        ("/spec/dst_node", spec.dst_node.crypto_type, spec.dst_node.kms_key_id.as_ref()),
+        (
+            "/spec/source_cdn",
+            spec.source_cdn.as_ref().and_then(|cdn| cdn.crypto_type),
+            spec.source_cdn.as_ref().and_then(|cdn| cdn.kms_key_id.as_ref()),
+        ),
+    ] {
+        if crypto == Some(CryptoType::Kms) && key.is_none() {
+            context.error_at(
+                "migspec::rule::kms_key",
+                &format!("{pointer}/kms_key_id"),
+                "`crypto_type: KMS` needs `kms_key_id`",
+                "add the 36-character KMS key ID",
+            );
+        }
+    }
+    if let Some(on_failure) = &group.lifecycle.on_failure
+        && on_failure.action == HuaweiFailureAction::Fail
+        && on_failure.migrate_failed_object.is_some()
+    {
+        context.warning_at(
+            "migspec::rule::on_failure",
+            "/lifecycle/onFailure/migrate_failed_object",
+            "`migrate_failed_object` is only used with `action: retry`",
+            "remove it, or set `action: retry`",
+        );
+    }
+    if group.lifecycle.timeouts.as_ref().is_some_and(|t| t.check.is_some()) {
+        context.warning_at(
+            "migspec::rule::timeout_unused",
+            "/lifecycle/timeouts/check",
+            "OMS task groups have no check phase; `timeouts.check` is not used",
+            "remove it",
+        );
+    }
+    check_timeouts(group.lifecycle.timeouts.as_ref(), context);
+}
+
+fn missing_src(context: &mut Context<'_>, field: &str, example: &str) {
+    context.error_at(
+        "migspec::rule::src_node_field",
+        &format!("/spec/src_node/{field}"),
+        format!("`src_node.{field}` is required for this source"),
+        format!("add `{field}`: {example}"),
+    );
+}
+
+fn minutes(text: &str) -> u32 {
+    let (hours, minutes) = text.split_once(':').unwrap_or(("0", "0"));
+    hours.parse::<u32>().unwrap_or(0) * 60 + minutes.parse::<u32>().unwrap_or(0)
+}
+
+/// Checks that bandwidth windows are proper and do not overlap (a window may wrap midnight).
+fn check_bandwidth(policies: &[BandwidthPolicy], context: &mut Context<'_>) {
+    let mut covered: Vec<(u32, u32, usize)> = Vec::new();
+    for (index, policy) in policies.iter().enumerate() {
+        let start = minutes(&policy.start);
+        let end = minutes(&policy.end);
+        if start == end {
+            context.error_at(
+                "migspec::rule::bandwidth_window",
+                &format!("/spec/bandwidth_policy/{index}/end"),
+                format!("bandwidth window {index} starts and ends at {}", policy.start),
+                "give the window a length, e.g. `start: \"00:00\"`, `end: \"06:00\"`",
+            );
+            continue;
+        }
+        let ranges = if start < end {
+            vec![(start, end)]
+        } else {
+            vec![(start, 24 * 60), (0, end)]
+        };
+        for (from, to) in ranges {
+            if let Some((_, _, other)) = covered.iter().find(|(a, b, _)| from < *b && *a < to) {
+                context.error_at(
+                    "migspec::rule::bandwidth_overlap",
+                    &format!("/spec/bandwidth_policy/{index}"),
+                    format!(
+                        "bandwidth window {index} ({}-{}) overlaps window {other}",
+                        policy.start, policy.end
+                    ),
+                    "OMS refuses overlapping windows: make them disjoint",
+                );
+                break;
+            }
+            covered.push((from, to, index));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minutes;
+
+    #[test]
+    fn minutes_of_day() {
+        assert_eq!(minutes("00:00"), 0);
+        assert_eq!(minutes("06:30"), 390);
+        assert_eq!(minutes("23:59"), 1439);
+    }
+}
