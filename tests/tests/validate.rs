@@ -42,13 +42,25 @@ fn every_invalid_fixture_fails_with_a_located_diagnostic() {
         assert!(!errors.is_empty(), "{name}: no error reported");
         for error in errors {
             assert_eq!(error["file"], name.as_str(), "{name}: {error}");
-            assert!(error["line"].as_u64().is_some_and(|line| line >= 1), "{name}: no line in {error}");
-            assert!(error["column"].as_u64().is_some_and(|c| c >= 1), "{name}: no column in {error}");
+            assert!(
+                error["line"].as_u64().is_some_and(|line| line >= 1),
+                "{name}: no line in {error}"
+            );
+            assert!(
+                error["column"].as_u64().is_some_and(|c| c >= 1),
+                "{name}: no column in {error}"
+            );
             let code = error["code"].as_str().unwrap();
             if !code.starts_with("migspec::yaml::") && !code.starts_with("migspec::load::") {
-                assert!(error["field"].as_str().is_some(), "{name}: no field in {error}");
+                assert!(
+                    error["field"].as_str().is_some(),
+                    "{name}: no field in {error}"
+                );
             }
-            assert!(error["help"].as_str().is_some(), "{name}: no help in {error}");
+            assert!(
+                error["help"].as_str().is_some(),
+                "{name}: no help in {error}"
+            );
         }
     });
 }
@@ -56,7 +68,12 @@ fn every_invalid_fixture_fails_with_a_located_diagnostic() {
 #[test]
 fn github_annotations_name_file_line_and_column() {
     let output = migspec()
-        .args(["validate", "--format", "github", "fixtures/invalid/schema-misspelt-field.yaml"])
+        .args([
+            "validate",
+            "--format",
+            "github",
+            "fixtures/invalid/schema-misspelt-field.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -104,15 +121,26 @@ fn duplicate_names_across_files_point_at_both() {
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["code"], "migspec::spec::duplicate_name");
     assert!(diagnostic["file"].as_str().unwrap().ends_with("b.yaml"));
-    assert!(diagnostic["related"][0]["file"].as_str().unwrap().ends_with("a.yaml"));
+    assert!(
+        diagnostic["related"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.yaml")
+    );
     assert_eq!(diagnostic["related"][0]["line"], diagnostic["line"]);
 }
 
 #[test]
 fn usage_errors_exit_2_and_missing_paths_exit_1() {
-    let usage = migspec().args(["validate", "--format", "xml"]).output().unwrap();
+    let usage = migspec()
+        .args(["validate", "--format", "xml"])
+        .output()
+        .unwrap();
     assert_eq!(usage.status.code(), Some(2));
-    let missing = migspec().args(["validate", "no/such/dir"]).output().unwrap();
+    let missing = migspec()
+        .args(["validate", "no/such/dir"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/dir"));
 }

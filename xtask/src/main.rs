@@ -72,12 +72,27 @@ fn ci() -> Result<(), String> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     schemas(Mode::Check)?;
     run(
         "cargo",
-        &["nextest", "run", "--workspace", "--profile", "ci", "--no-tests", "fail"],
+        &[
+            "nextest",
+            "run",
+            "--workspace",
+            "--profile",
+            "ci",
+            "--no-tests",
+            "fail",
+        ],
     )?;
     run("cargo", &["test", "--workspace", "--doc"])?;
     Ok(())
@@ -209,7 +224,10 @@ mod bench {
             times.len()
         ));
         match max_rss_kib(&binary, &dir) {
-            Some(kib) => say(&format!("peak RSS: {:.1} MB (budget 300 MB)", kib as f64 / 1024.0)),
+            Some(kib) => say(&format!(
+                "peak RSS: {:.1} MB (budget 300 MB)",
+                kib as f64 / 1024.0
+            )),
             None => say("peak RSS: not measured (/usr/bin/time is missing: apt-get install time)"),
         }
         if median > Duration::from_secs(1) {

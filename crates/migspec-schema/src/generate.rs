@@ -44,7 +44,10 @@ pub fn kind_schema(kind: Kind) -> Value {
     };
     if let Value::Object(map) = &mut schema {
         let mut ordered = Map::new();
-        ordered.insert("$schema".into(), map.remove("$schema").unwrap_or(Value::Null));
+        ordered.insert(
+            "$schema".into(),
+            map.remove("$schema").unwrap_or(Value::Null),
+        );
         ordered.insert(
             "$id".into(),
             Value::String(format!("{SCHEMA_ID_BASE}{}", kind_file_name(kind))),
@@ -209,7 +212,10 @@ mod tests {
         let text = umbrella.to_string();
         for part in text.split("\"$ref\":\"#/$defs/").skip(1) {
             let name = &part[..part.find('"').unwrap()];
-            assert!(umbrella["$defs"].get(name).is_some(), "dangling $ref to {name}");
+            assert!(
+                umbrella["$defs"].get(name).is_some(),
+                "dangling $ref to {name}"
+            );
         }
     }
 }

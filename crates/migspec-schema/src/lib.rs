@@ -27,8 +27,8 @@ use migspec_spec::{Diagnostic, SourceFile};
 use rayon::prelude::*;
 
 pub use rules::ADDRESS_TAG_KEY;
-pub use validate::{Options, ValidDocument, Validator, display_path};
 use validate::NameSite;
+pub use validate::{Options, ValidDocument, Validator, display_path};
 
 /// The outcome of validating a spec set.
 #[derive(Debug, Default)]
@@ -65,7 +65,7 @@ pub fn validate_paths(paths: &[PathBuf], options: Options) -> Report {
         .par_iter()
         .map(|path| match load::load_file(path) {
             Ok(documents) => validate_loaded(validator, documents, options),
-            Err(diagnostic) => (Vec::new(), vec![diagnostic]),
+            Err(diagnostic) => (Vec::new(), vec![*diagnostic]),
         })
         .collect();
     let mut loaded = Vec::new();
@@ -85,7 +85,7 @@ pub fn validate_source(name: &str, text: &str, options: Options) -> Report {
             let (loaded, diagnostics) = validate_loaded(Validator::global(), documents, options);
             finish(1, loaded, diagnostics)
         }
-        Err(diagnostic) => finish(1, Vec::new(), vec![diagnostic]),
+        Err(diagnostic) => finish(1, Vec::new(), vec![*diagnostic]),
     }
 }
 
@@ -125,14 +125,15 @@ fn finish(files: usize, loaded: Vec<Checked>, mut diagnostics: Vec<Diagnostic>) 
             }
         }
     }
-    diagnostics.sort_by(|a, b| {
-        (a.file_name(), a.position()).cmp(&(b.file_name(), b.position()))
-    });
+    diagnostics.sort_by(|a, b| (a.file_name(), a.position()).cmp(&(b.file_name(), b.position())));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     let documents = if has_errors {
         Vec::new()
     } else {
-        loaded.into_iter().filter_map(|checked| checked.valid).collect()
+        loaded
+            .into_iter()
+            .filter_map(|checked| checked.valid)
+            .collect()
     };
     Report {
         files,

@@ -136,7 +136,11 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
             "remove it, or set `RunMode: 2` to start at that time",
         );
     }
-    check_datetime(option.expect_time.as_ref(), "/spec/MigrateOption/ExpectTime", context);
+    check_datetime(
+        option.expect_time.as_ref(),
+        "/spec/MigrateOption/ExpectTime",
+        context,
+    );
 
     let items = check_database_info_2018(spec, context);
     let malformed = spec.database_info.is_some() && items.is_none();
@@ -157,7 +161,9 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         _ => {}
     }
 
-    if option.consistency_type == Some(ConsistencyType::Sampled) && option.consistency_params.is_none() {
+    if option.consistency_type == Some(ConsistencyType::Sampled)
+        && option.consistency_params.is_none()
+    {
         context.error_at(
             "migspec::rule::consistency_params",
             "/spec/MigrateOption/ConsistencyParams",
@@ -165,7 +171,9 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
             "add `ConsistencyParams: {SelectRowsPerTable: 10, TablesSelectAll: 10, TablesSelectCount: 10}` (percentages, 1-100)",
         );
     }
-    if option.consistency_params.is_some() && option.consistency_type != Some(ConsistencyType::Sampled) {
+    if option.consistency_params.is_some()
+        && option.consistency_type != Some(ConsistencyType::Sampled)
+    {
         context.warning_at(
             "migspec::rule::consistency_params_ignored",
             "/spec/MigrateOption/ConsistencyParams",
@@ -191,7 +199,12 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
     }
 
     check_extern_params(spec, context);
-    check_src_info_2018(&spec.src_info, spec.src_access_type, "/spec/SrcInfo", context);
+    check_src_info_2018(
+        &spec.src_info,
+        spec.src_access_type,
+        "/spec/SrcInfo",
+        context,
+    );
     let cluster = spec.src_node_type == Some(SrcNodeType::Cluster);
     if cluster && spec.src_info_multi.is_empty() {
         context.error_at(
@@ -210,7 +223,12 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         );
     }
     for (index, node) in spec.src_info_multi.iter().enumerate() {
-        check_src_info_2018(node, spec.src_access_type, &format!("/spec/SrcInfoMulti/{index}"), context);
+        check_src_info_2018(
+            node,
+            spec.src_access_type,
+            &format!("/spec/SrcInfoMulti/{index}"),
+            context,
+        );
     }
     if spec.dst_info.instance_id.is_none() {
         context.error_at(
@@ -223,7 +241,11 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
     if spec.dst_info.ip.is_some() || spec.dst_info.port.is_some() {
         context.warning_at(
             "migspec::rule::deprecated",
-            if spec.dst_info.ip.is_some() { "/spec/DstInfo/Ip" } else { "/spec/DstInfo/Port" },
+            if spec.dst_info.ip.is_some() {
+                "/spec/DstInfo/Ip"
+            } else {
+                "/spec/DstInfo/Port"
+            },
             "`DstInfo.Ip` and `DstInfo.Port` are deprecated by the API",
             "remove them; the target is identified by `InstanceId`",
         );
@@ -289,7 +311,11 @@ fn check_database_info_2018(
             );
         }
         if item.schema.is_some() && !three_level {
-            let pointer = if in_list { format!("{item_pointer}/Schema") } else { item_pointer.clone() };
+            let pointer = if in_list {
+                format!("{item_pointer}/Schema")
+            } else {
+                item_pointer.clone()
+            };
             context.error_at(
                 "migspec::rule::database_info_schema",
                 &pointer,
@@ -303,7 +329,11 @@ fn check_database_info_2018(
         if let Some(tables) = &item.table
             && tables.is_empty()
         {
-            let pointer = if in_list { format!("{item_pointer}/Table") } else { item_pointer.clone() };
+            let pointer = if in_list {
+                format!("{item_pointer}/Table")
+            } else {
+                item_pointer.clone()
+            };
             context.error_at(
                 "migspec::rule::database_info_item",
                 &pointer,
@@ -316,7 +346,9 @@ fn check_database_info_2018(
 }
 
 fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
-    let Some(params) = &spec.migrate_option.extern_params else { return };
+    let Some(params) = &spec.migrate_option.extern_params else {
+        return;
+    };
     let map = match params.map() {
         Ok(map) => map,
         Err(error) => {
@@ -348,24 +380,39 @@ fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
                 t18::ExternParams::Json(_) => "/spec/MigrateOption/ExternParams".to_owned(),
             };
             let help = if known.is_empty() {
-                format!("{} sources take no documented ExternParams", spec.src_database_type)
+                format!(
+                    "{} sources take no documented ExternParams",
+                    spec.src_database_type
+                )
             } else {
                 match crate::validate::closest(key, known) {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("documented keys for {}: {}", spec.src_database_type, known.join(", ")),
+                    None => format!(
+                        "documented keys for {}: {}",
+                        spec.src_database_type,
+                        known.join(", ")
+                    ),
                 }
             };
             context.warning_at(
                 "migspec::rule::extern_params_key",
                 &pointer,
-                format!("`ExternParams.{key}` is not a documented parameter for {} sources", spec.src_database_type),
+                format!(
+                    "`ExternParams.{key}` is not a documented parameter for {} sources",
+                    spec.src_database_type
+                ),
                 help,
             );
         }
     }
 }
 
-fn check_src_info_2018(info: &SrcInfo, access: AccessType, pointer: &str, context: &mut Context<'_>) {
+fn check_src_info_2018(
+    info: &SrcInfo,
+    access: AccessType,
+    pointer: &str,
+    context: &mut Context<'_>,
+) {
     let required: &[(&str, bool)] = match access {
         AccessType::Cvm => &[("CvmInstanceId", info.cvm_instance_id.is_some())],
         AccessType::Dcg => &[("UniqDcgId", info.uniq_dcg_id.is_some())],
@@ -379,7 +426,10 @@ fn check_src_info_2018(info: &SrcInfo, access: AccessType, pointer: &str, contex
             context.error_at(
                 "migspec::rule::access_type_field",
                 &format!("{pointer}/{field}"),
-                format!("`SrcAccessType: {access}` needs `{field}` in `{}`", pointer.trim_start_matches("/spec/").replace('/', ".")),
+                format!(
+                    "`SrcAccessType: {access}` needs `{field}` in `{}`",
+                    pointer.trim_start_matches("/spec/").replace('/', ".")
+                ),
                 format!("add `{field}`: {}", access_help(access)),
             );
         }
@@ -412,7 +462,11 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             "add `ExpectRunTime: \"2026-12-01 02:00:00\"` (yyyy-mm-dd hh:mm:ss), or use `RunMode: immediate`",
         );
     }
-    check_datetime(spec.expect_run_time.as_ref(), "/spec/ExpectRunTime", context);
+    check_datetime(
+        spec.expect_run_time.as_ref(),
+        "/spec/ExpectRunTime",
+        context,
+    );
     if spec.dst_region != spec.region {
         context.error_at(
             "migspec::rule::region",
@@ -422,8 +476,18 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         );
     }
     for (side, endpoint, database_type, region) in [
-        ("Src", &spec.src_info, spec.src_database_type, &spec.src_region),
-        ("Dst", &spec.dst_info, spec.dst_database_type, &spec.dst_region),
+        (
+            "Src",
+            &spec.src_info,
+            spec.src_database_type,
+            &spec.src_region,
+        ),
+        (
+            "Dst",
+            &spec.dst_info,
+            spec.dst_database_type,
+            &spec.dst_region,
+        ),
     ] {
         let base = format!("/spec/{side}Info");
         if endpoint.database_type != database_type {
@@ -441,13 +505,18 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             context.error_at(
                 "migspec::rule::endpoint_mismatch",
                 &format!("{base}/Region"),
-                format!("`{side}Info.Region: {}` differs from `{side}Region: {region}`", endpoint.region),
+                format!(
+                    "`{side}Info.Region: {}` differs from `{side}Region: {region}`",
+                    endpoint.region
+                ),
                 "make both the same",
             );
         }
         check_endpoint_2021(endpoint, &base, context);
     }
-    if spec.src_database_type == t21::DatabaseType::Tdsqlmysql && spec.src_info.connect_type.is_none() {
+    if spec.src_database_type == t21::DatabaseType::Tdsqlmysql
+        && spec.src_info.connect_type.is_none()
+    {
         context.error_at(
             "migspec::rule::access_type_field",
             "/spec/SrcInfo/ConnectType",
@@ -473,7 +542,11 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         _ => {}
     }
     for (index, item) in table.databases.iter().enumerate() {
-        check_db_item(item, &format!("/spec/MigrateOption/DatabaseTable/Databases/{index}"), context);
+        check_db_item(
+            item,
+            &format!("/spec/MigrateOption/DatabaseTable/Databases/{index}"),
+            context,
+        );
     }
     if option.is_override_root == Some(true) {
         let reason = if table.object_mode == ObjectMode::Partial {
@@ -730,7 +803,11 @@ fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
     }
     if task_type != TaskType::UrlList {
         if src.region.is_none() {
-            missing_src(context, "region", "the source bucket's region, e.g. `cn-hangzhou`");
+            missing_src(
+                context,
+                "region",
+                "the source bucket's region, e.g. `cn-hangzhou`",
+            );
         }
         if src.bucket.is_none() {
             missing_src(context, "bucket", "the source bucket");
@@ -738,7 +815,11 @@ fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
         match cloud {
             CloudType::Azure => {
                 if src.connection_string.is_none() {
-                    missing_src(context, "connection_string", "`{fromEnv: AZURE_CONNECTION_STRING}`");
+                    missing_src(
+                        context,
+                        "connection_string",
+                        "`{fromEnv: AZURE_CONNECTION_STRING}`",
+                    );
                 }
             }
             CloudType::Google => {
@@ -757,10 +838,17 @@ fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
         }
     }
     if cloud == CloudType::Tencent && src.app_id.is_none() {
-        missing_src(context, "app_id", "the Tencent Cloud APPID of the source bucket");
+        missing_src(
+            context,
+            "app_id",
+            "the Tencent Cloud APPID of the source bucket",
+        );
     }
     if spec.object_overwrite_mode == Some(ObjectOverwriteMode::Crc64ComparisonOverwrite)
-        && !matches!(cloud, CloudType::HuaweiCloud | CloudType::Aliyun | CloudType::Tencent)
+        && !matches!(
+            cloud,
+            CloudType::HuaweiCloud | CloudType::Aliyun | CloudType::Tencent
+        )
     {
         context.error_at(
             "migspec::rule::overwrite_mode",
@@ -795,17 +883,26 @@ fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
         context.error_at(
             "migspec::rule::cdn_key",
             "/spec/source_cdn/authentication_key",
-            format!("`authentication_type: {}` needs `authentication_key`", cdn.authentication_type),
+            format!(
+                "`authentication_type: {}` needs `authentication_key`",
+                cdn.authentication_type
+            ),
             "add `authentication_key: {fromEnv: CDN_KEY}`",
         );
     }
     for (pointer, crypto, key) in [
         ("/spec/src_node", src.crypto_type, src.kms_key_id.as_ref()),
-        ("/spec/dst_node", spec.dst_node.crypto_type, spec.dst_node.kms_key_id.as_ref()),
+        (
+            "/spec/dst_node",
+            spec.dst_node.crypto_type,
+            spec.dst_node.kms_key_id.as_ref(),
+        ),
         (
             "/spec/source_cdn",
             spec.source_cdn.as_ref().and_then(|cdn| cdn.crypto_type),
-            spec.source_cdn.as_ref().and_then(|cdn| cdn.kms_key_id.as_ref()),
+            spec.source_cdn
+                .as_ref()
+                .and_then(|cdn| cdn.kms_key_id.as_ref()),
         ),
     ] {
         if crypto == Some(CryptoType::Kms) && key.is_none() {
@@ -828,7 +925,12 @@ fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
             "remove it, or set `action: retry`",
         );
     }
-    if group.lifecycle.timeouts.as_ref().is_some_and(|t| t.check.is_some()) {
+    if group
+        .lifecycle
+        .timeouts
+        .as_ref()
+        .is_some_and(|t| t.check.is_some())
+    {
         context.warning_at(
             "migspec::rule::timeout_unused",
             "/lifecycle/timeouts/check",
@@ -863,7 +965,10 @@ fn check_bandwidth(policies: &[BandwidthPolicy], context: &mut Context<'_>) {
             context.error_at(
                 "migspec::rule::bandwidth_window",
                 &format!("/spec/bandwidth_policy/{index}/end"),
-                format!("bandwidth window {index} starts and ends at {}", policy.start),
+                format!(
+                    "bandwidth window {index} starts and ends at {}",
+                    policy.start
+                ),
                 "give the window a length, e.g. `start: \"00:00\"`, `end: \"06:00\"`",
             );
             continue;

@@ -246,11 +246,7 @@ impl<'a> Context<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        let diagnostic = self.located(
-            Diagnostic::error(code, message),
-            pointer,
-            None,
-        );
+        let diagnostic = self.located(Diagnostic::error(code, message), pointer, None);
         self.diagnostics.push(diagnostic.with_help(help));
     }
 
@@ -382,7 +378,10 @@ fn enum_help(schema: &Value) -> Option<String> {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
-            match descriptions.and_then(|d| d.get(index)).and_then(Value::as_str) {
+            match descriptions
+                .and_then(|d| d.get(index))
+                .and_then(Value::as_str)
+            {
                 Some(description) => format!("`{text}` ({description})"),
                 None => format!("`{text}`"),
             }
@@ -434,7 +433,8 @@ pub(crate) fn closest<'c>(name: &str, candidates: &[&'c str]) -> Option<&'c str>
     candidates
         .iter()
         .map(|candidate| {
-            let score = strsim::jaro_winkler(&name.to_ascii_lowercase(), &candidate.to_ascii_lowercase());
+            let score =
+                strsim::jaro_winkler(&name.to_ascii_lowercase(), &candidate.to_ascii_lowercase());
             (score, *candidate)
         })
         .filter(|(score, _)| *score >= 0.85)
@@ -495,7 +495,11 @@ fn map_error(
             let description = parent_schema
                 .and_then(|schema| property_description(schema, root, name))
                 .map_or_else(String::new, |text| format!(": {text}"));
-            let parent = if pointer.is_empty() { "the document".to_owned() } else { format!("`{field}`") };
+            let parent = if pointer.is_empty() {
+                "the document".to_owned()
+            } else {
+                format!("`{field}`")
+            };
             context.error_labelled(
                 "migspec::schema::missing_field",
                 &pointer,
@@ -510,7 +514,14 @@ fn map_error(
                 .or_else(|| {
                     parent_schema
                         .and_then(|schema| schema.get("const"))
-                        .map(|value| format!("write `{}`", value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+                        .map(|value| {
+                            format!(
+                                "write `{}`",
+                                value
+                                    .as_str()
+                                    .map_or_else(|| value.to_string(), str::to_owned)
+                            )
+                        })
                 })
                 .unwrap_or_else(|| error.to_string());
             context.error_labelled(
@@ -612,8 +623,12 @@ fn map_error(
                 .and_then(Value::as_str)
                 .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "));
             let help = match (keyword, described) {
-                ("pattern", Some(text)) => format!("{text} (pattern `{}`)", pattern_of(parent_schema)),
-                ("pattern", None) => format!("write a value matching `{}`", pattern_of(parent_schema)),
+                ("pattern", Some(text)) => {
+                    format!("{text} (pattern `{}`)", pattern_of(parent_schema))
+                }
+                ("pattern", None) => {
+                    format!("write a value matching `{}`", pattern_of(parent_schema))
+                }
                 (_, Some(text)) => text,
                 (_, None) => "see `migspec schema` for the allowed values".to_owned(),
             };
@@ -719,6 +734,8 @@ pub(crate) fn duplicate_name(first: &NameSite, second: &NameSite) -> Diagnostic 
     .in_file(&second.file)
     .with_label(second.span, Some("duplicate name".to_owned()), true)
     .with_field("/metadata/name")
-    .with_help("every spec needs its own `metadata.name`: it is the address migspec tracks the job by")
+    .with_help(
+        "every spec needs its own `metadata.name`: it is the address migspec tracks the job by",
+    )
     .with_related(related)
 }

@@ -102,31 +102,35 @@ fn is_spec_file(path: &Path) -> bool {
 ///
 /// One diagnostic naming the file (and line and column when known) when the file cannot be
 /// read, is too large, is binary, is not UTF-8, is not YAML, or holds no document.
-pub fn load_file(path: &Path) -> Result<Vec<LoadedDocument>, Diagnostic> {
+pub fn load_file(path: &Path) -> Result<Vec<LoadedDocument>, Box<Diagnostic>> {
     let bytes = read_capped(path)?;
     if let Some(at) = bytes.iter().take(8192).position(|&byte| byte == 0) {
-        return Err(Diagnostic::error(
-            "migspec::load::binary",
-            format!("`{}` is a binary file, not a YAML spec", path.display()),
-        )
-        .at_path(path, Some(position_in_prefix(&bytes, at)))
-        .with_help("remove it from the spec directory, or name the spec files explicitly"));
+        return Err(Box::new(
+            Diagnostic::error(
+                "migspec::load::binary",
+                format!("`{}` is a binary file, not a YAML spec", path.display()),
+            )
+            .at_path(path, Some(position_in_prefix(&bytes, at)))
+            .with_help("remove it from the spec directory, or name the spec files explicitly"),
+        ));
     }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let bytes = error.into_bytes();
-            return Err(Diagnostic::error(
-                "migspec::load::not_utf8",
-                format!(
-                    "`{}` is not UTF-8 text (invalid byte 0x{:02x} at offset {at})",
-                    path.display(),
-                    bytes[at]
-                ),
-            )
-            .at_path(path, Some(position_in_prefix(&bytes, at)))
-            .with_help("save the file as UTF-8"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "migspec::load::not_utf8",
+                    format!(
+                        "`{}` is not UTF-8 text (invalid byte 0x{:02x} at offset {at})",
+                        path.display(),
+                        bytes[at]
+                    ),
+                )
+                .at_path(path, Some(position_in_prefix(&bytes, at)))
+                .with_help("save the file as UTF-8"),
+            ));
         }
     };
     let file = Arc::new(SourceFile::new(path, text));
@@ -138,7 +142,7 @@ pub fn load_file(path: &Path) -> Result<Vec<LoadedDocument>, Diagnostic> {
 /// # Errors
 ///
 /// As [`load_file`], for YAML problems and files without documents.
-pub fn parse_file(file: &Arc<SourceFile>) -> Result<Vec<LoadedDocument>, Diagnostic> {
+pub fn parse_file(file: &Arc<SourceFile>) -> Result<Vec<LoadedDocument>, Box<Diagnostic>> {
     let roots = yaml::parse_documents(file.text()).map_err(|error| {
         let help = match error.kind {
             yaml::YamlErrorKind::DuplicateKey => "remove one of the two keys",
@@ -148,19 +152,23 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<Vec<LoadedDocument>, Diagnos
             yaml::YamlErrorKind::Syntax => "fix the YAML syntax at this place",
         };
         let span = error.span.unwrap_or(Span::new(0, 0));
-        Diagnostic::error(error.kind.code(), error.message)
-            .in_file(file)
-            .with_label(span, Some("here".to_owned()), true)
-            .with_help(help)
+        Box::new(
+            Diagnostic::error(error.kind.code(), error.message)
+                .in_file(file)
+                .with_label(span, Some("here".to_owned()), true)
+                .with_help(help),
+        )
     })?;
     if roots.is_empty() {
-        return Err(Diagnostic::error(
-            "migspec::load::empty",
-            format!("`{}` holds no YAML document", file.name()),
-        )
-        .in_file(file)
-        .with_label(Span::new(0, 0), Some("empty".to_owned()), true)
-        .with_help("write a spec here (see `migspec schema`), or delete the file"));
+        return Err(Box::new(
+            Diagnostic::error(
+                "migspec::load::empty",
+                format!("`{}` holds no YAML document", file.name()),
+            )
+            .in_file(file)
+            .with_label(Span::new(0, 0), Some("empty".to_owned()), true)
+            .with_help("write a spec here (see `migspec schema`), or delete the file"),
+        ));
     }
     Ok(roots
         .into_iter()
@@ -173,13 +181,15 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<Vec<LoadedDocument>, Diagnos
         .collect())
 }
 
-fn read_capped(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+fn read_capped(path: &Path) -> Result<Vec<u8>, Box<Diagnostic>> {
     let unreadable = |error: std::io::Error| {
-        Diagnostic::error(
-            "migspec::load::unreadable",
-            format!("cannot read `{}`: {error}", path.display()),
+        Box::new(
+            Diagnostic::error(
+                "migspec::load::unreadable",
+                format!("cannot read `{}`: {error}", path.display()),
+            )
+            .at_path(path, None),
         )
-        .at_path(path, None)
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
@@ -189,7 +199,7 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let cap = usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX);
         let (line, column) = position_in_prefix(&bytes, cap);
-        return Err(Diagnostic::error(
+        return Err(Box::new(Diagnostic::error(
             "migspec::load::too_large",
             format!(
                 "`{}` is larger than {} KiB, the most a spec file may be (the limit falls on line {line})",
@@ -198,7 +208,7 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             ),
         )
         .at_path(path, Some((line, column)))
-        .with_help("split it into several spec files"));
+        .with_help("split it into several spec files")));
     }
     Ok(bytes)
 }
@@ -230,7 +240,14 @@ mod tests {
         let dir = temp_dir();
         std::fs::create_dir_all(dir.join(".migspec")).unwrap();
         std::fs::create_dir_all(dir.join("nested")).unwrap();
-        for name in ["b.yaml", "a.yml", "migspec.yaml", "notes.txt", ".migspec/state.yaml", "nested/c.yaml"] {
+        for name in [
+            "b.yaml",
+            "a.yml",
+            "migspec.yaml",
+            "notes.txt",
+            ".migspec/state.yaml",
+            "nested/c.yaml",
+        ] {
             std::fs::write(dir.join(name), "x: 1\n").unwrap();
         }
         let (files, problems) = discover(std::slice::from_ref(&dir));
@@ -255,7 +272,11 @@ mod tests {
         let dir = temp_dir();
         std::fs::write(dir.join("bin.yaml"), b"a: 1\n\0\x01\x02").unwrap();
         std::fs::write(dir.join("latin1.yaml"), b"a: 1\nname: caf\xe9\n").unwrap();
-        std::fs::write(dir.join("big.yaml"), vec![b'#'; usize::try_from(MAX_FILE_BYTES).unwrap() + 10]).unwrap();
+        std::fs::write(
+            dir.join("big.yaml"),
+            vec![b'#'; usize::try_from(MAX_FILE_BYTES).unwrap() + 10],
+        )
+        .unwrap();
         let binary = load_file(&dir.join("bin.yaml")).unwrap_err();
         assert_eq!(binary.code, "migspec::load::binary");
         assert_eq!(binary.position(), Some((2, 1)));

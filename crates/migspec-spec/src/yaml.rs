@@ -135,7 +135,11 @@ impl Node {
         let mut node = self;
         let mut key_span = None;
         if pointer.is_empty() {
-            return Located { value: node.span, key: None, exact: true };
+            return Located {
+                value: node.span,
+                key: None,
+                exact: true,
+            };
         }
         for raw in pointer.trim_start_matches('/').split('/') {
             let segment = unescape_pointer_segment(raw);
@@ -156,10 +160,20 @@ impl Node {
                     key_span = key;
                     node = value;
                 }
-                None => return Located { value: node.span, key: key_span, exact: false },
+                None => {
+                    return Located {
+                        value: node.span,
+                        key: key_span,
+                        exact: false,
+                    };
+                }
             }
         }
-        Located { value: node.span, key: key_span, exact: true }
+        Located {
+            value: node.span,
+            key: key_span,
+            exact: true,
+        }
     }
 
     /// Looks up a node by JSON pointer; `None` when it does not exist.
@@ -172,9 +186,7 @@ impl Node {
         for raw in pointer.trim_start_matches('/').split('/') {
             let segment = unescape_pointer_segment(raw);
             node = match &node.value {
-                NodeValue::Map(entries) => {
-                    &entries.iter().find(|(key, _)| key.name == segment)?.1
-                }
+                NodeValue::Map(entries) => &entries.iter().find(|(key, _)| key.name == segment)?.1,
                 NodeValue::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
                 _ => return None,
             };
@@ -352,9 +364,10 @@ impl<'input> Composer<'input> {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     self.count(1, span)?;
-                    let value = resolve_scalar(&text, style, tag.as_deref()).map_err(|message| {
-                        Self::error(YamlErrorKind::Syntax, message, Some(span))
-                    })?;
+                    let value =
+                        resolve_scalar(&text, style, tag.as_deref()).map_err(|message| {
+                            Self::error(YamlErrorKind::Syntax, message, Some(span))
+                        })?;
                     let node = Node { span, value };
                     self.remember(anchor, &node);
                     node
@@ -390,7 +403,12 @@ impl<'input> Composer<'input> {
                     continue;
                 }
                 Event::SequenceEnd => {
-                    let Some(Frame::Seq { span, anchor, items }) = stack.pop() else {
+                    let Some(Frame::Seq {
+                        span,
+                        anchor,
+                        items,
+                    }) = stack.pop()
+                    else {
                         return Err(Self::error(
                             YamlErrorKind::Syntax,
                             "unbalanced sequence",
@@ -421,7 +439,10 @@ impl<'input> Composer<'input> {
                     };
                     // Explicit keys win over merged ones, wherever the `<<` stands.
                     for (key, value) in merged {
-                        if !entries.iter().any(|(existing, _)| existing.name == key.name) {
+                        if !entries
+                            .iter()
+                            .any(|(existing, _)| existing.name == key.name)
+                        {
                             entries.push((key, value));
                         }
                     }
@@ -783,7 +804,10 @@ mod tests {
     #[test]
     fn pointer_escaping_round_trips() {
         for segment in ["a/b", "c~d", "plain", "~/~1"] {
-            assert_eq!(unescape_pointer_segment(&escape_pointer_segment(segment)), segment);
+            assert_eq!(
+                unescape_pointer_segment(&escape_pointer_segment(segment)),
+                segment
+            );
         }
     }
 
@@ -795,7 +819,9 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let root = one("a: 1e3\nb: -12\nc: 0x1f\nd: 1_000\ne: ~\nf: '1'\ng: .5\nh: 18446744073709551615\n");
+        let root = one(
+            "a: 1e3\nb: -12\nc: 0x1f\nd: 1_000\ne: ~\nf: '1'\ng: .5\nh: 18446744073709551615\n",
+        );
         assert_eq!(
             root.to_json(),
             serde_json::json!({"a": 1000.0, "b": -12, "c": 31, "d": "1_000", "e": null, "f": "1", "g": 0.5, "h": 18_446_744_073_709_551_615_u64})
@@ -819,6 +845,9 @@ mod tests {
     #[test]
     fn custom_tags_are_refused() {
         assert!(parse_documents("a: !secret x\n").is_err());
-        assert_eq!(one("a: !!str 12\n").to_json(), serde_json::json!({"a": "12"}));
+        assert_eq!(
+            one("a: !!str 12\n").to_json(),
+            serde_json::json!({"a": "12"})
+        );
     }
 }

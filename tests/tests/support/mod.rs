@@ -7,7 +7,10 @@ use std::process::Command;
 /// The `migspec` binary built for this test run.
 pub fn migspec() -> Command {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("migspec"));
-    command.current_dir(tests_dir()).env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+        .current_dir(tests_dir())
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE");
     command
 }
 
@@ -18,19 +21,28 @@ pub fn tests_dir() -> PathBuf {
 
 /// The workspace root.
 pub fn workspace_dir() -> PathBuf {
-    tests_dir().parent().expect("tests/ sits in the workspace").to_path_buf()
+    tests_dir()
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// A path relative to `tests/`, as the binary will print it.
 pub fn relative(path: &Path) -> String {
-    path.strip_prefix(tests_dir()).unwrap_or(path).display().to_string()
+    path.strip_prefix(tests_dir())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Runs a command and renders its exit code and output for a snapshot.
 pub fn render(output: &std::process::Output) -> String {
     format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code().map_or_else(|| "signal".to_owned(), |code| code.to_string()),
+        output
+            .status
+            .code()
+            .map_or_else(|| "signal".to_owned(), |code| code.to_string()),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
     )

@@ -42,7 +42,10 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
                     plural(report.files, "file", "files"),
                 );
                 if warnings > 0 {
-                    line.push_str(&format!(" ({warnings} {})", plural(warnings, "warning", "warnings")));
+                    line.push_str(&format!(
+                        " ({warnings} {})",
+                        plural(warnings, "warning", "warnings")
+                    ));
                 }
                 line
             };

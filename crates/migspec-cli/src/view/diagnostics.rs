@@ -44,7 +44,8 @@ pub(crate) fn human(diagnostics: &[Diagnostic], color: bool) -> String {
             out.push_str(&one_line(diagnostic));
         }
         if let migspec_spec::diagnostic::Origin::Path { name, position } = &diagnostic.origin {
-            let at = position.map_or_else(String::new, |(line, column)| format!(":{line}:{column}"));
+            let at =
+                position.map_or_else(String::new, |(line, column)| format!(":{line}:{column}"));
             out.push_str(&format!("  at {name}{at}\n"));
         }
         out.push('\n');
@@ -65,7 +66,9 @@ pub(crate) fn one_line(diagnostic: &Diagnostic) -> String {
 fn diagnostic_json(diagnostic: &Diagnostic) -> Value {
     let (line, column) = diagnostic
         .position()
-        .map_or((Value::Null, Value::Null), |(line, column)| (json!(line), json!(column)));
+        .map_or((Value::Null, Value::Null), |(line, column)| {
+            (json!(line), json!(column))
+        });
     json!({
         "severity": diagnostic.severity,
         "code": diagnostic.code,
@@ -118,7 +121,11 @@ fn escape(text: &str, property: bool) -> String {
 pub(crate) fn github(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let level = if diagnostic.is_error() { "error" } else { "warning" };
+        let level = if diagnostic.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
         let mut properties = Vec::new();
         if let Some(file) = diagnostic.file_name() {
             properties.push(format!("file={}", escape(file, true)));
@@ -150,6 +157,9 @@ mod tests {
     fn annotations_escape_their_properties_and_message() {
         let diagnostic = Diagnostic::error("migspec::x", "50% done\nnext").with_help("a, b");
         let text = github(&[diagnostic]);
-        assert_eq!(text, "::error title=migspec%3A%3Ax::50%25 done%0Anext%0Ahelp: a, b\n");
+        assert_eq!(
+            text,
+            "::error title=migspec%3A%3Ax::50%25 done%0Anext%0Ahelp: a, b\n"
+        );
     }
 }

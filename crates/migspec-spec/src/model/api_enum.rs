@@ -210,8 +210,14 @@ mod tests {
 
     #[test]
     fn integer_enums_round_trip_and_reject_unknown_values() {
-        assert_eq!(serde_json::to_value(Level::High).unwrap(), serde_json::json!(2));
-        assert_eq!(serde_json::from_value::<Level>(serde_json::json!(1)).unwrap(), Level::Low);
+        assert_eq!(
+            serde_json::to_value(Level::High).unwrap(),
+            serde_json::json!(2)
+        );
+        assert_eq!(
+            serde_json::from_value::<Level>(serde_json::json!(1)).unwrap(),
+            Level::Low
+        );
         let error = serde_json::from_value::<Level>(serde_json::json!(3)).unwrap_err();
         assert!(error.to_string().contains("one of 1 2"), "{error}");
         assert_eq!(Level::ALL.len(), 2);

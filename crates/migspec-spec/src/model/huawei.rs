@@ -337,11 +337,7 @@ pub struct TaskGroupLifecycle {
     /// The state to reach.
     pub desired: TaskGroupDesired,
     /// What to do when the migration fails.
-    #[serde(
-        rename = "onFailure",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "onFailure", default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<HuaweiOnFailure>,
     /// Per-phase deadlines.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    DeletionPolicy, SecretRef, TagItem, TencentOnFailure, Timeouts,
-};
+use super::common::{DeletionPolicy, SecretRef, TagItem, TencentOnFailure, Timeouts};
 use crate::api_enum;
 
 /// The `spec` of a `TencentDtsMigrateJob`: every request field of CreateMigrateJob.
@@ -419,11 +417,7 @@ pub struct MigrateJobLifecycle {
     /// The state to reach.
     pub desired: MigrateJobDesired,
     /// What to do when the migration fails.
-    #[serde(
-        rename = "onFailure",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "onFailure", default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<TencentOnFailure>,
     /// Per-phase deadlines.
     #[serde(default, skip_serializing_if = "Option::is_none")]

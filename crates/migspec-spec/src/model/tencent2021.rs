@@ -612,11 +612,7 @@ pub struct MigrationJobLifecycle {
     /// The state to reach.
     pub desired: MigrationJobDesired,
     /// What to do when the migration fails.
-    #[serde(
-        rename = "onFailure",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "onFailure", default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<TencentOnFailure>,
     /// Per-phase deadlines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
