@@ -25,3 +25,8 @@ fn main() -> std::process::ExitCode {
     };
     status.into()
 }
+
+// mimalloc instead of the system allocator: validation allocates millions of small strings
+// across threads, where glibc's malloc measured noticeably slower (see `cargo xtask bench`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
