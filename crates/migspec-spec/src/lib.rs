@@ -17,6 +17,7 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod secret;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity, SourceFile};
