@@ -30,7 +30,10 @@ fn schema_prints_the_checked_in_umbrella_and_kind_schemas() {
 
 #[test]
 fn schema_rejects_an_unknown_kind_with_usage_error() {
-    let output = migspec().args(["schema", "--kind", "AwsDmsTask"]).output().unwrap();
+    let output = migspec()
+        .args(["schema", "--kind", "AwsDmsTask"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("TencentDtsMigrateJob"), "{stderr}");

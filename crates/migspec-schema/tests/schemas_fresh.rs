@@ -27,7 +27,10 @@ fn umbrella_schema_accepts_the_shipped_specs_and_rejects_bad_ones() {
         let text = std::fs::read_to_string(&path).unwrap();
         for document in migspec_spec::yaml::parse_documents(&text).unwrap() {
             let json = document.to_json();
-            let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = validator
+                .iter_errors(&json)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "{}: {errors:?}", path.display());
             checked += 1;
         }
@@ -38,8 +41,14 @@ fn umbrella_schema_accepts_the_shipped_specs_and_rejects_bad_ones() {
         .unwrap()
         .replace("MigrateType: 3", "MigratType: 3");
     let json = migspec_spec::yaml::parse_documents(&text).unwrap()[0].to_json();
-    assert!(!validator.is_valid(&json), "a misspelt field must be rejected");
+    assert!(
+        !validator.is_valid(&json),
+        "a misspelt field must be rejected"
+    );
     let mut wrong_kind = json.clone();
     wrong_kind["kind"] = serde_json::json!("HuaweiOmsTaskGroup");
-    assert!(!validator.is_valid(&wrong_kind), "a DTS body under an OMS kind must be rejected");
+    assert!(
+        !validator.is_valid(&wrong_kind),
+        "a DTS body under an OMS kind must be rejected"
+    );
 }
