@@ -1,0 +1,311 @@
+//! The `Provider` trait: what a backend (built in, or a plugin) offers the runner.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::vocabulary::{
+    Action, Address, DesiredSpec, InFlight, Observed, Recorded, RemoteId, Step, StepOutcome,
+};
+
+/// The future every async provider call returns (boxed, so the trait stays object-safe and a
+/// plugin can sit behind `Box<dyn Provider>`).
+pub type ProviderFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// What a provider serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    /// The provider's name (`tencent-dts`, `huawei-oms`, a plugin's name).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The kinds it serves, each with the JSON Schema of the whole document.
+    pub kinds: Vec<KindDescription>,
+    /// The documented request limits per API action, which the runner's token buckets honour.
+    pub rate_limits: Vec<RateLimit>,
+}
+
+/// One kind a provider serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindDescription {
+    /// The kind name.
+    pub kind: String,
+    /// The JSON Schema (draft 2020-12) of a document of this kind.
+    pub schema: serde_json::Value,
+}
+
+/// A documented request limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// The API action (`DescribeMigrateJobs`, `list_task_group`), or `*` for every action.
+    pub action: String,
+    /// Requests per second.
+    pub per_second: u32,
+}
+
+/// A problem a provider finds in a spec beyond its JSON Schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A code such as `tencent::rule::region`.
+    pub code: String,
+    /// The field, as a JSON pointer into the document.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+/// One thing to observe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObserveTarget {
+    /// The address.
+    pub address: Address,
+    /// The kind.
+    pub kind: String,
+    /// The remote id from state. `None` asks the provider to find the object by the address
+    /// marker it writes at creation (a tag, a description marker): how a create that crashed
+    /// before its id was recorded is found again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<RemoteId>,
+    /// Where the object lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`), from
+    /// the spec or from state for specs that left the set.
+    pub location: serde_json::Value,
+}
+
+/// A batch of things to observe: providers answer it with as few API calls as they can.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObserveRequest {
+    /// The targets.
+    pub targets: Vec<ObserveTarget>,
+}
+
+/// What `plan` decides from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanRequest {
+    /// The address.
+    pub address: Address,
+    /// The spec, or `None` when the spec left the set.
+    pub desired: Option<DesiredSpec>,
+    /// What the cloud shows.
+    pub observed: Observed,
+    /// What the state remembers.
+    pub recorded: Recorded,
+    /// Whether a remote object without a spec should be deleted (`--prune` or its recorded
+    /// `deletionPolicy: delete`); otherwise it is left alone.
+    pub delete_orphan: bool,
+}
+
+/// What `import` needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    /// The kind to import as.
+    pub kind: String,
+    /// The address to give the spec.
+    pub address: Address,
+    /// The remote object.
+    pub remote_id: RemoteId,
+    /// Where it lives.
+    pub location: serde_json::Value,
+}
+
+/// An imported spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    /// The spec document, with placeholders (`{fromEnv: …}`) where the API returns no value.
+    pub document: serde_json::Value,
+    /// Fields the API cannot return (passwords, keys), for the user to fill in.
+    pub unreadable: Vec<String>,
+}
+
+/// A failed provider call. Problems in the user's spec are [`Problem`]s, not errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The cloud throttled the request; retry after a pause.
+    #[error("throttled by {service} ({code}): {message}{}", request(request_id))]
+    Throttled {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
+    /// The cloud failed internally; the request may be retried.
+    #[error("{service} internal error ({code}): {message}{}", request(request_id))]
+    Internal {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
+    /// The network failed (connect, timeout, reset); the request may be retried.
+    #[error("cannot reach {service} at {endpoint}: {message}")]
+    Network {
+        /// Which API.
+        service: String,
+        /// The endpoint.
+        endpoint: String,
+        /// What failed.
+        message: String,
+    },
+    /// The credentials were refused.
+    #[error(
+        "{service} refused the credentials ({code}): {message}{}",
+        request(request_id)
+    )]
+    Auth {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
+    /// The remote object does not exist.
+    #[error("{service}: {id} does not exist ({code})")]
+    NotFound {
+        /// Which API.
+        service: String,
+        /// The object.
+        id: String,
+        /// The cloud's code.
+        code: String,
+    },
+    /// The object's state does not allow the operation.
+    #[error("{service}: {message} ({code}){}", request(request_id))]
+    StateConflict {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message, with the current status.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
+    /// The cloud refused the request for good (invalid parameter, quota, permission).
+    #[error(
+        "{service} refused the request ({code}): {message}{}",
+        request(request_id)
+    )]
+    Rejected {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message, with what to do.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
+    /// Credentials, endpoint or settings are missing or wrong on our side.
+    #[error("{message}")]
+    Config {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A provider or plugin broke the contract (bad response, panic, wrong ABI).
+    #[error("provider contract violated: {message}")]
+    Contract {
+        /// What happened.
+        message: String,
+    },
+}
+
+fn request(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map_or_else(String::new, |id| format!(" [request {id}]"))
+}
+
+impl ProviderError {
+    /// Whether repeating the same request may succeed (throttling, internal and network
+    /// errors). Callers still decide whether the request is safe to repeat.
+    #[must_use]
+    pub const fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Internal { .. } | Self::Network { .. }
+        )
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("cannot plan {address}: {message}")]
+pub struct PlanError {
+    /// The address.
+    pub address: Address,
+    /// Why, and what to do.
+    pub message: String,
+}
+
+/// A backend that turns specs into remote jobs. Built-in providers are linked statically;
+/// plugins implement it through the ABI in [`crate::plugin`].
+///
+/// # Guarantees (every implementation)
+///
+/// - `observe` and `poll` answer a whole batch with as few API calls as the API allows, and a
+///   missing remote object is [`Observed::Missing`], never an error.
+/// - `plan` is pure: no I/O, no clock; the same request gives the same actions.
+/// - `apply` performs one step and is idempotent given a fresh observation: a step whose
+///   effect is already visible is reported done without calling the API again; a create
+///   first looks for the object by its address marker.
+/// - Secrets are sent only in request bodies, never logged, never returned.
+///
+/// # Errors
+///
+/// Transport, throttling, auth and contract failures are [`ProviderError`]s; a step the
+/// cloud refuses for the job's state or data is a [`StepOutcome::Failed`] with the cloud's
+/// own message.
+pub trait Provider: Send + Sync {
+    /// Kinds, schemas, rate limits, version.
+    fn describe(&self) -> Description;
+
+    /// Checks a document of one of this provider's kinds beyond its JSON Schema, offline.
+    fn validate(&self, kind: &str, document: &serde_json::Value) -> Vec<Problem>;
+
+    /// Observes a batch of addresses.
+    fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>>;
+
+    /// Plans the ordered actions that bring one address from what is observed to what is
+    /// desired.
+    ///
+    /// # Errors
+    ///
+    /// When no sequence of actions can get there (the message says what to change).
+    fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError>;
+
+    /// Performs one step.
+    fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome>;
+
+    /// Observes every in-flight object in one batched read.
+    fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>>;
+
+    /// Reads a remote object and writes the spec that would manage it.
+    fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported>;
+}
+
+/// An in-flight object with the location the poller needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InFlightTarget {
+    /// The object.
+    pub object: InFlight,
+    /// The kind.
+    pub kind: String,
+    /// Where it lives.
+    pub location: serde_json::Value,
+}

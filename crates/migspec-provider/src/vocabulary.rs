@@ -1,0 +1,543 @@
+//! The plan vocabulary providers and the runner speak: addresses, lifecycle phases, actions
+//! with their reasons and disruptions, observations, steps and their outcomes.
+//!
+//! Every type here is plain serde data, so that the same values cross the plugin ABI as JSON
+//! and end up in saved plan files.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use migspec_spec::secret::Secret;
+
+/// The address of a migration: its `metadata.name`, unique in the spec set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Address(pub String);
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// The cloud's identifier of a job or task group (`dts-1kl0iy0v`, an OMS group UUID).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RemoteId(pub String);
+
+impl std::fmt::Display for RemoteId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// Where a remote job is in its lifecycle, in terms common to every provider. Providers map
+/// their own statuses onto these (and keep the raw status in [`RemoteObject::raw_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Being created (DTS 2018 status 1 while the job is new; 2021 `creating`; OMS 0).
+    Creating,
+    /// Created or configured, not checked (DTS 2018 status 1, 2021 `created`).
+    Configured,
+    /// The pre-migration check runs.
+    Checking,
+    /// The check passed: the job may start.
+    CheckPassed,
+    /// The check failed.
+    CheckFailed,
+    /// Started, waiting for its start time (timed jobs).
+    Scheduled,
+    /// Migrating (DTS full phase; OMS 1 and 2).
+    Running,
+    /// Full data done, replicating increments until completed (DTS only).
+    ReadyToComplete,
+    /// Being completed.
+    Completing,
+    /// Finished successfully (terminal).
+    Completed,
+    /// Being paused.
+    Pausing,
+    /// Paused (DTS 2021 `manualPaused`, OMS 3).
+    Paused,
+    /// Being stopped.
+    Stopping,
+    /// Stopped or canceled by a user (terminal for DTS).
+    Stopped,
+    /// Failed in a way that can be resumed or retried.
+    Failed,
+    /// Being resumed or retried.
+    Resuming,
+    /// Being isolated (DTS 2021 billing state).
+    Isolating,
+    /// Isolated: billing stopped, may be destroyed or recovered.
+    Isolated,
+    /// Being deleted.
+    Deleting,
+    /// A status the provider does not know.
+    Unknown,
+}
+
+impl Phase {
+    /// Whether the job is still moving by itself (a poll will see a change).
+    #[must_use]
+    pub const fn is_transitional(self) -> bool {
+        matches!(
+            self,
+            Self::Creating
+                | Self::Checking
+                | Self::Scheduled
+                | Self::Running
+                | Self::Completing
+                | Self::Pausing
+                | Self::Stopping
+                | Self::Resuming
+                | Self::Isolating
+                | Self::Deleting
+        )
+    }
+}
+
+/// The verbs of a plan. Each has one symbol in the human rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// `+ create`: create (and configure) the remote job.
+    Create,
+    /// `~ modify`: change the job's configuration in place.
+    Modify,
+    /// `✓ check`: run the pre-migration check.
+    Check,
+    /// `▶ start`: start the migration.
+    Start,
+    /// `↻ resume`: resume a failed job (DTS).
+    Resume,
+    /// `↻ retry`: retry a failed task group (OMS).
+    Retry,
+    /// `■ complete`: complete a job that replicates increments.
+    Complete,
+    /// `⏸ pause`: pause a running job.
+    Pause,
+    /// `▷ continue`: continue a paused job.
+    Continue,
+    /// `□ stop`: stop (terminate) a job.
+    Stop,
+    /// `- delete`: delete the remote job.
+    Delete,
+}
+
+impl ActionKind {
+    /// The symbol and verb the human plan shows.
+    #[must_use]
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            Self::Create => "+",
+            Self::Modify => "~",
+            Self::Check => "✓",
+            Self::Start => "▶",
+            Self::Resume | Self::Retry => "↻",
+            Self::Complete => "■",
+            Self::Pause => "⏸",
+            Self::Continue => "▷",
+            Self::Stop => "□",
+            Self::Delete => "-",
+        }
+    }
+
+    /// The verb, as written in plans (`create`, `resume`, …).
+    #[must_use]
+    pub const fn verb(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Modify => "modify",
+            Self::Check => "check",
+            Self::Start => "start",
+            Self::Resume => "resume",
+            Self::Retry => "retry",
+            Self::Complete => "complete",
+            Self::Pause => "pause",
+            Self::Continue => "continue",
+            Self::Stop => "stop",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// Something an action does that a reviewer must see before approving it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disruption {
+    /// The running job must be stopped first (and its migration starts over).
+    NeedsStop,
+    /// The running job must be paused first.
+    NeedsPause,
+    /// The API cannot change this in place: the remote object is deleted and created anew.
+    ForcesRecreate,
+    /// Data at the target is overwritten (ResumeOption overwrite, FULL_OVERWRITE).
+    OverwritesTarget,
+    /// The target's data is cleared first (ResumeOption clearData).
+    ClearsTarget,
+    /// The target's root account is overwritten with the source's (IsOverrideRoot).
+    OverridesRoot,
+}
+
+impl Disruption {
+    /// A short text for the plan.
+    #[must_use]
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::NeedsStop => "needs stop: the running migration is stopped and starts over",
+            Self::NeedsPause => "needs pause",
+            Self::ForcesRecreate => {
+                "forces re-create: the remote object is deleted and created again"
+            }
+            Self::OverwritesTarget => "overwrites target data",
+            Self::ClearsTarget => "clears the target's data first",
+            Self::OverridesRoot => "overwrites the target's root account",
+        }
+    }
+}
+
+/// A value in a field-level change. Secrets are never carried, only whether they changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ChangeValue {
+    /// The field is absent.
+    Absent,
+    /// A plain value.
+    Value(serde_json::Value),
+    /// A secret; its value is never shown.
+    Sensitive,
+}
+
+/// One field that differs between what the spec asks and what the cloud has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The field, as a JSON pointer into the spec document (`/spec/MigrateOption/RunMode`).
+    pub field: String,
+    /// What the cloud (or, for secrets, the last apply) has.
+    pub before: ChangeValue,
+    /// What the spec asks.
+    pub after: ChangeValue,
+    /// Whether the API can change it in place (else the plan carries `ForcesRecreate`).
+    pub in_place: bool,
+}
+
+/// One action of a plan, with why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// The verb.
+    pub kind: ActionKind,
+    /// Why this action is planned, for people. Display only: the runner never reads it.
+    pub reason: String,
+    /// For `modify` (and `create` after a forced re-create): the fields that change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
+    /// What the action disrupts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disruptions: Vec<Disruption>,
+}
+
+impl Action {
+    /// An action with a reason and nothing else.
+    #[must_use]
+    pub fn new(kind: ActionKind, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+            changes: Vec::new(),
+            disruptions: Vec::new(),
+        }
+    }
+
+    /// Adds a disruption marker.
+    #[must_use]
+    pub fn disrupting(mut self, disruption: Disruption) -> Self {
+        if !self.disruptions.contains(&disruption) {
+            self.disruptions.push(disruption);
+        }
+        self
+    }
+
+    /// Adds field changes.
+    #[must_use]
+    pub fn with_changes(mut self, changes: Vec<FieldChange>) -> Self {
+        self.changes = changes;
+        self
+    }
+}
+
+/// A spec as the runner hands it to a provider: the validated document as JSON, plus the
+/// values of its secrets (resolved by the runner; never persisted, never rendered).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DesiredSpec {
+    /// The address.
+    pub address: Address,
+    /// The kind (`TencentDtsMigrateJob`, …, or a plugin's kind).
+    pub kind: String,
+    /// The whole document (`apiVersion`, `kind`, `metadata`, `spec`, `lifecycle`) as JSON.
+    pub document: serde_json::Value,
+    /// Secret values by JSON pointer into `document` (e.g. `/spec/SrcInfo/Password`).
+    #[serde(default, with = "secret_map")]
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+/// What the runner's state remembers about an address (the APIs cannot tell these).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The remote id last applied.
+    pub remote_id: Option<RemoteId>,
+    /// Secret pointers whose value changed since the last apply (from salted fingerprints).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_secrets: Vec<String>,
+    /// Resumes or retries already spent on the current failure.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// A remote object as observed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteObject {
+    /// The cloud's id.
+    pub id: RemoteId,
+    /// The lifecycle phase.
+    pub phase: Phase,
+    /// The cloud's own status, verbatim (`7`, `readyComplete`, `2`).
+    pub raw_status: String,
+    /// Where the object lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`); the
+    /// runner records it in state and hands it back for later observations.
+    pub location: serde_json::Value,
+    /// The configuration the cloud reports, normalised and shaped like the spec's `spec`
+    /// (server defaults removed, secrets absent), so that it diffs against the spec.
+    pub view: serde_json::Value,
+    /// Progress, when the job moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Why the job failed (or its check did), in the provider's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// What is known about one address after an observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "presence", rename_all = "snake_case")]
+pub enum Observed {
+    /// No remote object: never created, or deleted outside migspec. A normal answer.
+    Missing {
+        /// The address.
+        address: Address,
+    },
+    /// The remote object.
+    Present {
+        /// The address.
+        address: Address,
+        /// What the cloud reports.
+        object: RemoteObject,
+    },
+}
+
+impl Observed {
+    /// The address observed.
+    #[must_use]
+    pub fn address(&self) -> &Address {
+        match self {
+            Self::Missing { address } | Self::Present { address, .. } => address,
+        }
+    }
+
+    /// The remote object, if there is one.
+    #[must_use]
+    pub fn object(&self) -> Option<&RemoteObject> {
+        match self {
+            Self::Missing { .. } => None,
+            Self::Present { object, .. } => Some(object),
+        }
+    }
+}
+
+/// Progress of a moving job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Overall percentage, when the API gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// The current step (`dumper`, `loader`, `sinker`, `ConnectDBCheck`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// A short human message (e.g. `12,345 of 50,000 objects`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A failure reported by the cloud, verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The cloud's code, if any (`OMS.0063`, `TRF.0001`, a DTS error code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The cloud's message.
+    pub message: String,
+    /// Details such as failed check steps, one per line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// One step of an apply: an action for one address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Step {
+    /// The address.
+    pub address: Address,
+    /// What to do.
+    pub action: Action,
+    /// The remote object, when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<RemoteId>,
+    /// The spec, for actions that send configuration (create, modify, resume, retry, start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<DesiredSpec>,
+    /// A key unique to this step of this plan; a repeated key must not repeat the effect.
+    pub idempotency_key: String,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The step is complete; the observation after it.
+    Done {
+        /// What the cloud shows now.
+        observed: Observed,
+    },
+    /// The cloud accepted the step and works on it; poll until one of `awaiting`.
+    InFlight {
+        /// What the cloud shows now.
+        observed: Observed,
+        /// The wait.
+        wait: Wait,
+    },
+    /// The step cannot succeed: the cloud's reason.
+    Failed {
+        /// What the cloud showed last.
+        observed: Observed,
+        /// Why.
+        failure: Failure,
+    },
+}
+
+/// What an in-flight step waits for, as data (so plugins need no callback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    /// Phases that finish the step.
+    pub until: Vec<Phase>,
+    /// Phases that fail it (fail fast, with the object's `failure`).
+    pub fail_on: Vec<Phase>,
+    /// Whether the object disappearing finishes the step (deletes).
+    #[serde(default)]
+    pub until_missing: bool,
+    /// How long to wait before the first poll.
+    #[serde(with = "millis")]
+    pub poll_after: Duration,
+}
+
+/// An in-flight step, as the shared poller tracks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// The address.
+    pub address: Address,
+    /// The remote object.
+    pub remote_id: RemoteId,
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(deserializer)?))
+    }
+}
+
+mod secret_map {
+    //! Secrets cross the plugin ABI in memory only; this is the one place they serialize.
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use migspec_spec::secret::Secret;
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &BTreeMap<String, Secret>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let plain: BTreeMap<&str, &str> = value
+            .iter()
+            .map(|(pointer, secret)| (pointer.as_str(), secret.expose()))
+            .collect();
+        plain.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Secret>, D::Error> {
+        let plain = BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(plain
+            .into_iter()
+            .map(|(pointer, value)| (pointer, Secret::new(value)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_as_json() {
+        let outcome = StepOutcome::InFlight {
+            observed: Observed::Missing {
+                address: Address("a".into()),
+            },
+            wait: Wait {
+                until: vec![Phase::CheckPassed],
+                fail_on: vec![Phase::CheckFailed],
+                until_missing: false,
+                poll_after: Duration::from_millis(250),
+            },
+        };
+        let json = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(json["outcome"], "in_flight");
+        assert_eq!(json["wait"]["poll_after"], 250);
+        assert_eq!(
+            serde_json::from_value::<StepOutcome>(json).unwrap(),
+            outcome
+        );
+    }
+
+    #[test]
+    fn desired_specs_carry_secrets_only_in_their_serialized_form() {
+        let mut secrets = BTreeMap::new();
+        secrets.insert("/spec/SrcInfo/Password".to_owned(), Secret::new("pw"));
+        let desired = DesiredSpec {
+            address: Address("a".into()),
+            kind: "TencentDtsMigrateJob".into(),
+            document: serde_json::json!({}),
+            secrets,
+        };
+        assert!(!format!("{desired:?}").contains("pw"));
+        let json = serde_json::to_value(&desired).unwrap();
+        let back: DesiredSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(back.secrets["/spec/SrcInfo/Password"].expose(), "pw");
+    }
+}
