@@ -334,7 +334,7 @@ pub enum Observed {
         /// The address.
         address: Address,
         /// What the cloud reports.
-        object: RemoteObject,
+        object: Box<RemoteObject>,
     },
 }
 
