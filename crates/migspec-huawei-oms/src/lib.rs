@@ -1,0 +1,1 @@
+//! migspec provider for Huawei Cloud OMS v2 migration task groups (being built).

@@ -1,0 +1,1 @@
+//! migspec provider for Tencent Cloud DTS migration jobs (being built).
