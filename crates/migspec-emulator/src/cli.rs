@@ -110,29 +110,35 @@ impl Args {
     }
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "the listening line on stdout is the interface scripts read the URL from"
-)]
+/// Prints the listening line (the first line on stdout, which scripts read the URL from)
+/// and the default credentials in use. Write errors are ignored: a reader that closed
+/// the pipe after the first line (`| head -n 1`) must not stop the emulator.
 fn announce(url: &str, defaults: Defaults) {
-    println!("migspec emulator listening on {url}");
-    println!("  Tencent DTS: POST {url}/ (X-TC-Version 2018-03-30 or 2021-12-06)");
-    println!("  Huawei OMS:  {url}/v2/{{project_id}}/taskgroups");
-    println!(
-        "  admin:       GET {url}/_emulator/health, GET {url}/_emulator/stats, POST {url}/_emulator/reset"
-    );
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "migspec emulator listening on {url}");
+    let _ = out.flush();
+    let mut lines = vec![
+        format!("  Tencent DTS: POST {url}/ (X-TC-Version 2018-03-30 or 2021-12-06)"),
+        format!("  Huawei OMS:  {url}/v2/{{project_id}}/taskgroups"),
+        format!(
+            "  admin:       GET {url}/_emulator/health, GET {url}/_emulator/stats, POST {url}/_emulator/reset"
+        ),
+    ];
     if defaults.tencent {
-        println!(
-            "  default Tencent credential: SecretId={DEFAULT_TENCENT_SECRET_ID} SecretKey={DEFAULT_TENCENT_SECRET_KEY}"
-        );
+        lines.push(format!("  default Tencent credential: SecretId={DEFAULT_TENCENT_SECRET_ID} SecretKey={DEFAULT_TENCENT_SECRET_KEY}"));
     }
     if defaults.huawei {
-        println!(
+        lines.push(format!(
             "  default Huawei credential:  AK={DEFAULT_HUAWEI_AK} SK={DEFAULT_HUAWEI_SK} (any project id, e.g. {DEFAULT_HUAWEI_PROJECT_ID})"
-        );
-        println!("  default Huawei token:       X-Auth-Token: {DEFAULT_HUAWEI_TOKEN}");
+        ));
+        lines.push(format!(
+            "  default Huawei token:       X-Auth-Token: {DEFAULT_HUAWEI_TOKEN}"
+        ));
     }
-    let _ = std::io::stdout().flush();
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
 }
 
 async fn wait_for_signal() -> std::io::Result<()> {

@@ -306,8 +306,8 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         (result, changed)
     });
     match result {
-        Ok(Some(body)) => {
-            let mut response = json_response(StatusCode::OK, body);
+        Ok(Some(payload)) => {
+            let mut response = json_response(StatusCode::OK, payload());
             add_request_id(&mut response, &request_id);
             Handled {
                 reply: Reply::Response(response),

@@ -450,27 +450,27 @@ struct ErrorReasonResp {
 }
 
 #[derive(Serialize)]
-struct SrcNodeResp<'a> {
-    bucket: &'a str,
+struct SrcNodeResp {
+    bucket: String,
     cloud_type: String,
-    region: &'a str,
-    app_id: &'a str,
-    object_key: &'a [String],
-    list_file: Option<&'a ListFile>,
+    region: String,
+    app_id: String,
+    object_key: Vec<String>,
+    list_file: Option<ListFile>,
 }
 
 #[derive(Serialize)]
-struct DstNodeResp<'a> {
-    bucket: &'a str,
-    region: &'a str,
-    save_prefix: &'a str,
+struct DstNodeResp {
+    bucket: String,
+    region: String,
+    save_prefix: String,
 }
 
 #[derive(Serialize)]
-struct SmnInfo<'a> {
+struct SmnInfo {
     notify_result: bool,
-    notify_error_message: &'a str,
-    topic_name: &'a str,
+    notify_error_message: String,
+    topic_name: String,
 }
 
 #[derive(Serialize)]
@@ -481,21 +481,21 @@ struct FailedObjectRecord {
 }
 
 #[derive(Serialize)]
-struct TaskGroupResp<'a> {
-    group_id: &'a str,
+struct TaskGroupResp {
+    group_id: String,
     status: u8,
     error_reason: ErrorReasonResp,
-    src_node: SrcNodeResp<'a>,
-    description: &'a str,
-    dst_node: DstNodeResp<'a>,
+    src_node: SrcNodeResp,
+    description: String,
+    dst_node: DstNodeResp,
     enable_metadata_migration: bool,
     enable_failed_object_recording: bool,
     enable_restore: bool,
     enable_kms: bool,
-    task_type: &'a str,
-    bandwidth_policy: &'a [BandwidthPolicy],
-    smn_config: Option<SmnInfo<'a>>,
-    source_cdn: Option<&'a CdnSettings>,
+    task_type: String,
+    bandwidth_policy: Vec<BandwidthPolicy>,
+    smn_config: Option<SmnInfo>,
+    source_cdn: Option<CdnSettings>,
     migrate_since: i64,
     migrate_speed: u64,
     total_time: u64,
@@ -516,16 +516,16 @@ struct TaskGroupResp<'a> {
     create_complete_size: u64,
     complete_size: u64,
     failed_object_record: FailedObjectRecord,
-    object_overwrite_mode: &'a str,
-    dst_storage_policy: &'a str,
-    consistency_check: &'a str,
+    object_overwrite_mode: String,
+    dst_storage_policy: String,
+    consistency_check: String,
     obs_system: &'static str,
     enable_requester_pays: bool,
 }
 
 #[derive(Serialize)]
-struct ListResponse<'a> {
-    taskgroups: Vec<TaskGroupResp<'a>>,
+struct ListResponse {
+    taskgroups: Vec<TaskGroupResp>,
     count: usize,
 }
 
@@ -534,7 +534,7 @@ struct CreateResponse {
     group_id: String,
 }
 
-fn view<'a>(group: &'a TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp<'a> {
+fn view(group: &TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp {
     let t = &group.timeline;
     let config = &group.config;
     let (objects, bytes, tasks) = (group.total_objects, group.total_bytes, group.total_tasks);
@@ -567,7 +567,7 @@ fn view<'a>(group: &'a TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp<'a> {
         .filter(|_| matches!(t.status, 4..=6))
         .unwrap_or(ctx.now);
     TaskGroupResp {
-        group_id: &group.group_id,
+        group_id: group.group_id.clone(),
         status: t.status,
         error_reason: match (&t.error, t.status) {
             (Some((code, message)), 4 | 5) => ErrorReasonResp {
@@ -580,31 +580,36 @@ fn view<'a>(group: &'a TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp<'a> {
             },
         },
         src_node: SrcNodeResp {
-            bucket: &config.src_bucket,
+            bucket: config.src_bucket.clone(),
             cloud_type: config.src_cloud_type.to_ascii_uppercase(),
-            region: &config.src_region,
-            app_id: &config.src_app_id,
-            object_key: &config.object_key,
-            list_file: config.list_file.as_ref(),
+            region: config.src_region.clone(),
+            app_id: config.src_app_id.clone(),
+            object_key: config.object_key.clone(),
+            list_file: config.list_file.clone(),
         },
-        description: &config.description,
+        description: config.description.clone(),
         dst_node: DstNodeResp {
-            bucket: &config.dst_bucket,
-            region: &config.dst_region,
-            save_prefix: &config.save_prefix,
+            bucket: config.dst_bucket.clone(),
+            region: config.dst_region.clone(),
+            save_prefix: config.save_prefix.clone(),
         },
         enable_metadata_migration: config.enable_metadata_migration,
         enable_failed_object_recording: config.enable_failed_object_recording,
         enable_restore: config.enable_restore,
         enable_kms: config.enable_kms,
-        task_type: &config.task_type,
-        bandwidth_policy: &config.bandwidth_policy,
+        task_type: config.task_type.clone(),
+        bandwidth_policy: config.bandwidth_policy.clone(),
         smn_config: config.smn_config.as_ref().map(|smn| SmnInfo {
             notify_result: matches!(t.status, 5 | 6),
-            notify_error_message: "",
-            topic_name: smn.topic_urn.rsplit(':').next().unwrap_or(&smn.topic_urn),
+            notify_error_message: String::new(),
+            topic_name: smn
+                .topic_urn
+                .rsplit(':')
+                .next()
+                .unwrap_or(&smn.topic_urn)
+                .to_owned(),
         }),
-        source_cdn: config.source_cdn.as_ref(),
+        source_cdn: config.source_cdn.clone(),
         migrate_since: config.migrate_since,
         migrate_speed: if t.status == 2 {
             bytes * 1000 / migration_total.max(1)
@@ -660,9 +665,9 @@ fn view<'a>(group: &'a TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp<'a> {
                 error_code: String::new(),
             }
         },
-        object_overwrite_mode: &config.object_overwrite_mode,
-        dst_storage_policy: &config.dst_storage_policy,
-        consistency_check: &config.consistency_check,
+        object_overwrite_mode: config.object_overwrite_mode.clone(),
+        dst_storage_policy: config.dst_storage_policy.clone(),
+        consistency_check: config.consistency_check.clone(),
         obs_system: "BUCKET",
         enable_requester_pays: config.enable_requester_pays,
     }
@@ -671,21 +676,36 @@ fn view<'a>(group: &'a TaskGroup, ctx: &Ctx<'_>) -> TaskGroupResp<'a> {
 // ---------------------------------------------------------------------------------------
 // Operations.
 
+/// A successful answer, serialised only after the world lock is released.
+pub(crate) type Payload = Box<dyn FnOnce() -> Vec<u8> + Send>;
+
+fn reply<T: Serialize + Send + 'static>(payload: T) -> Payload {
+    reply_sized(2048, payload)
+}
+
+fn reply_sized<T: Serialize + Send + 'static>(capacity: usize, payload: T) -> Payload {
+    Box::new(move || {
+        let mut out = Vec::with_capacity(capacity);
+        if serde_json::to_writer(&mut out, &payload).is_err() {
+            out.clear();
+        }
+        out
+    })
+}
+
 /// Runs one operation; `Ok(None)` is an empty 200 answer.
 pub(crate) fn dispatch(
     route: &Route,
     request: &ApiRequest,
     ctx: &Ctx<'_>,
     state: &mut HuaweiState,
-) -> Result<Option<Vec<u8>>, OmsError> {
+) -> Result<Option<Payload>, OmsError> {
     match route.operation {
         Operation::Create => create(&body_object(request, CREATE)?, ctx, state).map(Some),
         Operation::List => list(&request.raw_query, ctx, state).map(Some),
         Operation::Show => {
             let group = find(state, ctx, route)?;
-            Ok(Some(
-                serde_json::to_vec(&view(group, ctx)).unwrap_or_default(),
-            ))
+            Ok(Some(reply(view(group, ctx))))
         }
         Operation::Start => {
             let body = body_object(request, START)?;
@@ -1018,7 +1038,7 @@ fn create(
     body: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut HuaweiState,
-) -> Result<Vec<u8>, OmsError> {
+) -> Result<Payload, OmsError> {
     let empty = Map::new();
     let src = body
         .get("src_node")
@@ -1321,10 +1341,10 @@ fn create(
     group.plan_creation(ctx);
     group.plan_failure(ctx);
     state.groups.insert(group_id.clone(), group);
-    Ok(serde_json::to_vec(&CreateResponse { group_id }).unwrap_or_default())
+    Ok(reply(CreateResponse { group_id }))
 }
 
-fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Vec<u8>, OmsError> {
+fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Payload, OmsError> {
     let pairs = crate::encoding::parse_query(raw_query);
     let param = |name: &str, min: i64, max: i64| -> Result<Option<i64>, OmsError> {
         match pairs.iter().rev().find(|(key, _)| key == name) {
@@ -1369,13 +1389,14 @@ fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Vec<u
             .then(b.sequence.cmp(&a.sequence))
     });
     let count = matches.len();
-    let taskgroups = matches
+    let taskgroups: Vec<TaskGroupResp> = matches
         .into_iter()
         .skip(offset)
         .take(limit)
         .map(|group| view(group, ctx))
         .collect();
-    Ok(serde_json::to_vec(&ListResponse { taskgroups, count }).unwrap_or_default())
+    let capacity = 64 + taskgroups.len() * 1800;
+    Ok(reply_sized(capacity, ListResponse { taskgroups, count }))
 }
 
 #[cfg(test)]

@@ -123,7 +123,6 @@ impl TencentState {
 pub(crate) struct Ctx<'a> {
     pub(crate) now: u64,
     pub(crate) region: Option<&'a str>,
-    pub(crate) request_id: &'a str,
     pub(crate) timing: &'a Timing,
     pub(crate) faults: &'a FaultConfig,
 }
@@ -156,13 +155,37 @@ struct Envelope<'a, T: Serialize> {
 
 /// Serialises a successful response.
 pub(crate) fn ok_body<T: Serialize>(payload: &T, request_id: &str) -> Vec<u8> {
-    serde_json::to_vec(&Envelope {
+    ok_body_sized(payload, request_id, 1024)
+}
+
+/// Serialises a successful response into a buffer of `capacity` bytes (sized to avoid
+/// regrowing the buffer of large describe answers).
+fn ok_body_sized<T: Serialize>(payload: &T, request_id: &str, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    let envelope = Envelope {
         response: WithRequestId {
             payload,
             request_id,
         },
-    })
-    .unwrap_or_default()
+    };
+    if serde_json::to_writer(&mut out, &envelope).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// An action's successful answer, serialised (with the RequestId) only after the world
+/// lock is released, so that large describe answers serialise in parallel.
+pub(crate) type Payload = Box<dyn FnOnce(&str) -> Vec<u8> + Send>;
+
+/// Defers the serialisation of `payload`.
+pub(crate) fn reply<T: Serialize + Send + 'static>(payload: T) -> Payload {
+    Box::new(move |request_id| ok_body(&payload, request_id))
+}
+
+/// Defers the serialisation of a large `payload` of about `capacity` bytes.
+pub(crate) fn reply_sized<T: Serialize + Send + 'static>(capacity: usize, payload: T) -> Payload {
+    Box::new(move |request_id| ok_body_sized(&payload, request_id, capacity))
 }
 
 #[derive(Serialize)]
@@ -477,7 +500,6 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
     let ctx = Ctx {
         now: now_ms,
         region,
-        request_id: &request_id,
         timing: &app.timing,
         faults: &app.faults,
     };
@@ -494,8 +516,8 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         (result, changed)
     });
     match result {
-        Ok(body) => Handled {
-            reply: Reply::Response(json_response(hyper::StatusCode::OK, body)),
+        Ok(payload) => Handled {
+            reply: Reply::Response(json_response(hyper::StatusCode::OK, payload(&request_id))),
             label,
             outcome: Outcome::Ok,
         },

@@ -17,8 +17,8 @@ use super::wire::{
     MigrateStepDetailInfo, SrcInfo, TagItem,
 };
 use super::{
-    ApiError, Ctx, DST_DATABASE_TYPES_2018, HELP_DOC, SRC_DATABASE_TYPES_2018, TencentState,
-    ok_body, paging, parse_tags, tags_match,
+    ApiError, Ctx, DST_DATABASE_TYPES_2018, HELP_DOC, Payload, SRC_DATABASE_TYPES_2018,
+    TencentState, paging, parse_tags, reply, reply_sized, tags_match,
 };
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
 
@@ -192,7 +192,7 @@ pub(crate) fn dispatch(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     match action {
         Action::CreateMigrateJob => create(params, ctx, state),
         Action::ModifyMigrateJob => modify(params, ctx, state),
@@ -495,7 +495,7 @@ fn create(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let option: MigrateOption2018 = from_params(params, "MigrateOption")?.unwrap_or_default();
     let mut job = Job {
         job_id: state.new_job_id(),
@@ -532,14 +532,14 @@ fn create(
     job.sequence = state.next_sequence();
     let job_id = job.job_id.clone();
     state.jobs_2018.insert(job_id.clone(), job);
-    Ok(ok_body(&JobIdResponse { job_id }, ctx.request_id))
+    Ok(reply(JobIdResponse { job_id }))
 }
 
 fn modify(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job_id = require_str(params, "JobId")?;
     let job = find(state, ctx, job_id)?;
     if !matches!(job.timeline.phase.status_2018(), 1 | 4 | 5 | 10) {
@@ -586,7 +586,7 @@ fn modify(
     timeline.checks_failed = updated.timeline.checks_failed;
     updated.timeline = timeline;
     *job = updated;
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn view(job: &Job, ctx: &Ctx<'_>) -> MigrateJobInfo {
@@ -690,7 +690,7 @@ fn describe(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let (offset, limit) = paging(params)?;
     let order = get_str(params, "Order").unwrap_or("CreateTime");
     if !ORDER_FIELDS.contains(&order) {
@@ -743,18 +743,19 @@ fn describe(
         }
     });
     let total_count = matches.len();
-    let job_list = matches
+    let job_list: Vec<MigrateJobInfo> = matches
         .iter()
         .skip(offset)
         .take(limit)
         .map(|job| view(job, ctx))
         .collect();
-    Ok(ok_body(
-        &DescribeMigrateJobsResponse {
+    let capacity = 256 + job_list.len() * 1800;
+    Ok(reply_sized(
+        capacity,
+        DescribeMigrateJobsResponse {
             total_count,
             job_list,
         },
-        ctx.request_id,
     ))
 }
 
@@ -762,21 +763,21 @@ fn check(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job = find(state, ctx, require_str(params, "JobId")?)?;
     if !matches!(job.timeline.phase.status_2018(), 1 | 4 | 5 | 10) {
         return Err(conflict(job, "CreateMigrateCheckJob", "1, 4, 5 or 10"));
     }
     let rule = ctx.rule(&job.job_name);
     job.timeline.start_check(ctx.now, rule);
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn describe_check(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job = find(state, ctx, require_str(params, "JobId")?)?;
     let check = &job.timeline.check;
     let response = match (check.started_ms, check.result()) {
@@ -821,14 +822,14 @@ fn describe_check(
             check_flag: 0,
         },
     };
-    Ok(ok_body(&response, ctx.request_id))
+    Ok(reply(response))
 }
 
 fn start(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job = find(state, ctx, require_str(params, "JobId")?)?;
     if job.timeline.phase != Phase::CheckPass {
         return Err(conflict(job, "StartMigrateJob", "4 (check passed)"));
@@ -846,27 +847,27 @@ fn start(
         rule,
         ctx.timing,
     );
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn stop(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job = find(state, ctx, require_str(params, "JobId")?)?;
     if !matches!(job.timeline.phase.status_2018(), 7 | 8) {
         return Err(conflict(job, "StopMigrateJob", "7 or 8"));
     }
     job.timeline.stop(ctx.now, ctx.timing);
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn complete(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     if let Some(mode) = get_str(params, "CompleteMode")
         && !["waitForSync", "immediately"].contains(&mode)
     {
@@ -881,14 +882,14 @@ fn complete(
         return Err(conflict(job, "CompleteMigrateJob", "8 (ready to complete)"));
     }
     job.timeline.set(Phase::Completing, ctx.now);
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn delete(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let job_id = require_str(params, "JobId")?;
     let job = find(state, ctx, job_id)?;
     if matches!(job.timeline.phase.status_2018(), 3 | 7 | 8 | 11 | 12) {
@@ -901,7 +902,7 @@ fn delete(
         ));
     }
     state.jobs_2018.remove(job_id);
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ use super::wire::{
     MigrateOption2021, ProcessProgress, ProcessStepTip, RateLimitOption, StepDetailInfo, TagItem,
     TradeInfo,
 };
-use super::{ApiError, Ctx, HELP_DOC, TencentState, ok_body, paging, parse_tags, tags_match};
+use super::{
+    ApiError, Ctx, HELP_DOC, Payload, TencentState, paging, parse_tags, reply, reply_sized,
+    tags_match,
+};
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
 
 /// The migration actions of 2021-12-06 served by the emulator.
@@ -396,18 +399,18 @@ pub(crate) fn dispatch(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     match action {
         Action::CreateMigrationService => create_service(params, ctx, state),
         Action::ModifyMigrationJob => modify(params, ctx, state),
         Action::DescribeMigrationJobs => describe(params, ctx, state),
         Action::DescribeMigrationDetail => {
             let job = find(action, state, ctx, params)?;
-            Ok(ok_body(&detail(job, ctx), ctx.request_id))
+            Ok(reply(detail(job, ctx)))
         }
         Action::DescribeMigrationCheckJob => {
             let job = find(action, state, ctx, params)?;
-            Ok(ok_body(&check_result(job, ctx), ctx.request_id))
+            Ok(reply(check_result(job, ctx)))
         }
         _ => transition(action, params, ctx, state),
     }
@@ -483,7 +486,7 @@ fn create_service(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let src_type = require_str(params, "SrcDatabaseType")?;
     let dst_type = require_str(params, "DstDatabaseType")?;
     for (name, value) in [("SrcDatabaseType", src_type), ("DstDatabaseType", dst_type)] {
@@ -567,7 +570,7 @@ fn create_service(
         state.jobs_2021.insert(job_id.clone(), job);
         job_ids.push(job_id);
     }
-    Ok(ok_body(&JobIdsResponse { job_ids }, ctx.request_id))
+    Ok(reply(JobIdsResponse { job_ids }))
 }
 
 fn endpoint_from(params: &Map<String, Value>, name: &str) -> Result<DbEndpointInfo, ApiError> {
@@ -735,7 +738,7 @@ fn modify(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let action = Action::ModifyMigrationJob;
     let job = find(action, state, ctx, params)?;
     let modifiable = matches!(
@@ -829,14 +832,14 @@ fn modify(
         job.timeline.set(Phase::Created, ctx.now);
     }
     job.timeline.updated_ms = ctx.now;
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 fn describe(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     let (offset, limit) = paging(params)?;
     let descending = match get_str(params, "OrderSeq").unwrap_or("desc") {
         "desc" => true,
@@ -920,18 +923,19 @@ fn describe(
         }
     });
     let total_count = matches.len();
-    let job_list = matches
+    let job_list: Vec<JobItem> = matches
         .iter()
         .skip(offset)
         .take(limit)
         .map(|job| item(job, ctx))
         .collect();
-    Ok(ok_body(
-        &DescribeMigrationJobsResponse {
+    let capacity = 256 + job_list.len() * 2800;
+    Ok(reply_sized(
+        capacity,
+        DescribeMigrationJobsResponse {
             total_count,
             job_list,
         },
-        ctx.request_id,
     ))
 }
 
@@ -1416,7 +1420,7 @@ fn transition(
     params: &Map<String, Value>,
     ctx: &Ctx<'_>,
     state: &mut TencentState,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Payload, ApiError> {
     if let Some(mode) = get_str(params, "CompleteMode")
         .filter(|mode| !["waitForSync", "immediately"].contains(mode))
     {
@@ -1567,7 +1571,7 @@ fn transition(
             ));
         }
     }
-    Ok(ok_body(&Empty {}, ctx.request_id))
+    Ok(reply(Empty {}))
 }
 
 #[cfg(test)]
