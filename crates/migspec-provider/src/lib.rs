@@ -18,6 +18,7 @@
 //! assert_eq!(serde_json::to_value(&action).unwrap()["disruptions"][0], "overwrites_target");
 //! ```
 
+pub mod plugin;
 mod provider;
 mod vocabulary;
 

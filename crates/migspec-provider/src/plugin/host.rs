@@ -1,0 +1,403 @@
+//! The host side of the ABI: load a pinned plugin and use it as a [`Provider`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{
+    ABI_VERSION, AbiVersionFn, FreeFn, InvokeFn, PluginBuffer, STATUS_ERROR, STATUS_OK,
+    STATUS_PANIC, symbols,
+};
+use crate::{
+    Action, Description, ImportRequest, Imported, InFlightTarget, ObserveRequest, Observed,
+    PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture, Step, StepOutcome,
+};
+
+/// A plugin that could not be loaded. Every message names the plugin's path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// The file could not be read.
+    #[error("cannot read plugin {}: {source}", path.display())]
+    Unreadable {
+        /// The plugin.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file's SHA-256 differs from the pin in `migspec.yaml`.
+    #[error(
+        "plugin {} does not match its pin: sha256 is {actual}, migspec.yaml pins {expected}; \
+         if you rebuilt or upgraded it on purpose, update the pin",
+        path.display()
+    )]
+    ChecksumMismatch {
+        /// The plugin.
+        path: PathBuf,
+        /// The pinned digest.
+        expected: String,
+        /// The file's digest.
+        actual: String,
+    },
+    /// The pin is not a SHA-256 hex digest.
+    #[error("the pin for plugin {} is not a sha256 hex digest: `{pin}`", path.display())]
+    BadPin {
+        /// The plugin.
+        path: PathBuf,
+        /// The pin as written.
+        pin: String,
+    },
+    /// The dynamic loader refused the library.
+    #[error("cannot load plugin {}: {message}", path.display())]
+    Load {
+        /// The plugin.
+        path: PathBuf,
+        /// The loader's message.
+        message: String,
+    },
+    /// A required symbol is missing: not a migspec plugin, or built wrongly.
+    #[error(
+        "plugin {} does not export `{symbol}`: is it a migspec plugin built with `export_plugin!` as a cdylib?",
+        path.display()
+    )]
+    MissingSymbol {
+        /// The plugin.
+        path: PathBuf,
+        /// The symbol.
+        symbol: String,
+    },
+    /// The plugin speaks another ABI version.
+    #[error(
+        "plugin {} speaks plugin ABI {found}, this migspec speaks {expected}: rebuild it against this migspec-provider",
+        path.display()
+    )]
+    AbiVersion {
+        /// The plugin.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+        /// Ours.
+        expected: u32,
+    },
+    /// The plugin failed its first call (`describe`).
+    #[error("plugin {} failed to describe itself: {error}", path.display())]
+    Describe {
+        /// The plugin.
+        path: PathBuf,
+        /// What it said.
+        error: Box<ProviderError>,
+    },
+}
+
+/// The SHA-256 of a file, lower-case hex (what `migspec.yaml` pins).
+///
+/// # Errors
+///
+/// When the file cannot be read.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+struct Inner {
+    path: PathBuf,
+    invoke: InvokeFn,
+    free: FreeFn,
+    healthy: AtomicBool,
+}
+
+/// A provider loaded from a shared library, used through the ABI.
+#[derive(Clone)]
+pub struct PluginProvider {
+    inner: Arc<Inner>,
+    description: Description,
+}
+
+impl std::fmt::Debug for PluginProvider {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PluginProvider")
+            .field("path", &self.inner.path)
+            .field("name", &self.description.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginProvider {
+    /// Loads a plugin after checking its SHA-256 against `pin`, then checks its ABI version
+    /// and asks it to describe itself. The library is never unloaded.
+    ///
+    /// # Errors
+    ///
+    /// A [`PluginError`] naming the path: unreadable, pin mismatch, not loadable, missing
+    /// symbol, wrong ABI version, or a failing `describe`.
+    pub fn load(path: &Path, pin: &str) -> Result<Self, PluginError> {
+        let pin = pin.trim().to_ascii_lowercase();
+        if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PluginError::BadPin {
+                path: path.to_path_buf(),
+                pin,
+            });
+        }
+        let actual = sha256_file(path).map_err(|source| PluginError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if actual != pin {
+            return Err(PluginError::ChecksumMismatch {
+                path: path.to_path_buf(),
+                expected: pin,
+                actual,
+            });
+        }
+        let (invoke, free) = open(path)?;
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            invoke,
+            free,
+            healthy: AtomicBool::new(true),
+        });
+        let description: Description = call(&inner, "describe", Value::Null)
+            .and_then(|value| decode(&inner, value))
+            .map_err(|error| PluginError::Describe {
+                path: path.to_path_buf(),
+                error: Box::new(error),
+            })?;
+        Ok(Self { inner, description })
+    }
+
+    /// The plugin's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Whether the plugin is still usable (it is not after a caught panic).
+    #[must_use]
+    pub fn is_healthy(&self) -> bool {
+        self.inner.healthy.load(Ordering::SeqCst)
+    }
+
+    fn blocking<T, F>(&self, op: &'static str, body: Value, finish: F) -> ProviderFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, Value) -> Result<T, ProviderError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            // The plugin blocks on its own runtime: keep it off the host's async workers.
+            tokio::task::spawn_blocking(move || {
+                let value = call(&inner, op, body)?;
+                finish(&inner, value)
+            })
+            .await
+            .map_err(|error| ProviderError::Contract {
+                message: format!("plugin call `{op}` was aborted: {error}"),
+            })?
+        })
+    }
+}
+
+#[expect(
+    unsafe_code,
+    reason = "loading a shared library and resolving its C symbols"
+)]
+fn open(path: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
+    // SAFETY: loading a library runs its initialisers; the file's SHA-256 was checked against
+    // the user's pin just before, which is the trust decision for running its code.
+    let library = unsafe { libloading::Library::new(path) }.map_err(|error| PluginError::Load {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })?;
+    let missing = |symbol: &[u8]| PluginError::MissingSymbol {
+        path: path.to_path_buf(),
+        symbol: String::from_utf8_lossy(&symbol[..symbol.len() - 1]).into_owned(),
+    };
+    // SAFETY: the symbol is the ABI-version function every migspec plugin exports with this
+    // exact signature; a library exporting the name with another type is not a migspec plugin.
+    let version = unsafe { library.get::<AbiVersionFn>(symbols::ABI_VERSION) }
+        .map_err(|_| missing(symbols::ABI_VERSION))?;
+    // SAFETY: as above; the function takes no arguments and touches no host memory.
+    let found = unsafe { version() };
+    if found != ABI_VERSION {
+        return Err(PluginError::AbiVersion {
+            path: path.to_path_buf(),
+            found,
+            expected: ABI_VERSION,
+        });
+    }
+    // SAFETY: ABI version 1 defines `migspec_plugin_invoke` with the `InvokeFn` signature.
+    let invoke = *unsafe { library.get::<InvokeFn>(symbols::INVOKE) }
+        .map_err(|_| missing(symbols::INVOKE))?;
+    // SAFETY: ABI version 1 defines `migspec_plugin_free` with the `FreeFn` signature.
+    let free =
+        *unsafe { library.get::<FreeFn>(symbols::FREE) }.map_err(|_| missing(symbols::FREE))?;
+    // Never unloaded: the plugin's threads, thread-locals and runtime may outlive any call,
+    // and unloading under them is undefined behaviour.
+    std::mem::forget(library);
+    Ok((invoke, free))
+}
+
+#[expect(unsafe_code, reason = "calling the plugin's C entry points")]
+fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
+    if !inner.healthy.load(Ordering::SeqCst) {
+        return Err(ProviderError::Contract {
+            message: format!(
+                "plugin {} panicked earlier and is no longer used",
+                inner.path.display()
+            ),
+        });
+    }
+    let request = serde_json::to_vec(&json!({ "abi": ABI_VERSION, "op": op, "body": body }))
+        .map_err(|error| ProviderError::Contract {
+            message: format!("cannot encode a `{op}` request: {error}"),
+        })?;
+    let mut out = PluginBuffer::empty();
+    // SAFETY: `request` stays alive and unmoved for the call; `out` is a valid, exclusive
+    // buffer the plugin fills; `invoke` has the ABI's signature (checked by version).
+    let status = unsafe { (inner.invoke)(request.as_ptr(), request.len(), &raw mut out) };
+    let bytes = if out.ptr.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: the plugin filled `out` with `len` initialised bytes it owns until `free`.
+        unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec()
+    };
+    // SAFETY: `out` came from this plugin's `invoke` and is freed exactly once, by the plugin.
+    unsafe { (inner.free)(out) };
+    let value: Value = serde_json::from_slice(&bytes).map_err(|error| ProviderError::Contract {
+        message: format!(
+            "plugin {} answered `{op}` with invalid JSON: {error}",
+            inner.path.display()
+        ),
+    })?;
+    match status {
+        STATUS_OK => Ok(value),
+        STATUS_ERROR => {
+            if let Some(plan_error) = value.get("plan_error") {
+                let message = plan_error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the plugin could not plan")
+                    .to_owned();
+                return Err(ProviderError::Rejected {
+                    service: inner.path.display().to_string(),
+                    code: "plan_error".to_owned(),
+                    message,
+                    request_id: None,
+                });
+            }
+            if let Some(error) = value.get("error") {
+                return Err(serde_json::from_value(error.clone()).unwrap_or_else(|_| {
+                    ProviderError::Contract {
+                        message: format!(
+                            "plugin {} returned an unreadable error: {error}",
+                            inner.path.display()
+                        ),
+                    }
+                }));
+            }
+            Err(ProviderError::Contract {
+                message: format!("plugin {} failed `{op}`: {value}", inner.path.display()),
+            })
+        }
+        STATUS_PANIC => {
+            inner.healthy.store(false, Ordering::SeqCst);
+            let message = value.get("panic").and_then(Value::as_str).unwrap_or("?");
+            Err(ProviderError::Contract {
+                message: format!(
+                    "plugin {} panicked during `{op}`: {message}; it will not be used again in this run",
+                    inner.path.display()
+                ),
+            })
+        }
+        other => Err(ProviderError::Contract {
+            message: format!(
+                "plugin {} returned unknown status {other}",
+                inner.path.display()
+            ),
+        }),
+    }
+}
+
+/// Reads a result, checking it has the shape the contract promises.
+fn decode<T: DeserializeOwned>(inner: &Inner, value: Value) -> Result<T, ProviderError> {
+    serde_json::from_value(value).map_err(|error| ProviderError::Contract {
+        message: format!(
+            "plugin {} returned a malformed response: {error}",
+            inner.path.display()
+        ),
+    })
+}
+
+impl Provider for PluginProvider {
+    fn describe(&self) -> Description {
+        self.description.clone()
+    }
+
+    fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
+        let body = json!({ "kind": kind, "document": document });
+        match call(&self.inner, "validate", body).and_then(|v| decode(&self.inner, v)) {
+            Ok(problems) => problems,
+            Err(error) => vec![Problem {
+                code: "migspec::plugin::validate".to_owned(),
+                field: String::new(),
+                message: error.to_string(),
+                help: format!("check plugin {}", self.inner.path.display()),
+            }],
+        }
+    }
+
+    fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        match serde_json::to_value(&request) {
+            Ok(body) => self.blocking("observe", body, decode),
+            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
+        }
+    }
+
+    fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+        let address = request.address.clone();
+        let failure = |message: String| PlanError {
+            address: address.clone(),
+            message,
+        };
+        let body = serde_json::to_value(request).map_err(|e| failure(e.to_string()))?;
+        match call(&self.inner, "plan", body) {
+            Ok(value) => decode(&self.inner, value).map_err(|e| failure(e.to_string())),
+            Err(ProviderError::Rejected { code, message, .. }) if code == "plan_error" => {
+                Err(failure(message))
+            }
+            Err(error) => Err(failure(error.to_string())),
+        }
+    }
+
+    fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
+        match serde_json::to_value(&step) {
+            Ok(body) => self.blocking("apply", body, decode),
+            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
+        }
+    }
+
+    fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+        match serde_json::to_value(&in_flight) {
+            Ok(body) => self.blocking("poll", body, decode),
+            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
+        }
+    }
+
+    fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
+        match serde_json::to_value(&request) {
+            Ok(body) => self.blocking("import", body, decode),
+            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
+        }
+    }
+}
+
+fn encode_error(error: &serde_json::Error) -> ProviderError {
+    ProviderError::Contract {
+        message: format!("cannot encode a plugin request: {error}"),
+    }
+}

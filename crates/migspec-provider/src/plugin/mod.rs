@@ -1,0 +1,157 @@
+//! Plugins: providers loaded at run time from shared libraries, through a small C ABI that
+//! carries JSON messages.
+//!
+//! # The ABI (version 1)
+//!
+//! A plugin exports three symbols (the [`export_plugin!`](crate::export_plugin) macro writes
+//! them):
+//!
+//! | symbol | signature | meaning |
+//! |---|---|---|
+//! | `migspec_plugin_abi_version` | `extern "C" fn() -> u32` | the ABI version; the host refuses anything but [`ABI_VERSION`] before resolving anything else |
+//! | `migspec_plugin_invoke` | `extern "C" fn(*const u8, usize, *mut PluginBuffer) -> i32` | one call: UTF-8 JSON request in, plugin-allocated JSON response out |
+//! | `migspec_plugin_free` | `extern "C" fn(PluginBuffer)` | releases a response buffer (memory is freed by the side that allocated it) |
+//!
+//! `invoke` returns [`STATUS_OK`] (the buffer holds the operation's result), [`STATUS_ERROR`]
+//! (`{"error": ProviderError}` or `{"plan_error": PlanError}`) or [`STATUS_PANIC`] (a panic
+//! was caught inside the plugin: `{"panic": "message"}`; the host stops using the plugin).
+//!
+//! Requests are `{"abi": 1, "op": OP, "body": BODY}`:
+//!
+//! | `op` | `body` | result |
+//! |---|---|---|
+//! | `describe` | `null` | [`Description`](crate::Description) |
+//! | `validate` | `{"kind": …, "document": …}` | `[Problem]` |
+//! | `observe` | [`ObserveRequest`](crate::ObserveRequest) | `[Observed]` |
+//! | `plan` | [`PlanRequest`](crate::PlanRequest) | `[Action]` |
+//! | `apply` | [`Step`](crate::Step) | [`StepOutcome`](crate::StepOutcome) |
+//! | `poll` | `[InFlightTarget]` | `[Observed]` |
+//! | `import` | [`ImportRequest`](crate::ImportRequest) | [`Imported`](crate::Imported) |
+//!
+//! Only integers, pointers and the `#[repr(C)]` [`PluginBuffer`] cross the boundary; no Rust
+//! type does. A plugin runs its own tokio runtime (its statics are its own), is built with
+//! `panic = "unwind"` (the default) so panics can be caught, and is never unloaded.
+//!
+//! # Trust
+//!
+//! Loading a library runs its code. The host reads the file, checks its SHA-256 against the
+//! pin in `migspec.yaml` **before** `dlopen`, and refuses it on any mismatch.
+
+pub mod guest;
+pub mod host;
+
+/// The ABI version this build speaks.
+pub const ABI_VERSION: u32 = 1;
+
+/// `invoke` succeeded.
+pub const STATUS_OK: i32 = 0;
+/// `invoke` failed; the buffer holds a JSON error object.
+pub const STATUS_ERROR: i32 = 1;
+/// A panic was caught inside the plugin; the buffer holds `{"panic": "…"}`.
+pub const STATUS_PANIC: i32 = 2;
+
+/// The exported symbol names, NUL-terminated for `dlsym`.
+pub mod symbols {
+    /// `migspec_plugin_abi_version`.
+    pub const ABI_VERSION: &[u8] = b"migspec_plugin_abi_version\0";
+    /// `migspec_plugin_invoke`.
+    pub const INVOKE: &[u8] = b"migspec_plugin_invoke\0";
+    /// `migspec_plugin_free`.
+    pub const FREE: &[u8] = b"migspec_plugin_free\0";
+}
+
+/// A byte buffer allocated by the plugin and released by its `migspec_plugin_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginBuffer {
+    /// Start of the bytes (null for an empty buffer).
+    pub ptr: *mut u8,
+    /// Number of bytes.
+    pub len: usize,
+    /// Allocated capacity (for the plugin's own `free`).
+    pub cap: usize,
+}
+
+impl PluginBuffer {
+    /// An empty buffer for `invoke` to fill.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        }
+    }
+}
+
+/// `migspec_plugin_abi_version`.
+pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
+/// `migspec_plugin_invoke`.
+pub type InvokeFn =
+    unsafe extern "C" fn(request: *const u8, request_len: usize, out: *mut PluginBuffer) -> i32;
+/// `migspec_plugin_free`.
+pub type FreeFn = unsafe extern "C" fn(buffer: PluginBuffer);
+
+/// Makes a provider crate a plugin: exports the three ABI symbols around a constructor.
+///
+/// The argument is an expression evaluated once, on the first call, of type
+/// `Result<P, E>` where `P: Provider + 'static` and `E: Display`:
+///
+/// ```ignore
+/// migspec_provider::export_plugin!(my_provider::MyProvider::from_env());
+/// ```
+///
+/// The crate must be built as a `cdylib`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($constructor:expr) => {
+        static __MIGSPEC_PLUGIN: ::std::sync::OnceLock<$crate::plugin::guest::Instance> =
+            ::std::sync::OnceLock::new();
+
+        /// The plugin ABI version (migspec plugin ABI).
+        #[expect(unsafe_code, reason = "an exported C symbol of the plugin ABI")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn migspec_plugin_abi_version() -> u32 {
+            $crate::plugin::ABI_VERSION
+        }
+
+        /// One plugin call (migspec plugin ABI).
+        ///
+        /// # Safety
+        ///
+        /// `request` points to `request_len` readable bytes and `out` to a writable
+        /// `PluginBuffer`, as the migspec host guarantees.
+        #[expect(unsafe_code, reason = "an exported C symbol of the plugin ABI")]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn migspec_plugin_invoke(
+            request: *const u8,
+            request_len: usize,
+            out: *mut $crate::plugin::PluginBuffer,
+        ) -> i32 {
+            // SAFETY: the host passes a pointer to `request_len` bytes it keeps alive for the
+            // whole call, and a valid, exclusive pointer to an output buffer.
+            unsafe {
+                $crate::plugin::guest::invoke(&__MIGSPEC_PLUGIN, request, request_len, out, || {
+                    ($constructor)
+                        .map(|provider| {
+                            ::std::boxed::Box::new(provider)
+                                as ::std::boxed::Box<dyn $crate::Provider>
+                        })
+                        .map_err(|error| error.to_string())
+                })
+            }
+        }
+
+        /// Releases a response buffer (migspec plugin ABI).
+        ///
+        /// # Safety
+        ///
+        /// `buffer` was returned by this plugin's `migspec_plugin_invoke` and is freed once.
+        #[expect(unsafe_code, reason = "an exported C symbol of the plugin ABI")]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn migspec_plugin_free(buffer: $crate::plugin::PluginBuffer) {
+            // SAFETY: the buffer came from this plugin's `invoke` (the host guarantees it).
+            unsafe { $crate::plugin::guest::free(buffer) }
+        }
+    };
+}
