@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly by design")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use migspec_provider::plugin::host::{PluginError, PluginProvider, sha256_file};
@@ -15,14 +17,9 @@ use serde_json::json;
 /// A built cdylib of this workspace, copied to a unique temporary path so that tests can
 /// tell from `/proc/self/maps` whether it was loaded.
 fn library(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let built = dir.join(format!("lib{name}.so"));
-    assert!(
-        built.exists(),
-        "{} is missing: build the workspace (cargo build --workspace) first",
-        built.display()
-    );
+    support::ensure_built(&["migspec-fixture-plugin", "migspec-not-a-plugin"]);
+    let built = support::built(&format!("lib{name}.so"));
+    assert!(built.exists(), "{} was not built", built.display());
     let temp = tempfile::tempdir().unwrap();
     let copy = temp.path().join(format!("lib{name}-under-test.so"));
     std::fs::copy(&built, &copy).unwrap();

@@ -634,9 +634,9 @@ fn map_error(
             };
             let label = match keyword {
                 "pattern" | "format" => "does not have the expected form",
-                "minLength" | "maxLength" => "wrong length",
-                "minItems" | "maxItems" => "wrong number of entries",
-                _ => "out of range",
+                "minLength" | "maxLength" => "has the wrong length",
+                "minItems" | "maxItems" => "has the wrong number of entries",
+                _ => "is out of range",
             };
             context.error_labelled(
                 code,

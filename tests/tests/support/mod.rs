@@ -4,9 +4,56 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The `migspec` binary built for this test run.
+/// The target directory and profile these tests were built in (`target/debug/deps/<test>`).
+fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Builds workspace artifacts the tests run (the `migspec` binary, plugin cdylibs) with the
+/// same profile and target directory as the tests, once per test process.
+///
+/// Cargo builds a package's binaries only for that package's own tests, so the end-to-end
+/// tests ask for them explicitly; on an up-to-date tree this is a no-op check.
+pub fn ensure_built(packages: &[&str]) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key = packages.join(",");
+    if done.contains(&key) {
+        return;
+    }
+    let dir = build_dir();
+    let profile = match dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => "dev",
+    };
+    let target_dir = dir.parent().expect("<target>/<profile>");
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(workspace_dir())
+        .args(["build", "--quiet", "--profile", profile, "--target-dir"])
+        .arg(target_dir);
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "cargo build of {key} failed");
+    done.push(key);
+}
+
+/// The path of a built artifact in the tests' profile directory.
+pub fn built(file: &str) -> PathBuf {
+    build_dir().join(file)
+}
+
+/// The `migspec` binary, freshly built for this test run.
 pub fn migspec() -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("migspec"));
+    ensure_built(&["migspec-cli"]);
+    let mut command = Command::new(built("migspec"));
     command
         .current_dir(tests_dir())
         .env("NO_COLOR", "1")
