@@ -31,7 +31,8 @@ fn main() -> ExitCode {
 
 const HELP: &str = "cargo xtask <command>
 
-  ci                 fmt check, clippy -D warnings, every test (nextest), doctests, schemas --check
+  ci                 fmt check, clippy -D warnings, schemas --check, every test (nextest),
+                     doctests, the plugin skeleton builds
   schemas --check    fail if schemas/*.json differ from the spec types
   schemas --write    regenerate schemas/*.json
   bench              time `migspec validate` on 10,000 generated specs (release build)";
@@ -95,6 +96,18 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     run("cargo", &["test", "--workspace", "--doc"])?;
+    // The out-of-tree plugin example is its own workspace; it must keep building against
+    // the provider crate (sharing the target directory keeps this cheap).
+    run(
+        "cargo",
+        &[
+            "build",
+            "--manifest-path",
+            "examples/plugin-skeleton/Cargo.toml",
+            "--target-dir",
+            "target",
+        ],
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,168 @@
+//! A minimal migspec provider plugin.
+//!
+//! It serves one kind, `ExampleBucketCopy`, whose "remote objects" are JSON files in the
+//! directory named by `EXAMPLE_PLUGIN_DIR` (so it needs no cloud): enough to show every
+//! call of the contract. Replace the file access with your API client.
+
+use std::path::PathBuf;
+
+use migspec_provider::{
+    Action, ActionKind, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
+    ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider, ProviderError,
+    ProviderFuture, RateLimit, RemoteId, RemoteObject, Step, StepOutcome,
+};
+use serde_json::{Value, json};
+
+const KIND: &str = "ExampleBucketCopy";
+
+/// The provider: where its "remote objects" live.
+struct Skeleton {
+    dir: PathBuf,
+}
+
+impl Skeleton {
+    fn from_env() -> Result<Self, String> {
+        let dir = std::env::var_os("EXAMPLE_PLUGIN_DIR")
+            .map(PathBuf::from)
+            .ok_or("set EXAMPLE_PLUGIN_DIR to a directory the plugin may write")?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Self { dir })
+    }
+
+    fn read(&self, address: &migspec_provider::Address) -> Result<Observed, ProviderError> {
+        let path = self.dir.join(format!("{}.json", address.0));
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let view: Value = serde_json::from_slice(&bytes).map_err(|e| ProviderError::Internal {
+                    service: "skeleton".into(),
+                    code: "Corrupt".into(),
+                    message: format!("{}: {e}", path.display()),
+                    request_id: None,
+                })?;
+                Ok(Observed::Present {
+                    address: address.clone(),
+                    object: Box::new(RemoteObject {
+                        id: RemoteId(address.0.clone()),
+                        phase: Phase::Completed,
+                        raw_status: "copied".into(),
+                        location: json!({ "dir": self.dir }),
+                        view,
+                        progress: None,
+                        failure: None,
+                    }),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Observed::Missing { address: address.clone() }),
+            Err(e) => Err(ProviderError::Network {
+                service: "skeleton".into(),
+                endpoint: self.dir.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl Provider for Skeleton {
+    fn describe(&self) -> Description {
+        Description {
+            name: "skeleton".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kinds: vec![KindDescription {
+                kind: KIND.into(),
+                schema: json!({
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "required": ["source", "target"]}}
+                }),
+            }],
+            rate_limits: vec![RateLimit { action: "*".into(), per_second: 10 }],
+        }
+    }
+
+    fn validate(&self, _kind: &str, document: &Value) -> Vec<Problem> {
+        let same = document.pointer("/spec/source") == document.pointer("/spec/target");
+        if same {
+            return vec![Problem {
+                code: "skeleton::same_bucket".into(),
+                field: "/spec/target".into(),
+                message: "`target` is the same bucket as `source`".into(),
+                help: "copy into another bucket".into(),
+            }];
+        }
+        Vec::new()
+    }
+
+    fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move { request.targets.iter().map(|t| self.read(&t.address)).collect() })
+    }
+
+    fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+        let current = request.observed.object().map(|object| &object.view);
+        Ok(match (&request.desired, current) {
+            (Some(_), None) => vec![Action::new(ActionKind::Create, "not copied yet")],
+            (Some(desired), Some(view)) if desired.document.get("spec") != Some(view) => {
+                vec![Action::new(ActionKind::Modify, "the copy differs from the spec")]
+            }
+            (None, Some(_)) if request.delete_orphan => vec![Action::new(ActionKind::Delete, "spec removed")],
+            _ => Vec::new(),
+        })
+    }
+
+    fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
+        Box::pin(async move {
+            let path = self.dir.join(format!("{}.json", step.address.0));
+            let io = |e: std::io::Error| ProviderError::Network {
+                service: "skeleton".into(),
+                endpoint: path.display().to_string(),
+                message: e.to_string(),
+            };
+            match (step.action.kind, &step.desired) {
+                (ActionKind::Create | ActionKind::Modify, Some(desired)) => {
+                    let spec = desired.document.get("spec").cloned().unwrap_or(Value::Null);
+                    std::fs::write(&path, spec.to_string()).map_err(io)?;
+                }
+                (ActionKind::Delete, _) => match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(e)),
+                },
+                (other, _) => {
+                    return Err(ProviderError::Rejected {
+                        service: "skeleton".into(),
+                        code: "Unsupported".into(),
+                        message: format!("the skeleton cannot {}", other.verb()),
+                        request_id: None,
+                    });
+                }
+            }
+            Ok(StepOutcome::Done { observed: self.read(&step.address)? })
+        })
+    }
+
+    fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move { in_flight.iter().map(|t| self.read(&t.object.address)).collect() })
+    }
+
+    fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
+        Box::pin(async move {
+            let observed = self.read(&migspec_provider::Address(request.remote_id.0.clone()))?;
+            let object = observed.object().ok_or_else(|| ProviderError::NotFound {
+                service: "skeleton".into(),
+                id: request.remote_id.0.clone(),
+                code: "NotFound".into(),
+            })?;
+            Ok(Imported {
+                document: json!({
+                    "apiVersion": "migspec/v1",
+                    "kind": KIND,
+                    "metadata": {"name": request.address.0},
+                    "spec": object.view,
+                    "lifecycle": {"desired": "completed"}
+                }),
+                unreadable: Vec::new(),
+            })
+        })
+    }
+}
+
+// The three C symbols of the plugin ABI, around the constructor.
+migspec_provider::export_plugin!(Skeleton::from_env());
