@@ -33,12 +33,13 @@ impl Skeleton {
         let path = self.dir.join(format!("{}.json", address.0));
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let view: Value = serde_json::from_slice(&bytes).map_err(|e| ProviderError::Internal {
-                    service: "skeleton".into(),
-                    code: "Corrupt".into(),
-                    message: format!("{}: {e}", path.display()),
-                    request_id: None,
-                })?;
+                let view: Value =
+                    serde_json::from_slice(&bytes).map_err(|e| ProviderError::Internal {
+                        service: "skeleton".into(),
+                        code: "Corrupt".into(),
+                        message: format!("{}: {e}", path.display()),
+                        request_id: None,
+                    })?;
                 Ok(Observed::Present {
                     address: address.clone(),
                     object: Box::new(RemoteObject {
@@ -52,7 +53,9 @@ impl Skeleton {
                     }),
                 })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Observed::Missing { address: address.clone() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Observed::Missing {
+                address: address.clone(),
+            }),
             Err(e) => Err(ProviderError::Network {
                 service: "skeleton".into(),
                 endpoint: self.dir.display().to_string(),
@@ -74,7 +77,10 @@ impl Provider for Skeleton {
                     "properties": {"spec": {"type": "object", "required": ["source", "target"]}}
                 }),
             }],
-            rate_limits: vec![RateLimit { action: "*".into(), per_second: 10 }],
+            rate_limits: vec![RateLimit {
+                action: "*".into(),
+                per_second: 10,
+            }],
         }
     }
 
@@ -92,7 +98,13 @@ impl Provider for Skeleton {
     }
 
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
-        Box::pin(async move { request.targets.iter().map(|t| self.read(&t.address)).collect() })
+        Box::pin(async move {
+            request
+                .targets
+                .iter()
+                .map(|t| self.read(&t.address))
+                .collect()
+        })
     }
 
     fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
@@ -100,9 +112,14 @@ impl Provider for Skeleton {
         Ok(match (&request.desired, current) {
             (Some(_), None) => vec![Action::new(ActionKind::Create, "not copied yet")],
             (Some(desired), Some(view)) if desired.document.get("spec") != Some(view) => {
-                vec![Action::new(ActionKind::Modify, "the copy differs from the spec")]
+                vec![Action::new(
+                    ActionKind::Modify,
+                    "the copy differs from the spec",
+                )]
             }
-            (None, Some(_)) if request.delete_orphan => vec![Action::new(ActionKind::Delete, "spec removed")],
+            (None, Some(_)) if request.delete_orphan => {
+                vec![Action::new(ActionKind::Delete, "spec removed")]
+            }
             _ => Vec::new(),
         })
     }
@@ -134,12 +151,19 @@ impl Provider for Skeleton {
                     });
                 }
             }
-            Ok(StepOutcome::Done { observed: self.read(&step.address)? })
+            Ok(StepOutcome::Done {
+                observed: self.read(&step.address)?,
+            })
         })
     }
 
     fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
-        Box::pin(async move { in_flight.iter().map(|t| self.read(&t.object.address)).collect() })
+        Box::pin(async move {
+            in_flight
+                .iter()
+                .map(|t| self.read(&t.object.address))
+                .collect()
+        })
     }
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
