@@ -1,0 +1,293 @@
+//! Provider settings: credentials, default region, endpoint, timeouts, retries, rate limits.
+//!
+//! [`TencentConfig::from_env`] reads what the official tools read (reference §5); the
+//! runner may then override fields from the project file (`migspec.yaml`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::credentials::Credentials;
+use crate::endpoint::{ENV_ENDPOINT, Endpoint};
+
+/// Environment variable holding the default region.
+pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
+/// The documented limit of every DTS action, in requests per second.
+pub const DOCUMENTED_RATE_LIMIT: u32 = 20;
+
+/// A setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error with its message.
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for migspec_provider::ProviderError {
+    fn from(error: ConfigError) -> Self {
+        Self::Config {
+            message: error.message,
+        }
+    }
+}
+
+/// The clock requests are signed with (seconds since the Unix epoch). Tests use a fixed
+/// or manual clock; everything else uses [`Clock::system`].
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    #[must_use]
+    pub fn system() -> Self {
+        Self(Arc::new(|| {
+            let since = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO);
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        }))
+    }
+
+    /// A clock reading `now`.
+    #[must_use]
+    pub fn from_fn(now: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    /// Seconds since the Unix epoch.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Clock")
+    }
+}
+
+/// Everything the provider needs. Build it with [`TencentConfig::from_env`] (or
+/// [`TencentConfig::default`]) and the `with_*` methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TencentConfig {
+    /// The credentials; `None` makes every API call fail with a message that names
+    /// the variables and files looked at (planning and validation still work).
+    pub credentials: Option<Credentials>,
+    /// Why no credentials were found, for that message.
+    pub missing_credentials: Option<String>,
+    /// Region used when a request names none (import without a location).
+    pub default_region: Option<String>,
+    /// Which host requests go to.
+    pub endpoint: Endpoint,
+    /// `X-TC-Language`: `en-US` (default here) or `zh-CN` (the SDKs' default).
+    pub language: String,
+    /// `X-TC-RequestClient`.
+    pub request_client: String,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one HTTP request (connect, send, wait, read).
+    pub request_timeout: Duration,
+    /// Attempts per request, the first included, on throttling, internal and network errors.
+    pub max_attempts: u32,
+    /// First retry delay (doubles each attempt, with jitter).
+    pub retry_min_delay: Duration,
+    /// Longest retry delay.
+    pub retry_max_delay: Duration,
+    /// Client-side token bucket per API action, in requests per second (0 disables it).
+    pub rate_limit_per_second: u32,
+    /// How long the runner should wait before polling an in-flight step.
+    pub poll_after: Duration,
+    /// The signing clock.
+    pub clock: Clock,
+}
+
+impl Default for TencentConfig {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            missing_credentials: None,
+            default_region: None,
+            endpoint: Endpoint::Default,
+            language: "en-US".to_owned(),
+            request_client: format!("migspec/{}", env!("CARGO_PKG_VERSION")),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            retry_min_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(5),
+            rate_limit_per_second: DOCUMENTED_RATE_LIMIT,
+            poll_after: Duration::from_secs(3),
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl TencentConfig {
+    /// Reads the process environment and the tccli profile under `$HOME`: credentials
+    /// (`TENCENTCLOUD_SECRET_ID`/`_KEY`/`_TOKEN`, then `~/.tccli/<TCCLI_PROFILE>.credential`),
+    /// `TENCENTCLOUD_REGION` and `MIGSPEC_TENCENT_ENDPOINT`.
+    ///
+    /// # Errors
+    ///
+    /// When a source is present but unusable (see [`Credentials::resolve`]) or the endpoint
+    /// override is invalid. Finding no credentials at all is not an error here.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        Self::from_environment(&|name| std::env::var(name).ok(), home.as_deref())
+    }
+
+    /// [`TencentConfig::from_env`] with the environment read through `lookup` and the home
+    /// directory given (for tests and for runners that sandbox the environment).
+    ///
+    /// # Errors
+    ///
+    /// As [`TencentConfig::from_env`].
+    pub fn from_environment(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        home: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
+        let credentials = Credentials::resolve(None, lookup, home)?;
+        let mut config = Self {
+            missing_credentials: credentials
+                .is_none()
+                .then(|| Credentials::missing_message(lookup, home)),
+            credentials,
+            default_region: lookup(ENV_REGION).filter(|region| !region.trim().is_empty()),
+            ..Self::default()
+        };
+        if let Some(endpoint) = lookup(ENV_ENDPOINT).filter(|value| !value.trim().is_empty()) {
+            let endpoint = Endpoint::Custom(endpoint);
+            endpoint
+                .validate()
+                .map_err(|error| ConfigError::new(format!("{ENV_ENDPOINT}: {}", error.message)))?;
+            config.endpoint = endpoint;
+        }
+        Ok(config)
+    }
+
+    /// Sets explicit credentials (they take precedence over every other source).
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self.missing_credentials = None;
+        self
+    }
+
+    /// Sets the endpoint.
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Sets the default region.
+    #[must_use]
+    pub fn with_default_region(mut self, region: impl Into<String>) -> Self {
+        self.default_region = Some(region.into());
+        self
+    }
+
+    /// Sets the attempts per request and the retry delays.
+    #[must_use]
+    pub fn with_retries(
+        mut self,
+        max_attempts: u32,
+        min_delay: Duration,
+        max_delay: Duration,
+    ) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self.retry_min_delay = min_delay;
+        self.retry_max_delay = max_delay.max(min_delay);
+        self
+    }
+
+    /// Sets the client-side rate limit per action (0 disables it).
+    #[must_use]
+    pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
+        self.rate_limit_per_second = per_second;
+        self
+    }
+
+    /// Sets the poll delay handed to the runner with every in-flight step.
+    #[must_use]
+    pub fn with_poll_after(mut self, poll_after: Duration) -> Self {
+        self.poll_after = poll_after;
+        self
+    }
+
+    /// Sets the signing clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the connect and request timeouts.
+    #[must_use]
+    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.request_timeout = request;
+        self
+    }
+
+    /// Sets `X-TC-Language`.
+    #[must_use]
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
+        self.language = language.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{ENV_SECRET_ID, ENV_SECRET_KEY};
+
+    #[test]
+    fn environment_sets_region_endpoint_and_credentials() {
+        let home = tempfile::tempdir().unwrap();
+        let lookup = |name: &str| match name {
+            ENV_SECRET_ID => Some("AKIDx".to_owned()),
+            ENV_SECRET_KEY => Some("k".to_owned()),
+            ENV_REGION => Some("ap-beijing".to_owned()),
+            ENV_ENDPOINT => Some("http://127.0.0.1:9".to_owned()),
+            _ => None,
+        };
+        let config = TencentConfig::from_environment(&lookup, Some(home.path())).unwrap();
+        assert!(config.credentials.is_some());
+        assert_eq!(config.default_region.as_deref(), Some("ap-beijing"));
+        assert_eq!(
+            config.endpoint,
+            Endpoint::Custom("http://127.0.0.1:9".to_owned())
+        );
+        assert_eq!(config.request_client, "migspec/0.1.0");
+    }
+
+    #[test]
+    fn missing_credentials_are_remembered_not_fatal_and_bad_endpoints_are() {
+        let home = tempfile::tempdir().unwrap();
+        let config = TencentConfig::from_environment(&|_| None, Some(home.path())).unwrap();
+        assert!(config.credentials.is_none());
+        assert!(
+            config
+                .missing_credentials
+                .as_deref()
+                .is_some_and(|m| m.contains(ENV_SECRET_ID))
+        );
+        let lookup = |name: &str| (name == ENV_ENDPOINT).then(|| "http://192.168.1.5".to_owned());
+        let error = TencentConfig::from_environment(&lookup, None).unwrap_err();
+        assert!(error.to_string().starts_with(ENV_ENDPOINT), "{error}");
+    }
+}
