@@ -20,7 +20,9 @@ fn build_dir() -> PathBuf {
 /// tests ask for them explicitly; on an up-to-date tree this is a no-op check.
 pub fn ensure_built(packages: &[&str]) {
     static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut done = DONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut done = DONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let key = packages.join(",");
     if done.contains(&key) {
         return;
