@@ -1,0 +1,450 @@
+//! Planning (pure): the ordered actions that bring one task group from what OMS shows to
+//! what its spec asks.
+//!
+//! | observed | desired running | desired completed | desired paused |
+//! |---|---|---|---|
+//! | missing | `+ create` | `+ create` | `+ create`, `⏸ pause` |
+//! | 0 waiting, 1/2 running | – | – (it completes by itself) | `⏸ pause` |
+//! | 3 paused | `▶ start` | `▶ start` | – |
+//! | 7 pausing | `⏸ pause` (wait), `▶ start` | same | – |
+//! | 4/5 failed | `↻ retry` while `onFailure` allows, else an error | same | – |
+//! | 6 completed | – | – | – |
+//! | 8/9 deleting | `- delete` (wait until gone), `+ create` | same | same, `⏸ pause` |
+//!
+//! Before any of these: a changed `bandwidth_policy` is a `~ modify` in place (the only
+//! change OMS can make to a group); any other changed field re-creates the group
+//! (`⏸ pause` first when it runs, `- delete`, `+ create`, all marked
+//! [`Disruption::ForcesRecreate`]). Changed keys alone re-create nothing: OMS takes keys
+//! only at create, start and retry, so they ride along with those actions (or show as an
+//! explanatory `~ modify` that sends nothing).
+//!
+//! A spec that left the set is deleted only when `delete_orphan` says so, pausing a
+//! running group first because OMS refuses to delete it (`OMS.0063`).
+
+use migspec_provider::{
+    Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase, PlanError, PlanRequest,
+    RemoteObject,
+};
+use migspec_spec::model::HuaweiOmsTaskGroup;
+use migspec_spec::model::common::HuaweiFailureAction;
+use migspec_spec::model::huawei::{ObjectOverwriteMode, TaskGroupDesired};
+use serde_json::Value;
+
+use crate::convert::{self, SECRET_POINTERS};
+
+/// Plans one address. `default_project` is the configured project id, used when the spec
+/// names none.
+pub(crate) fn plan(
+    request: &PlanRequest,
+    default_project: Option<&str>,
+) -> Result<Vec<Action>, PlanError> {
+    let fail = |message: String| PlanError {
+        address: request.address.clone(),
+        message,
+    };
+    let Some(desired) = &request.desired else {
+        return Ok(orphan(request));
+    };
+    let document = convert::parse_document(&desired.document).map_err(fail)?;
+    let Some(object) = request.observed.object() else {
+        let mut actions = vec![create(
+            &document,
+            Vec::new(),
+            format!(
+                "the task group does not exist; lifecycle.desired is {}",
+                document.lifecycle.desired
+            ),
+            false,
+        )];
+        actions.extend(after_create(&document));
+        return Ok(actions);
+    };
+    let status = object.raw_status.parse::<u64>().ok();
+    let secrets = secret_changes(request);
+
+    if object.phase == Phase::Deleting {
+        let mut actions = vec![Action::new(
+            ActionKind::Delete,
+            format!(
+                "task group {} is {} outside migspec; wait until it is gone, then create it again",
+                object.id,
+                convert::status_text(status)
+            ),
+        )];
+        actions.push(create(
+            &document,
+            secrets,
+            "the spec still asks for the task group".to_owned(),
+            false,
+        ));
+        actions.extend(after_create(&document));
+        return Ok(actions);
+    }
+
+    let project = convert::spec_project_id(&document.spec, desired)
+        .ok()
+        .flatten()
+        .or_else(|| default_project.map(str::to_owned));
+    let changes = field_changes(&document, object, project.as_deref());
+    let (in_place, recreate): (Vec<FieldChange>, Vec<FieldChange>) =
+        changes.into_iter().partition(|change| change.in_place);
+
+    if !recreate.is_empty() {
+        let fields = recreate
+            .iter()
+            .map(|change| display_field(&change.field))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut actions = Vec::new();
+        if matches!(object.phase, Phase::Running | Phase::Pausing) {
+            actions.push(
+                Action::new(
+                    ActionKind::Pause,
+                    format!(
+                        "OMS refuses to delete a group that is {} (OMS.0063): pause it first",
+                        convert::status_text(status)
+                    ),
+                )
+                .disrupting(Disruption::ForcesRecreate),
+            );
+        }
+        let mut delete = Action::new(
+            ActionKind::Delete,
+            format!(
+                "{fields} cannot change in place (OMS updates only bandwidth_policy): task group {} is deleted and created again; its migration starts over",
+                object.id
+            ),
+        )
+        .disrupting(Disruption::ForcesRecreate);
+        if matches!(object.phase, Phase::Running | Phase::Pausing) {
+            delete = delete.disrupting(Disruption::NeedsPause);
+        }
+        actions.push(delete);
+        let mut all_changes = recreate;
+        all_changes.extend(in_place.into_iter().map(|change| FieldChange {
+            in_place: false,
+            ..change
+        }));
+        all_changes.extend(secrets);
+        actions.push(create(
+            &document,
+            all_changes,
+            format!("re-created because {fields} changed"),
+            true,
+        ));
+        actions.extend(after_create(&document));
+        return Ok(actions);
+    }
+
+    let mut actions = Vec::new();
+    if !in_place.is_empty() && object.phase != Phase::Completed {
+        actions.push(
+            Action::new(
+                ActionKind::Modify,
+                "bandwidth_policy changed: OMS updates it in place (update_task_group), the migration goes on",
+            )
+            .with_changes(in_place),
+        );
+    }
+    actions.extend(lifecycle(request, &document, object, status)?);
+
+    if !secrets.is_empty() {
+        let names = secrets
+            .iter()
+            .map(|change| display_field(&change.field))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let carrier = actions
+            .iter_mut()
+            .find(|action| matches!(action.kind, ActionKind::Start | ActionKind::Retry));
+        if let Some(carrier) = carrier {
+            carrier.reason.push_str(&format!(
+                "; it sends the changed {names} (OMS takes keys only at create, start and retry)"
+            ));
+            carrier.changes.extend(secrets);
+        } else if let Some(modify) = actions
+            .iter_mut()
+            .find(|action| action.kind == ActionKind::Modify)
+        {
+            modify.reason.push_str(&format!(
+                "; the changed {names} are kept for the next start or retry (OMS takes keys only at create, start and retry)"
+            ));
+            modify.changes.extend(secrets);
+        } else {
+            actions.insert(
+                0,
+                Action::new(
+                    ActionKind::Modify,
+                    format!(
+                        "{names} changed: nothing is sent now and nothing is re-created, because OMS takes keys only at create, start and retry; the new values go with the next start or retry"
+                    ),
+                )
+                .with_changes(secrets),
+            );
+        }
+    }
+    Ok(actions)
+}
+
+/// The lifecycle actions from the group's phase to `lifecycle.desired`.
+fn lifecycle(
+    request: &PlanRequest,
+    document: &HuaweiOmsTaskGroup,
+    object: &RemoteObject,
+    status: Option<u64>,
+) -> Result<Vec<Action>, PlanError> {
+    let desired = document.lifecycle.desired;
+    let wants_migration = matches!(
+        desired,
+        TaskGroupDesired::Running | TaskGroupDesired::Completed
+    );
+    let state = convert::status_text(status);
+    let actions = match object.phase {
+        Phase::Paused if wants_migration => vec![Action::new(
+            ActionKind::Start,
+            format!("the group is {state}; lifecycle.desired is {desired}"),
+        )],
+        Phase::Pausing if wants_migration => vec![
+            Action::new(
+                ActionKind::Pause,
+                format!("the group is {state}; wait until it is paused before starting it"),
+            ),
+            Action::new(ActionKind::Start, format!("lifecycle.desired is {desired}")),
+        ],
+        Phase::Creating | Phase::Running if desired == TaskGroupDesired::Paused => {
+            vec![Action::new(
+                ActionKind::Pause,
+                format!("the group is {state}; lifecycle.desired is paused"),
+            )]
+        }
+        Phase::Failed if wants_migration => vec![retry(request, document, object, state)?],
+        Phase::Unknown => {
+            return Err(PlanError {
+                address: request.address.clone(),
+                message: format!(
+                    "task group {} reports status `{}`, which OMS does not document; look at it in the console before planning again",
+                    object.id, object.raw_status
+                ),
+            });
+        }
+        _ => Vec::new(),
+    };
+    Ok(actions)
+}
+
+fn retry(
+    request: &PlanRequest,
+    document: &HuaweiOmsTaskGroup,
+    object: &RemoteObject,
+    state: &str,
+) -> Result<Action, PlanError> {
+    let cause = object
+        .failure
+        .as_ref()
+        .map_or_else(String::new, |failure| match &failure.code {
+            Some(code) => format!(" ({code}: {})", failure.message),
+            None => format!(" ({})", failure.message),
+        });
+    let on_failure = document.lifecycle.on_failure.as_ref();
+    let Some(on_failure) = on_failure.filter(|f| f.action == HuaweiFailureAction::Retry) else {
+        return Err(PlanError {
+            address: request.address.clone(),
+            message: format!(
+                "task group {} {state}{cause}; lifecycle.onFailure does not retry: fix the cause, then set `onFailure: {{action: retry}}`, change the spec to re-create the group, or delete it",
+                object.id
+            ),
+        });
+    };
+    let max_attempts = on_failure.max_attempts.unwrap_or(1);
+    let attempts = request.recorded.attempts;
+    if attempts >= max_attempts {
+        return Err(PlanError {
+            address: request.address.clone(),
+            message: format!(
+                "task group {} {state}{cause}; all {max_attempts} retries of onFailure.maxAttempts are spent: fix the cause and raise maxAttempts, or delete the group",
+                object.id
+            ),
+        });
+    }
+    let failed_only = on_failure.migrate_failed_object == Some(true);
+    let mode = if failed_only {
+        "only the failed objects are migrated again"
+    } else {
+        "the whole group is migrated again, skipping objects already at the destination"
+    };
+    let mut action = Action::new(
+        ActionKind::Retry,
+        format!(
+            "the group {state}{cause}; onFailure retries (attempt {} of {max_attempts}): {mode}",
+            attempts + 1
+        ),
+    );
+    if !failed_only
+        && document.spec.object_overwrite_mode == Some(ObjectOverwriteMode::FullOverwrite)
+    {
+        action = action.disrupting(Disruption::OverwritesTarget);
+    }
+    Ok(action)
+}
+
+/// A create, marked when it overwrites the target.
+fn create(
+    document: &HuaweiOmsTaskGroup,
+    changes: Vec<FieldChange>,
+    reason: String,
+    recreate: bool,
+) -> Action {
+    let mut action = Action::new(ActionKind::Create, reason).with_changes(changes);
+    if recreate {
+        action = action.disrupting(Disruption::ForcesRecreate);
+    }
+    if document.spec.object_overwrite_mode == Some(ObjectOverwriteMode::FullOverwrite) {
+        action = action.disrupting(Disruption::OverwritesTarget);
+    }
+    action
+}
+
+/// What follows a create: a new group runs by itself, so only `paused` needs a step.
+fn after_create(document: &HuaweiOmsTaskGroup) -> Vec<Action> {
+    if document.lifecycle.desired == TaskGroupDesired::Paused {
+        vec![Action::new(
+            ActionKind::Pause,
+            "a new group starts migrating at once; lifecycle.desired is paused",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The plan for a remote group whose spec left the set.
+fn orphan(request: &PlanRequest) -> Vec<Action> {
+    let Some(object) = request.observed.object() else {
+        return Vec::new();
+    };
+    if !request.delete_orphan {
+        return Vec::new();
+    }
+    let status = object.raw_status.parse::<u64>().ok();
+    let state = convert::status_text(status);
+    match object.phase {
+        Phase::Deleting => vec![Action::new(
+            ActionKind::Delete,
+            format!(
+                "the spec was removed; task group {} is already {state}: wait until it is gone",
+                object.id
+            ),
+        )],
+        Phase::Running | Phase::Pausing => vec![
+            Action::new(
+                ActionKind::Pause,
+                format!("OMS refuses to delete a group that is {state} (OMS.0063): pause it first"),
+            ),
+            Action::new(
+                ActionKind::Delete,
+                format!(
+                    "the spec was removed and its deletion policy deletes task group {}",
+                    object.id
+                ),
+            )
+            .disrupting(Disruption::NeedsPause),
+        ],
+        _ => vec![Action::new(
+            ActionKind::Delete,
+            format!(
+                "the spec was removed and its deletion policy deletes task group {} ({state})",
+                object.id
+            ),
+        )],
+    }
+}
+
+/// Secret fields whose value changed since the last apply (never their values).
+fn secret_changes(request: &PlanRequest) -> Vec<FieldChange> {
+    SECRET_POINTERS
+        .iter()
+        .filter(|pointer| {
+            request
+                .recorded
+                .changed_secrets
+                .iter()
+                .any(|changed| changed == *pointer)
+        })
+        .map(|pointer| FieldChange {
+            field: (*pointer).to_owned(),
+            before: ChangeValue::Sensitive,
+            after: ChangeValue::Sensitive,
+            in_place: true,
+        })
+        .collect()
+}
+
+/// `/spec/src_node/bucket` → `src_node.bucket`.
+fn display_field(pointer: &str) -> String {
+    pointer.trim_start_matches("/spec/").replace('/', ".")
+}
+
+/// Field-level differences between the spec and the observed view.
+pub(crate) fn field_changes(
+    document: &HuaweiOmsTaskGroup,
+    object: &RemoteObject,
+    project: Option<&str>,
+) -> Vec<FieldChange> {
+    let desired = convert::desired_view(&document.spec);
+    let mut changes = Vec::new();
+    diff(&desired, &object.view, "", &mut changes);
+    let observed_project = object.location.get("project_id").and_then(Value::as_str);
+    if let (Some(wanted), Some(actual)) = (project, observed_project)
+        && wanted != actual
+    {
+        changes.push(FieldChange {
+            field: "/spec/project_id".to_owned(),
+            before: ChangeValue::Value(Value::String(actual.to_owned())),
+            after: ChangeValue::Value(Value::String(wanted.to_owned())),
+            in_place: false,
+        });
+    }
+    changes
+}
+
+fn change_value(value: Option<&Value>) -> ChangeValue {
+    value.map_or(ChangeValue::Absent, |value| {
+        ChangeValue::Value(value.clone())
+    })
+}
+
+/// Compares spec-shaped objects. An observed `null` is a field the API did not return: it
+/// is unknown and never a change.
+fn diff(desired: &Value, observed: &Value, path: &str, changes: &mut Vec<FieldChange>) {
+    let empty = serde_json::Map::new();
+    let desired_map = desired.as_object().unwrap_or(&empty);
+    let observed_map = observed.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = desired_map.keys().collect();
+    keys.extend(
+        observed_map
+            .keys()
+            .filter(|key| !desired_map.contains_key(*key)),
+    );
+    for key in keys {
+        let wanted = desired_map.get(key);
+        let actual = observed_map.get(key);
+        if actual.is_some_and(Value::is_null) {
+            continue;
+        }
+        let pointer = format!("{path}/{key}");
+        if let (Some(Value::Object(_)), Some(Value::Object(_))) = (wanted, actual) {
+            diff(
+                wanted.unwrap_or(&Value::Null),
+                actual.unwrap_or(&Value::Null),
+                &pointer,
+                changes,
+            );
+        } else if wanted != actual {
+            changes.push(FieldChange {
+                field: format!("/spec{pointer}"),
+                before: change_value(actual),
+                after: change_value(wanted),
+                in_place: pointer == "/bandwidth_policy",
+            });
+        }
+    }
+}

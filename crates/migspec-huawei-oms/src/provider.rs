@@ -1,0 +1,945 @@
+//! [`HuaweiOmsProvider`]: the `migspec_provider::Provider` for `HuaweiOmsTaskGroup`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use migspec_provider::{
+    Action, ActionKind, Address, Description, DesiredSpec, Failure, ImportRequest, Imported,
+    InFlightTarget, KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest,
+    Problem, Provider, ProviderError, ProviderFuture, RateLimit, RemoteId, RemoteObject, Step,
+    StepOutcome, Wait,
+};
+use migspec_spec::model::HuaweiOmsTaskGroup;
+use migspec_spec::model::huawei::TaskGroupDesired;
+use serde_json::{Map, Value, json};
+
+use crate::client::{OmsClient, Operation, Target};
+use crate::config::{ConfigError, HuaweiConfig};
+use crate::convert::{self, KIND};
+use crate::marker;
+use crate::wire::TaskGroup;
+
+/// The provider's name.
+pub const PROVIDER_NAME: &str = "huawei-oms";
+
+/// Where a task group lives: `{"region": …, "project_id": …}` in observations and state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Location {
+    region: String,
+    project_id: String,
+}
+
+impl Location {
+    fn to_value(&self) -> Value {
+        json!({"region": self.region, "project_id": self.project_id})
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            region: &self.region,
+            project_id: &self.project_id,
+        }
+    }
+}
+
+/// The Huawei Cloud OMS v2 task-group provider.
+///
+/// Build it once with [`HuaweiOmsProvider::new`] and share it: it holds one HTTP client,
+/// one set of rate limiters and the locations it has seen (so that a delete of a spec that
+/// left the set knows where the group lives).
+#[derive(Debug)]
+pub struct HuaweiOmsProvider {
+    client: OmsClient,
+    default_project: Option<String>,
+    poll_interval: Duration,
+    rate_limit_per_second: u32,
+    retry: crate::config::RetryPolicy,
+    locations: Mutex<HashMap<Address, Location>>,
+}
+
+impl HuaweiOmsProvider {
+    /// A provider with `config` (see [`HuaweiConfig::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// When the endpoint override is unusable (for example plain `http://` to a host that is
+    /// not loopback) or the HTTP client cannot be built. Missing credentials are reported by
+    /// the first API call instead, so that `describe`, `validate` and `plan` work without.
+    pub fn new(config: HuaweiConfig) -> Result<Self, ConfigError> {
+        let client = OmsClient::new(&config)?;
+        Ok(Self {
+            client,
+            default_project: config.project_id.clone(),
+            poll_interval: config.poll_interval,
+            rate_limit_per_second: config.rate_limit_per_second,
+            retry: config.retry,
+            locations: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The underlying API client.
+    #[must_use]
+    pub fn client(&self) -> &OmsClient {
+        &self.client
+    }
+
+    /// The location of a spec, `{"region": …, "project_id": …}`, for
+    /// [`migspec_provider::ObserveTarget::location`]: the spec's `region`, and its
+    /// `project_id` (resolved by the runner when it is a reference) or the configured one.
+    ///
+    /// # Errors
+    ///
+    /// When the document is not a `HuaweiOmsTaskGroup` or no project id is known.
+    pub fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {
+        let document = convert::parse_document(&desired.document)
+            .map_err(|message| ProviderError::Config { message })?;
+        Ok(self.location_of(&document, desired)?.to_value())
+    }
+
+    fn location_of(
+        &self,
+        document: &HuaweiOmsTaskGroup,
+        desired: &DesiredSpec,
+    ) -> Result<Location, ProviderError> {
+        let project_id = convert::spec_project_id(&document.spec, desired)?
+            .or_else(|| self.default_project.clone())
+            .ok_or_else(|| no_project(&desired.address))?;
+        Ok(Location {
+            region: document.spec.region.clone(),
+            project_id,
+        })
+    }
+
+    fn parse_location(&self, address: &Address, value: &Value) -> Result<Location, ProviderError> {
+        let text = |name: &str| {
+            value
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty())
+                .map(str::to_owned)
+        };
+        let region = text("region").ok_or_else(|| ProviderError::Config {
+            message: format!(
+                "{address}: the location {value} has no `region`; expected {{\"region\": \"cn-north-4\", \"project_id\": \"…\"}}"
+            ),
+        })?;
+        let project_id = text("project_id")
+            .or_else(|| self.default_project.clone())
+            .ok_or_else(|| no_project(address))?;
+        Ok(Location { region, project_id })
+    }
+
+    fn remember(&self, address: &Address, location: &Location) {
+        let mut locations = self
+            .locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locations.insert(address.clone(), location.clone());
+    }
+
+    fn remembered(&self, address: &Address) -> Option<Location> {
+        self.locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(address)
+            .cloned()
+    }
+
+    fn observed(address: &Address, group: Option<&TaskGroup>, location: &Location) -> Observed {
+        match group {
+            None => Observed::Missing {
+                address: address.clone(),
+            },
+            Some(group) => Observed::Present {
+                address: address.clone(),
+                object: Box::new(RemoteObject {
+                    id: RemoteId(group.group_id.clone()),
+                    phase: convert::phase(group.status),
+                    raw_status: group
+                        .status
+                        .map_or_else(|| "unknown".to_owned(), |status| status.to_string()),
+                    location: location.to_value(),
+                    view: convert::observed_view(group, &location.region),
+                    progress: convert::progress(group),
+                    failure: convert::failure(group),
+                }),
+            },
+        }
+    }
+
+    /// One paged listing per location for the whole batch.
+    async fn observe_batch(
+        &self,
+        targets: Vec<(Address, Option<RemoteId>, Value)>,
+    ) -> Result<Vec<Observed>, ProviderError> {
+        let mut located = Vec::with_capacity(targets.len());
+        for (address, remote_id, location) in targets {
+            let location = self.parse_location(&address, &location)?;
+            located.push((address, remote_id, location));
+        }
+        let mut listings: HashMap<Location, Vec<TaskGroup>> = HashMap::new();
+        for (_, _, location) in &located {
+            if !listings.contains_key(location) {
+                let groups = self.client.list_all(location.target()).await?;
+                listings.insert(location.clone(), groups);
+            }
+        }
+        Ok(located
+            .into_iter()
+            .map(|(address, remote_id, location)| {
+                let groups = listings.get(&location).map_or(&[][..], Vec::as_slice);
+                let group = match &remote_id {
+                    Some(id) => groups.iter().find(|group| group.group_id == id.0),
+                    None => find_by_marker(groups, &address),
+                };
+                self.remember(&address, &location);
+                Self::observed(&address, group, &location)
+            })
+            .collect())
+    }
+
+    /// The group a step acts on, read afresh: by id when known, else by marker.
+    async fn current(
+        &self,
+        location: &Location,
+        address: &Address,
+        remote_id: Option<&RemoteId>,
+    ) -> Result<Option<TaskGroup>, ProviderError> {
+        match remote_id {
+            Some(id) => match self.client.show(location.target(), &id.0).await {
+                Ok(group) => Ok(Some(group)),
+                Err(ProviderError::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
+            },
+            None => {
+                let groups = self.client.list_all(location.target()).await?;
+                Ok(find_by_marker(&groups, address).cloned())
+            }
+        }
+    }
+
+    async fn show_now(
+        &self,
+        location: &Location,
+        address: &Address,
+        group_id: &str,
+    ) -> Result<Observed, ProviderError> {
+        match self.client.show(location.target(), group_id).await {
+            Ok(group) => Ok(Self::observed(address, Some(&group), location)),
+            Err(ProviderError::NotFound { .. }) => Ok(Self::observed(address, None, location)),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn wait(&self, until: Vec<Phase>, fail_on: Vec<Phase>) -> Wait {
+        Wait {
+            until,
+            fail_on,
+            until_missing: false,
+            poll_after: self.poll_interval,
+        }
+    }
+
+    /// The wait of steps that set a group migrating.
+    fn migration_wait(&self, desired: TaskGroupDesired) -> Wait {
+        let until = match desired {
+            TaskGroupDesired::Completed => vec![Phase::Completed],
+            TaskGroupDesired::Paused => vec![Phase::Running, Phase::Paused, Phase::Completed],
+            TaskGroupDesired::Running => vec![Phase::Running, Phase::Completed],
+        };
+        self.wait(until, vec![Phase::Failed])
+    }
+
+    async fn apply_step(&self, step: Step) -> Result<StepOutcome, ProviderError> {
+        let document = match &step.desired {
+            Some(desired) => Some(
+                convert::parse_document(&desired.document)
+                    .map_err(|message| ProviderError::Contract { message })?,
+            ),
+            None => None,
+        };
+        let location = match (&document, &step.desired) {
+            (Some(document), Some(desired)) => self.location_of(document, desired)?,
+            _ => self.remembered(&step.address).ok_or_else(|| ProviderError::Config {
+                message: format!(
+                    "{}: cannot {} without knowing where the task group lives; observe it first (its location comes from state)",
+                    step.address,
+                    step.action.kind.verb()
+                ),
+            })?,
+        };
+        self.remember(&step.address, &location);
+        let needs_spec = || ProviderError::Contract {
+            message: format!(
+                "{}: the {} step needs the spec",
+                step.address,
+                step.action.kind.verb()
+            ),
+        };
+        match step.action.kind {
+            ActionKind::Create => {
+                let document = document.as_ref().ok_or_else(needs_spec)?;
+                let desired = step.desired.as_ref().ok_or_else(needs_spec)?;
+                self.apply_create(&step, &location, document, desired).await
+            }
+            ActionKind::Modify => {
+                let document = document.as_ref().ok_or_else(needs_spec)?;
+                self.apply_modify(&step, &location, document).await
+            }
+            ActionKind::Start => {
+                let document = document.as_ref().ok_or_else(needs_spec)?;
+                let desired = step.desired.as_ref().ok_or_else(needs_spec)?;
+                self.apply_start(&step, &location, document, desired).await
+            }
+            ActionKind::Retry => {
+                let document = document.as_ref().ok_or_else(needs_spec)?;
+                let desired = step.desired.as_ref().ok_or_else(needs_spec)?;
+                self.apply_retry(&step, &location, document, desired).await
+            }
+            ActionKind::Pause => self.apply_pause(&step, &location).await,
+            ActionKind::Delete => self.apply_delete(&step, &location).await,
+            other => Err(ProviderError::Contract {
+                message: format!(
+                    "{}: {PROVIDER_NAME} never plans `{}`; OMS task groups know create, modify, start, pause, retry and delete",
+                    step.address,
+                    other.verb()
+                ),
+            }),
+        }
+    }
+
+    async fn apply_create(
+        &self,
+        step: &Step,
+        location: &Location,
+        document: &HuaweiOmsTaskGroup,
+        desired: &DesiredSpec,
+    ) -> Result<StepOutcome, ProviderError> {
+        let wait = self.migration_wait(document.lifecycle.desired);
+        // A repeated create adopts the group it made before (found by id or marker).
+        if let Some(existing) = self
+            .existing_for_create(location, &step.address, step.remote_id.as_ref())
+            .await?
+        {
+            let observed = Self::observed(&step.address, Some(&existing), location);
+            return Ok(settle(observed, wait));
+        }
+        let body = convert::create_body(document, desired)?;
+        let mut delays = self.retry_delays();
+        loop {
+            match self.client.create(location.target(), &body).await {
+                Ok(group_id) => {
+                    let observed = self.show_now(location, &step.address, &group_id).await?;
+                    let observed = match observed {
+                        // A listing may lag behind a create; the id is what counts.
+                        Observed::Missing { .. } => Observed::Present {
+                            address: step.address.clone(),
+                            object: Box::new(RemoteObject {
+                                id: RemoteId(group_id),
+                                phase: Phase::Creating,
+                                raw_status: "0".to_owned(),
+                                location: location.to_value(),
+                                view: Value::Null,
+                                progress: None,
+                                failure: None,
+                            }),
+                        },
+                        present @ Observed::Present { .. } => present,
+                    };
+                    return Ok(settle(observed, wait));
+                }
+                Err(error) if ambiguous(&error) => {
+                    // The group may exist although the answer was lost: look before
+                    // creating again.
+                    let groups = self.client.list_all(location.target()).await?;
+                    if let Some(found) = find_by_marker(&groups, &step.address) {
+                        let observed = Self::observed(&step.address, Some(found), location);
+                        return Ok(settle(observed, wait));
+                    }
+                    match delays.next() {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(error),
+                    }
+                }
+                Err(error) => {
+                    let missing = Self::observed(&step.address, None, location);
+                    return refused(missing, error);
+                }
+            }
+        }
+    }
+
+    async fn existing_for_create(
+        &self,
+        location: &Location,
+        address: &Address,
+        remote_id: Option<&RemoteId>,
+    ) -> Result<Option<TaskGroup>, ProviderError> {
+        if let Some(id) = remote_id {
+            match self.client.show(location.target(), &id.0).await {
+                Ok(group) if !matches!(group.status, Some(8 | 9)) => return Ok(Some(group)),
+                Ok(_) | Err(ProviderError::NotFound { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let groups = self.client.list_all(location.target()).await?;
+        Ok(find_by_marker(&groups, address).cloned())
+    }
+
+    async fn apply_modify(
+        &self,
+        step: &Step,
+        location: &Location,
+        document: &HuaweiOmsTaskGroup,
+    ) -> Result<StepOutcome, ProviderError> {
+        let Some(group) = self
+            .current(location, &step.address, step.remote_id.as_ref())
+            .await?
+        else {
+            return Ok(gone(&step.address, location, "modify"));
+        };
+        let observed = Self::observed(&step.address, Some(&group), location);
+        let wanted = convert::desired_view(&document.spec);
+        let actual = convert::observed_view(&group, &location.region);
+        let same = wanted.get("bandwidth_policy") == actual.get("bandwidth_policy");
+        // A finished group has nothing left to throttle (and OMS refuses: OMS.0070).
+        if same || group.status == Some(6) {
+            return Ok(StepOutcome::Done { observed });
+        }
+        let body = json!({"bandwidth_policy": convert::bandwidth_body(&document.spec)});
+        match self
+            .client
+            .update(location.target(), &group.group_id, &body)
+            .await
+        {
+            Ok(()) => Ok(StepOutcome::Done {
+                observed: self
+                    .show_now(location, &step.address, &group.group_id)
+                    .await?,
+            }),
+            Err(error) => refused(observed, error),
+        }
+    }
+
+    async fn apply_start(
+        &self,
+        step: &Step,
+        location: &Location,
+        document: &HuaweiOmsTaskGroup,
+        desired: &DesiredSpec,
+    ) -> Result<StepOutcome, ProviderError> {
+        let wait = self.migration_wait(document.lifecycle.desired);
+        let Some(group) = self
+            .current(location, &step.address, step.remote_id.as_ref())
+            .await?
+        else {
+            return Ok(gone(&step.address, location, "start"));
+        };
+        let observed = Self::observed(&step.address, Some(&group), location);
+        match group.status {
+            Some(3) => {}
+            Some(0 | 1 | 2 | 6) => return Ok(settle(observed, wait)),
+            status => {
+                return Ok(cannot(
+                    observed,
+                    format!(
+                        "cannot start task group {}: it is {}{}",
+                        group.group_id,
+                        convert::status_text(status),
+                        match status {
+                            Some(4 | 5) => "; a failed group is retried, not started",
+                            Some(7) => "; wait until it is paused, then apply again",
+                            _ => "",
+                        }
+                    ),
+                ));
+            }
+        }
+        let body = convert::credentials_body(document, desired, None)?;
+        match self
+            .client
+            .start(location.target(), &group.group_id, &body)
+            .await
+        {
+            Ok(()) => {}
+            // Started or finished meanwhile: the re-observation below decides.
+            Err(ProviderError::StateConflict { ref code, .. })
+                if code == "OMS.0065" || code == "OMS.0070" => {}
+            Err(error) => return refused(observed, error),
+        }
+        let observed = self
+            .show_now(location, &step.address, &group.group_id)
+            .await?;
+        Ok(settle(observed, wait))
+    }
+
+    async fn apply_retry(
+        &self,
+        step: &Step,
+        location: &Location,
+        document: &HuaweiOmsTaskGroup,
+        desired: &DesiredSpec,
+    ) -> Result<StepOutcome, ProviderError> {
+        let wait = self.migration_wait(document.lifecycle.desired);
+        let Some(group) = self
+            .current(location, &step.address, step.remote_id.as_ref())
+            .await?
+        else {
+            return Ok(gone(&step.address, location, "retry"));
+        };
+        let observed = Self::observed(&step.address, Some(&group), location);
+        match group.status {
+            Some(4 | 5) => {}
+            // Retried already (a repeated step): wait for it like the first time.
+            Some(0 | 1 | 2 | 6) => return Ok(settle(observed, wait)),
+            status => {
+                return Ok(cannot(
+                    observed,
+                    format!(
+                        "cannot retry task group {}: it is {}, and only a failed group can be retried",
+                        group.group_id,
+                        convert::status_text(status)
+                    ),
+                ));
+            }
+        }
+        let failed_only = document
+            .lifecycle
+            .on_failure
+            .as_ref()
+            .and_then(|on_failure| on_failure.migrate_failed_object);
+        let body = convert::credentials_body(document, desired, failed_only)?;
+        if let Err(error) = self
+            .client
+            .retry(location.target(), &group.group_id, &body)
+            .await
+        {
+            if !ambiguous(&error) {
+                return refused(observed, error);
+            }
+            // The retry may have been taken: only a group still failed has not.
+            let now = self
+                .show_now(location, &step.address, &group.group_id)
+                .await?;
+            if now
+                .object()
+                .is_some_and(|object| object.phase == Phase::Failed)
+            {
+                return Err(error);
+            }
+            return Ok(settle(now, wait));
+        }
+        let observed = self
+            .show_now(location, &step.address, &group.group_id)
+            .await?;
+        Ok(settle(observed, wait))
+    }
+
+    async fn apply_pause(
+        &self,
+        step: &Step,
+        location: &Location,
+    ) -> Result<StepOutcome, ProviderError> {
+        let wait = self.wait(vec![Phase::Paused, Phase::Completed], Vec::new());
+        let Some(group) = self
+            .current(location, &step.address, step.remote_id.as_ref())
+            .await?
+        else {
+            return Ok(gone(&step.address, location, "pause"));
+        };
+        let observed = Self::observed(&step.address, Some(&group), location);
+        match group.status {
+            Some(1 | 2) => {}
+            Some(3 | 7 | 6) => return Ok(settle(observed, wait)),
+            // Nothing migrates, so nothing to pause.
+            Some(4 | 5) => return Ok(StepOutcome::Done { observed }),
+            status => {
+                return Ok(cannot(
+                    observed,
+                    format!(
+                        "cannot pause task group {}: it is {}{}",
+                        group.group_id,
+                        convert::status_text(status),
+                        if status == Some(0) {
+                            "; OMS pauses a group only once it creates tasks or migrates: apply again in a moment"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+        match self.client.stop(location.target(), &group.group_id).await {
+            Ok(()) => {}
+            // Paused or finished meanwhile: the re-observation below decides.
+            Err(ProviderError::StateConflict { ref code, .. })
+                if code == "OMS.0066" || code == "OMS.0070" => {}
+            Err(error) => return refused(observed, error),
+        }
+        let observed = self
+            .show_now(location, &step.address, &group.group_id)
+            .await?;
+        Ok(settle(observed, wait))
+    }
+
+    async fn apply_delete(
+        &self,
+        step: &Step,
+        location: &Location,
+    ) -> Result<StepOutcome, ProviderError> {
+        let wait = Wait {
+            until: Vec::new(),
+            fail_on: Vec::new(),
+            until_missing: true,
+            poll_after: self.poll_interval,
+        };
+        let Some(group) = self
+            .current(location, &step.address, step.remote_id.as_ref())
+            .await?
+        else {
+            return Ok(StepOutcome::Done {
+                observed: Self::observed(&step.address, None, location),
+            });
+        };
+        let observed = Self::observed(&step.address, Some(&group), location);
+        match group.status {
+            Some(8 | 9) => return Ok(settle(observed, wait)),
+            Some(1 | 2) => {
+                // The plan pauses a running group before deleting it; this one started
+                // again since. Pause it (the safe half) and say what happened.
+                match self.client.stop(location.target(), &group.group_id).await {
+                    Ok(()) | Err(ProviderError::StateConflict { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+                let observed = self
+                    .show_now(location, &step.address, &group.group_id)
+                    .await?;
+                return Ok(StepOutcome::Failed {
+                    observed,
+                    failure: Failure {
+                        code: Some("OMS.0063".to_owned()),
+                        message: format!(
+                            "task group {} was {} again, and OMS refuses to delete a running group; it is being paused now: plan and apply again to delete it",
+                            group.group_id,
+                            convert::status_text(group.status)
+                        ),
+                        details: Vec::new(),
+                    },
+                });
+            }
+            Some(7) => {
+                return Ok(cannot(
+                    observed,
+                    format!(
+                        "task group {} is still pausing (status 7), and OMS refuses to delete it until it is paused: apply again in a moment",
+                        group.group_id
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        match self.client.delete(location.target(), &group.group_id).await {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+            Err(error) => return refused(observed, error),
+        }
+        let observed = self
+            .show_now(location, &step.address, &group.group_id)
+            .await?;
+        Ok(settle(observed, wait))
+    }
+
+    async fn import_group(&self, request: ImportRequest) -> Result<Imported, ProviderError> {
+        if request.kind != KIND {
+            return Err(ProviderError::Config {
+                message: format!("{PROVIDER_NAME} imports only {KIND}, not {}", request.kind),
+            });
+        }
+        let location = self.parse_location(&request.address, &request.location)?;
+        let group = self
+            .client
+            .show(location.target(), &request.remote_id.0)
+            .await?;
+        self.remember(&request.address, &location);
+        import_document(&request.address, &group, &location)
+    }
+
+    fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        use backon::BackoffBuilder as _;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.retry.min_delay)
+            .with_max_delay(self.retry.max_delay)
+            .with_max_times(self.retry.max_retries)
+            .with_jitter()
+            .build()
+    }
+}
+
+fn no_project(address: &Address) -> ProviderError {
+    ProviderError::Config {
+        message: format!(
+            "{address}: no Huawei Cloud project id; set `project_id` in the spec, HUAWEICLOUD_SDK_PROJECT_ID, or project_id in ~/.huaweicloud/credentials"
+        ),
+    }
+}
+
+/// The group a marker names: the first listed that is not being deleted.
+fn find_by_marker<'a>(groups: &'a [TaskGroup], address: &Address) -> Option<&'a TaskGroup> {
+    groups.iter().find(|group| {
+        !matches!(group.status, Some(8 | 9))
+            && group.description.as_deref().and_then(marker::address_of) == Some(address.0.as_str())
+    })
+}
+
+/// Whether a failed request may have taken effect.
+fn ambiguous(error: &ProviderError) -> bool {
+    matches!(
+        error,
+        ProviderError::Network { .. } | ProviderError::Internal { .. }
+    )
+}
+
+/// The outcome of a step from a fresh observation and what the step waits for.
+fn settle(observed: Observed, wait: Wait) -> StepOutcome {
+    match observed.object() {
+        None if wait.until_missing => StepOutcome::Done { observed },
+        None => {
+            let failure = Failure {
+                code: Some("OMS.1009".to_owned()),
+                message: "the task group disappeared (deleted outside migspec?); plan again"
+                    .to_owned(),
+                details: Vec::new(),
+            };
+            StepOutcome::Failed { observed, failure }
+        }
+        Some(object) if wait.until.contains(&object.phase) => StepOutcome::Done { observed },
+        Some(object) if wait.fail_on.contains(&object.phase) => {
+            let failure = object.failure.clone().unwrap_or_else(|| Failure {
+                code: None,
+                message: format!(
+                    "task group {} failed (status {})",
+                    object.id, object.raw_status
+                ),
+                details: Vec::new(),
+            });
+            StepOutcome::Failed { observed, failure }
+        }
+        Some(_) => StepOutcome::InFlight { observed, wait },
+    }
+}
+
+/// A step that cannot be done in the group's state (no API call was made).
+fn cannot(observed: Observed, message: String) -> StepOutcome {
+    StepOutcome::Failed {
+        observed,
+        failure: Failure {
+            code: None,
+            message,
+            details: Vec::new(),
+        },
+    }
+}
+
+fn gone(address: &Address, location: &Location, verb: &str) -> StepOutcome {
+    StepOutcome::Failed {
+        observed: HuaweiOmsProvider::observed(address, None, location),
+        failure: Failure {
+            code: Some("OMS.1009".to_owned()),
+            message: format!(
+                "cannot {verb}: the task group no longer exists (deleted outside migspec?); plan again to create it"
+            ),
+            details: Vec::new(),
+        },
+    }
+}
+
+/// A refusal by OMS (state or data) is a failed step with OMS's own words; transport,
+/// throttling and credential errors stay errors.
+fn refused(observed: Observed, error: ProviderError) -> Result<StepOutcome, ProviderError> {
+    let (code, message, request_id) = match error {
+        ProviderError::Rejected {
+            code,
+            message,
+            request_id,
+            ..
+        }
+        | ProviderError::StateConflict {
+            code,
+            message,
+            request_id,
+            ..
+        } => (code, message, request_id),
+        ProviderError::NotFound { id, code, .. } => {
+            (code, format!("{id} does not exist; plan again"), None)
+        }
+        other => return Err(other),
+    };
+    Ok(StepOutcome::Failed {
+        observed,
+        failure: Failure {
+            code: Some(code),
+            message,
+            details: request_id
+                .map(|id| vec![format!("X-Request-Id: {id}")])
+                .unwrap_or_default(),
+        },
+    })
+}
+
+/// The spec document that would manage `group`, with `{fromEnv: …}` placeholders for the
+/// keys the API never returns.
+fn import_document(
+    address: &Address,
+    group: &TaskGroup,
+    location: &Location,
+) -> Result<Imported, ProviderError> {
+    let mut view = convert::observed_view(group, &location.region);
+    if let Value::Object(object) = &mut view {
+        object.retain(|_, value| !value.is_null());
+        object.insert(
+            "project_id".to_owned(),
+            Value::String(location.project_id.clone()),
+        );
+        object
+            .entry("dst_node")
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    let placeholders = convert::import_placeholders(&address.0, &view);
+    for (pointer, variable) in &placeholders {
+        let relative = pointer.trim_start_matches("/spec");
+        let Some((parent, key)) = relative.rsplit_once('/') else {
+            continue;
+        };
+        if let Some(Value::Object(node)) = view.pointer_mut(parent) {
+            node.insert((*key).to_owned(), json!({"fromEnv": variable}));
+        }
+    }
+    let mut unreadable: Vec<String> = placeholders.keys().map(|key| (*key).to_owned()).collect();
+    if group.smn_config.as_ref().is_some_and(|smn| !smn.is_null()) {
+        unreadable.push("/spec/smn_config".to_owned());
+    }
+    let desired = match convert::phase(group.status) {
+        Phase::Paused | Phase::Pausing => "paused",
+        Phase::Completed => "completed",
+        _ => "running",
+    };
+    let document = json!({
+        "apiVersion": "migspec/v1",
+        "kind": KIND,
+        "metadata": {"name": address.0},
+        "spec": view,
+        "lifecycle": {"desired": desired},
+    });
+    // Round-trip through the typed model: checks the result and orders the fields as the
+    // spec types declare them.
+    let document = match serde_json::from_value::<HuaweiOmsTaskGroup>(document.clone()) {
+        Ok(typed) => serde_json::to_value(&typed).unwrap_or(document),
+        Err(_) => document,
+    };
+    Ok(Imported {
+        document,
+        unreadable,
+    })
+}
+
+impl Provider for HuaweiOmsProvider {
+    fn describe(&self) -> Description {
+        let schema = schemars::generate::SchemaSettings::draft2020_12()
+            .for_deserialize()
+            .into_generator()
+            .into_root_schema_for::<HuaweiOmsTaskGroup>()
+            .to_value();
+        Description {
+            name: PROVIDER_NAME.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            kinds: vec![KindDescription {
+                kind: KIND.to_owned(),
+                schema,
+            }],
+            rate_limits: Operation::ALL
+                .iter()
+                .map(|operation| RateLimit {
+                    action: operation.name().to_owned(),
+                    per_second: self.rate_limit_per_second,
+                })
+                .collect(),
+        }
+    }
+
+    fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
+        if kind != KIND {
+            return vec![Problem {
+                code: "huawei-oms::kind".to_owned(),
+                field: "/kind".to_owned(),
+                message: format!("{PROVIDER_NAME} serves {KIND}, not {kind}"),
+                help: format!("set `kind: {KIND}`"),
+            }];
+        }
+        let typed = match convert::parse_document(document) {
+            Ok(typed) => typed,
+            Err(message) => {
+                return vec![Problem {
+                    code: "huawei-oms::document".to_owned(),
+                    field: String::new(),
+                    message,
+                    help: "fix the document as `migspec validate` says".to_owned(),
+                }];
+            }
+        };
+        let mut problems = Vec::new();
+        let description =
+            marker::with_marker(typed.spec.description.as_deref(), &typed.metadata.name);
+        if description.chars().count() > 255 {
+            problems.push(Problem {
+                code: "huawei-oms::description".to_owned(),
+                field: "/spec/description".to_owned(),
+                message: format!(
+                    "with the address marker ` {}` the description has {} characters; OMS allows 255",
+                    marker::marker(&typed.metadata.name),
+                    description.chars().count()
+                ),
+                help: "shorten the description".to_owned(),
+            });
+        }
+        problems
+    }
+
+    fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move {
+            let targets = request
+                .targets
+                .into_iter()
+                .map(|target| (target.address, target.remote_id, target.location))
+                .collect();
+            self.observe_batch(targets).await
+        })
+    }
+
+    fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+        crate::plan::plan(request, self.default_project.as_deref())
+    }
+
+    fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
+        Box::pin(self.apply_step(step))
+    }
+
+    fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move {
+            let targets = in_flight
+                .into_iter()
+                .map(|target| {
+                    (
+                        target.object.address,
+                        Some(target.object.remote_id),
+                        target.location,
+                    )
+                })
+                .collect();
+            self.observe_batch(targets).await
+        })
+    }
+
+    fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
+        Box::pin(self.import_group(request))
+    }
+}
