@@ -22,7 +22,9 @@
 //! assert_eq!(signed.signature, "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
 //! ```
 
+pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
+pub mod error;
 pub mod sign;
