@@ -47,6 +47,7 @@ mod config;
 mod encoding;
 mod error;
 mod faults;
+mod fragment;
 mod huawei;
 mod persist;
 mod ratelimit;

@@ -689,3 +689,23 @@ async fn token_authentication() {
     assert_eq!(bad.status, 401);
     assert_eq!(bad.json()["error_code"], "APIGW.0301");
 }
+
+#[tokio::test]
+async fn cached_list_answers_follow_every_change() {
+    let h = Harness::start().await;
+    let group_id = h.create_group("media").await;
+    h.advance_secs(5);
+    let first = h.oms_json(Method::GET, "/taskgroups", &[], None).await.1;
+    assert_eq!(first["taskgroups"][0]["status"], 6);
+    assert_eq!(
+        h.oms_json(Method::GET, "/taskgroups", &[], None).await.1,
+        first,
+        "served from the cache"
+    );
+    let (status, _) = h
+        .oms_json(Method::DELETE, &path(&group_id, ""), &[], None)
+        .await;
+    assert_eq!(status, 200);
+    let after = h.oms_json(Method::GET, "/taskgroups", &[], None).await.1;
+    assert_eq!(after["taskgroups"][0]["status"], 8);
+}

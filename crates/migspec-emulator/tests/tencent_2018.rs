@@ -887,3 +887,31 @@ async fn get_requests_with_flattened_parameters_work() {
         "InvalidParameter"
     );
 }
+
+#[tokio::test]
+async fn cached_describe_answers_follow_every_change() {
+    let h = Harness::start().await;
+    let job_id = h.create_2018("before").await;
+    assert_eq!(h.job_2018(&job_id).await["JobName"], "before");
+    assert_eq!(
+        h.job_2018(&job_id).await["JobName"],
+        "before",
+        "served from the cache"
+    );
+    h.dts_ok(
+        V2018,
+        "ModifyMigrateJob",
+        json!({"JobId": job_id, "JobName": "after"}),
+    )
+    .await;
+    assert_eq!(h.job_2018(&job_id).await["JobName"], "after");
+    h.dts_ok(V2018, "CreateMigrateCheckJob", json!({"JobId": job_id}))
+        .await;
+    assert_eq!(h.job_2018(&job_id).await["Status"], 3);
+    h.advance_secs(1);
+    assert_eq!(
+        h.job_2018(&job_id).await["Status"],
+        4,
+        "a timed change is seen too"
+    );
+}

@@ -303,6 +303,9 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
     let result = app.with_world(|world| {
         let result = taskgroups::dispatch(&route, request, &ctx, &mut world.huawei);
         let changed = route.operation.mutates() && result.is_ok();
+        if changed {
+            world.huawei.clear_caches();
+        }
         (result, changed)
     });
     match result {

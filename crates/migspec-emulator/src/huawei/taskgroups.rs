@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use super::{OmsError, Operation, Route};
 use crate::faults::{FaultConfig, FaultRule, Service};
+use crate::fragment::Fragment;
 use crate::schema::{Field, Ty, opt, req, validate};
 use crate::server::ApiRequest;
 use crate::tencent::engine::Timing;
@@ -286,6 +287,9 @@ pub(crate) struct TaskGroup {
     total_bytes: u64,
     total_tasks: u64,
     timeline: GroupTimeline,
+    /// The serialised `TaskGroupResp` once the group is in a final status (4, 5, 6).
+    #[serde(skip)]
+    cached: Option<Fragment>,
 }
 
 /// Every task group, across projects.
@@ -293,6 +297,15 @@ pub(crate) struct TaskGroup {
 pub(crate) struct HuaweiState {
     groups: BTreeMap<String, TaskGroup>,
     sequence: u64,
+}
+
+impl HuaweiState {
+    /// Forgets every cached group answer (after any state change).
+    pub(crate) fn clear_caches(&mut self) {
+        self.groups
+            .values_mut()
+            .for_each(|group| group.cached = None);
+    }
 }
 
 impl TaskGroup {
@@ -525,7 +538,7 @@ struct TaskGroupResp {
 
 #[derive(Serialize)]
 struct ListResponse {
-    taskgroups: Vec<TaskGroupResp>,
+    taskgroups: Vec<Fragment>,
     count: usize,
 }
 
@@ -1337,11 +1350,24 @@ fn create(
             finished_ms: None,
             gone: false,
         },
+        cached: None,
     };
     group.plan_creation(ctx);
     group.plan_failure(ctx);
     state.groups.insert(group_id.clone(), group);
     Ok(reply(CreateResponse { group_id }))
+}
+
+/// The group's `TaskGroupResp`, from the cache once it can no longer change by itself.
+fn fragment(group: &mut TaskGroup, ctx: &Ctx<'_>) -> Fragment {
+    if let Some(cached) = &group.cached {
+        return cached.clone();
+    }
+    let fragment = Fragment::of(&view(group, ctx));
+    if matches!(group.timeline.status, 4..=6) {
+        group.cached = Some(fragment.clone());
+    }
+    fragment
 }
 
 fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Payload, OmsError> {
@@ -1376,9 +1402,9 @@ fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Paylo
     for group_id in gone {
         state.groups.remove(&group_id);
     }
-    let mut matches: Vec<&TaskGroup> = state
+    let mut matches: Vec<&mut TaskGroup> = state
         .groups
-        .values()
+        .values_mut()
         .filter(|group| group.project_id == ctx.project_id)
         .filter(|group| status.is_none_or(|status| i64::from(group.timeline.status) == status))
         .collect();
@@ -1389,13 +1415,13 @@ fn list(raw_query: &str, ctx: &Ctx<'_>, state: &mut HuaweiState) -> Result<Paylo
             .then(b.sequence.cmp(&a.sequence))
     });
     let count = matches.len();
-    let taskgroups: Vec<TaskGroupResp> = matches
+    let taskgroups: Vec<Fragment> = matches
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|group| view(group, ctx))
+        .map(|group| fragment(group, ctx))
         .collect();
-    let capacity = 64 + taskgroups.len() * 1800;
+    let capacity = crate::fragment::capacity(&taskgroups, 64);
     Ok(reply_sized(capacity, ListResponse { taskgroups, count }))
 }
 

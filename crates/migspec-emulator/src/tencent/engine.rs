@@ -144,6 +144,22 @@ impl Phase {
         )
     }
 
+    /// Phases that never change without an API call (a job's answer can be cached).
+    pub(crate) fn is_stable(self) -> bool {
+        matches!(
+            self,
+            Self::Created
+                | Self::CheckPass
+                | Self::CheckNotPass
+                | Self::ReadyComplete
+                | Self::Success
+                | Self::Failed
+                | Self::Canceled
+                | Self::ManualPaused
+                | Self::ResumableErr
+        )
+    }
+
     /// Phases in which a migration has been started and not yet finished.
     pub(crate) fn is_active_migration(self) -> bool {
         matches!(

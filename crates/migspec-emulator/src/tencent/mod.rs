@@ -113,6 +113,16 @@ impl TencentState {
         }
     }
 
+    /// Forgets every cached job answer (after any state change).
+    pub(crate) fn clear_caches(&mut self) {
+        self.jobs_2018
+            .values_mut()
+            .for_each(|job| job.cached = None);
+        self.jobs_2021
+            .values_mut()
+            .for_each(|job| job.cached = None);
+    }
+
     pub(crate) fn next_sequence(&mut self) -> u64 {
         self.sequence += 1;
         self.sequence
@@ -513,6 +523,9 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
             Versioned::V2021(action) => action.mutates(),
         };
         let changed = mutates && result.is_ok();
+        if changed {
+            world.tencent.clear_caches();
+        }
         (result, changed)
     });
     match result {

@@ -21,6 +21,7 @@ use super::{
     TencentState, paging, parse_tags, reply, reply_sized, tags_match,
 };
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
+use crate::fragment::Fragment;
 
 /// The migration actions of 2018-03-30.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +186,9 @@ pub(crate) struct Job {
     pub(crate) src_node_type: String,
     pub(crate) src_info_multi: Vec<SrcInfo>,
     pub(crate) timeline: Timeline,
+    /// The serialised `MigrateJobInfo` while the job is in a stable status.
+    #[serde(skip)]
+    pub(crate) cached: Option<Fragment>,
 }
 
 pub(crate) fn dispatch(
@@ -527,6 +531,7 @@ fn create(
             .map(SrcInfo::redacted)
             .collect(),
         timeline: Timeline::new(Phase::Created, ctx.now),
+        cached: None,
     };
     validate_job(&job)?;
     job.sequence = state.next_sequence();
@@ -677,6 +682,18 @@ fn view(job: &Job, ctx: &Ctx<'_>) -> MigrateJobInfo {
     }
 }
 
+/// The job's `MigrateJobInfo`, from the cache when the job is in a stable status.
+fn fragment(job: &mut Job, ctx: &Ctx<'_>) -> Fragment {
+    if let Some(cached) = &job.cached {
+        return cached.clone();
+    }
+    let fragment = Fragment::of(&view(job, ctx));
+    if job.timeline.phase.is_stable() {
+        job.cached = Some(fragment.clone());
+    }
+    fragment
+}
+
 const ORDER_FIELDS: &[&str] = &[
     "JobId",
     "Status",
@@ -743,13 +760,13 @@ fn describe(
         }
     });
     let total_count = matches.len();
-    let job_list: Vec<MigrateJobInfo> = matches
-        .iter()
+    let job_list: Vec<Fragment> = matches
+        .iter_mut()
         .skip(offset)
         .take(limit)
-        .map(|job| view(job, ctx))
+        .map(|job| fragment(job, ctx))
         .collect();
-    let capacity = 256 + job_list.len() * 1800;
+    let capacity = crate::fragment::capacity(&job_list, 256);
     Ok(reply_sized(
         capacity,
         DescribeMigrateJobsResponse {

@@ -32,6 +32,7 @@ use super::{
     tags_match,
 };
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
+use crate::fragment::Fragment;
 
 /// The migration actions of 2021-12-06 served by the emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,6 +362,9 @@ pub(crate) struct Job {
     pub(crate) auto_retry_time_range_minutes: i64,
     pub(crate) timeline: Timeline,
     pub(crate) trade: Trade,
+    /// The serialised `JobItem` while the job is in a stable status.
+    #[serde(skip)]
+    pub(crate) cached: Option<Fragment>,
 }
 
 impl Job {
@@ -566,6 +570,7 @@ fn create_service(
                 deal_name,
                 instance_class: instance_class.to_owned(),
             },
+            cached: None,
         };
         state.jobs_2021.insert(job_id.clone(), job);
         job_ids.push(job_id);
@@ -923,13 +928,13 @@ fn describe(
         }
     });
     let total_count = matches.len();
-    let job_list: Vec<JobItem> = matches
-        .iter()
+    let job_list: Vec<Fragment> = matches
+        .iter_mut()
         .skip(offset)
         .take(limit)
-        .map(|job| item(job, ctx))
+        .map(|job| fragment(job, ctx))
         .collect();
-    let capacity = 256 + job_list.len() * 2800;
+    let capacity = crate::fragment::capacity(&job_list, 256);
     Ok(reply_sized(
         capacity,
         DescribeMigrationJobsResponse {
@@ -937,6 +942,23 @@ fn describe(
             job_list,
         },
     ))
+}
+
+/// The job's `JobItem`, from the cache when neither the job nor its billing can change
+/// by themselves.
+fn fragment(job: &mut Job, ctx: &Ctx<'_>) -> Fragment {
+    if let Some(cached) = &job.cached {
+        return cached.clone();
+    }
+    let fragment = Fragment::of(&item(job, ctx));
+    let trade_stable = matches!(
+        job.trade.status,
+        TradeStatus::Normal | TradeStatus::Isolated | TradeStatus::Offlined
+    );
+    if job.timeline.phase.is_stable() && trade_stable {
+        job.cached = Some(fragment.clone());
+    }
+    fragment
 }
 
 const ALL_ACTIONS: &[&str] = &[

@@ -158,7 +158,7 @@ pub(crate) struct MigrateJobInfo {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DescribeMigrateJobsResponse {
     pub(crate) total_count: usize,
-    pub(crate) job_list: Vec<MigrateJobInfo>,
+    pub(crate) job_list: Vec<crate::fragment::Fragment>,
 }
 
 /// `DescribeMigrateCheckJob` response (2018).
@@ -382,7 +382,7 @@ pub(crate) struct JobItem {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DescribeMigrationJobsResponse {
     pub(crate) total_count: usize,
-    pub(crate) job_list: Vec<JobItem>,
+    pub(crate) job_list: Vec<crate::fragment::Fragment>,
 }
 
 /// `ProcessProgress`.
