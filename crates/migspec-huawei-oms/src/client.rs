@@ -151,8 +151,14 @@ impl OmsClient {
             .map_err(|error| ConfigError::Client {
                 message: error.to_string(),
             })?;
-        let limiter = NonZeroU32::new(config.rate_limit_per_second)
-            .map(|rate| Limiter::keyed(governor::Quota::per_second(rate)));
+        // Requests are spaced 10% wider than the limit: the server's bucket starts when the
+        // first request arrives, so a later request that travels faster than the first
+        // would otherwise find it a fraction of a token short.
+        let limiter = NonZeroU32::new(config.rate_limit_per_second).and_then(|rate| {
+            let period = Duration::from_secs_f64(1.1 / f64::from(rate.get()));
+            governor::Quota::with_period(period)
+                .map(|quota| Limiter::keyed(quota.allow_burst(rate)))
+        });
         Ok(Self {
             http,
             endpoint,

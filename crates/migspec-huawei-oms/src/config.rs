@@ -164,8 +164,9 @@ pub struct HuaweiConfig {
     pub connect_timeout: Duration,
     /// Whole-request timeout.
     pub request_timeout: Duration,
-    /// Client-side limit per API operation and region, in requests per second (the runner
-    /// never gets throttled by a normal run).
+    /// Client-side limit per API operation and region, in requests per second, with a
+    /// burst of as many; requests are spaced 10% wider than this so that network jitter
+    /// never pushes a normal run over the server's limit. 0 disables the client-side limit.
     pub rate_limit_per_second: u32,
     /// Retries of safe requests.
     pub retry: RetryPolicy,
@@ -302,7 +303,7 @@ impl HuaweiConfig {
         self
     }
 
-    /// Sets the client-side limit per operation (at least 1 request per second).
+    /// Sets the client-side limit per operation (0 disables it).
     #[must_use]
     pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
         self.rate_limit_per_second = per_second;
