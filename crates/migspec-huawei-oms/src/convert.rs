@@ -833,6 +833,115 @@ mod tests {
         );
     }
 
+    fn group(value: Value) -> TaskGroup {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn views_use_the_spec_spelling_units_and_defaults() {
+        let view = observed_view(
+            &group(json!({
+                "group_id": "g",
+                "status": 2,
+                "description": "invoices migspec:address=invoices",
+                "task_type": "LIST",
+                "src_node": {"cloud_type": "TENCENT", "region": "ap-guangzhou", "bucket": "b", "app_id": "125",
+                             "object_key": [], "list_file": {"list_file_key": "l/", "obs_bucket": "o", "list_file_num": "3"}},
+                "dst_node": {"region": "cn-north-4", "bucket": "d", "save_prefix": ""},
+                "bandwidth_policy": [{"start": "00:00", "end": "01:00", "max_bandwidth": 1_572_864}],
+                "source_cdn": {"domain": "cdn.example.com", "protocol": "HTTPS", "authentication_type": "tencent_cos_a"},
+                "enable_metadata_migration": true,
+                "enable_failed_object_recording": true,
+                "enable_restore": false,
+                "enable_requester_pays": false,
+                "migrate_since": 0,
+                "object_overwrite_mode": "NO_OVERWRITE",
+                "dst_storage_policy": "IA",
+                "consistency_check": "SIZE_LAST_MODIFIED"
+            })),
+            "cn-north-4",
+        );
+        assert_eq!(
+            view,
+            json!({
+                "region": "cn-north-4",
+                "src_node": {"cloud_type": "Tencent", "region": "ap-guangzhou", "app_id": "125", "bucket": "b",
+                             "list_file": {"list_file_key": "l/", "obs_bucket": "o"}},
+                "dst_node": {"region": "cn-north-4", "bucket": "d"},
+                "description": "invoices",
+                "task_type": "LIST",
+                "object_overwrite_mode": "NO_OVERWRITE",
+                "dst_storage_policy": "IA",
+                "enable_metadata_migration": true,
+                "enable_kms": null,
+                "bandwidth_policy": [{"start": "00:00", "end": "01:00", "max_bandwidth": 1.5}],
+                "source_cdn": {"domain": "cdn.example.com", "protocol": "https", "authentication_type": "TENCENT_COS_A"}
+            })
+        );
+    }
+
+    #[test]
+    fn create_bodies_carry_resolved_keys_and_the_marker() {
+        use migspec_provider::{Address, DesiredSpec};
+        use migspec_spec::secret::Secret;
+        let document = json!({
+            "apiVersion": "migspec/v1",
+            "kind": "HuaweiOmsTaskGroup",
+            "metadata": {"name": "cdn-group"},
+            "spec": {
+                "region": "cn-north-4",
+                "project_id": "literal-project",
+                "src_node": {"region": "r", "bucket": "b", "ak": {"fromEnv": "A"}, "sk": "literal-sk"},
+                "dst_node": {"region": "cn-north-4", "bucket": "d", "ak": {"fromEnv": "C"}, "sk": {"fromFile": "sk.txt"}},
+                "source_cdn": {"domain": "x", "protocol": "http", "authentication_type": "ALIYUN_OSS_A",
+                               "authentication_key": {"fromEnv": "CDN"}},
+                "migrate_since": 1_700_000_000
+            },
+            "lifecycle": {"desired": "running"}
+        });
+        let mut desired = DesiredSpec {
+            address: Address("cdn-group".into()),
+            kind: KIND.into(),
+            document: document.clone(),
+            secrets: BTreeMap::new(),
+        };
+        let typed = parse_document(&document).unwrap();
+        let error = create_body(&typed, &desired).unwrap_err();
+        assert!(
+            error.to_string().contains("`A`"),
+            "names the variable: {error}"
+        );
+        for (pointer, value) in [
+            ("/spec/src_node/ak", "AKV"),
+            ("/spec/dst_node/ak", "DAKV"),
+            ("/spec/dst_node/sk", "DSKV"),
+            ("/spec/source_cdn/authentication_key", "CDNV"),
+        ] {
+            desired.secrets.insert(pointer.into(), Secret::new(value));
+        }
+        let body = create_body(&typed, &desired).unwrap();
+        assert_eq!(body["src_node"]["ak"], "AKV");
+        assert_eq!(body["src_node"]["sk"], "literal-sk");
+        assert_eq!(body["dst_node"]["sk"], "DSKV");
+        assert_eq!(body["source_cdn"]["authentication_key"], "CDNV");
+        assert_eq!(body["description"], "migspec:address=cdn-group");
+        assert_eq!(body["migrate_since"], 1_700_000_000);
+        assert!(body.get("bandwidth_policy").is_none());
+        assert_eq!(
+            spec_project_id(&typed.spec, &desired).unwrap().as_deref(),
+            Some("literal-project")
+        );
+
+        let keys = credentials_body(&typed, &desired, Some(true)).unwrap();
+        assert_eq!(
+            keys,
+            json!({"src_ak": "AKV", "src_sk": "literal-sk", "dst_ak": "DAKV", "dst_sk": "DSKV",
+                   "source_cdn_authentication_key": "CDNV", "migrate_failed_object": true})
+        );
+        let keys = credentials_body(&typed, &desired, None).unwrap();
+        assert!(keys.get("migrate_failed_object").is_none());
+    }
+
     #[test]
     fn progress_counts_objects() {
         let group = TaskGroup {

@@ -448,3 +448,285 @@ fn diff(desired: &Value, observed: &Value, path: &str, changes: &mut Vec<FieldCh
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use migspec_provider::{
+        Address, DesiredSpec, Failure, Observed, Recorded, RemoteId, RemoteObject,
+    };
+    use serde_json::json;
+
+    use super::*;
+
+    fn document(desired: &str, on_failure: Value) -> Value {
+        json!({
+            "apiVersion": "migspec/v1",
+            "kind": "HuaweiOmsTaskGroup",
+            "metadata": {"name": "group"},
+            "spec": {
+                "region": "cn-north-4",
+                "src_node": {"cloud_type": "Tencent", "app_id": "125", "region": "ap-guangzhou", "bucket": "src",
+                             "ak": {"fromEnv": "A"}, "sk": {"fromEnv": "B"}},
+                "dst_node": {"region": "cn-north-4", "bucket": "dst", "ak": {"fromEnv": "C"}, "sk": {"fromEnv": "D"}},
+                "bandwidth_policy": [{"start": "00:00", "end": "06:00", "max_bandwidth": 10}]
+            },
+            "lifecycle": {"desired": desired, "onFailure": on_failure}
+        })
+    }
+
+    fn spec(desired: &str) -> DesiredSpec {
+        spec_with(document(
+            desired,
+            json!({"action": "retry", "maxAttempts": 2}),
+        ))
+    }
+
+    fn spec_with(document: Value) -> DesiredSpec {
+        DesiredSpec {
+            address: Address("group".into()),
+            kind: "HuaweiOmsTaskGroup".into(),
+            document,
+            secrets: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// A group that matches `desired` exactly, in `status`.
+    fn observed(desired: &DesiredSpec, status: u64) -> Observed {
+        let typed = convert::parse_document(&desired.document).unwrap();
+        Observed::Present {
+            address: Address("group".into()),
+            object: Box::new(RemoteObject {
+                id: RemoteId("g-1".into()),
+                phase: convert::phase(Some(status)),
+                raw_status: status.to_string(),
+                location: json!({"region": "cn-north-4", "project_id": "p"}),
+                view: convert::desired_view(&typed.spec),
+                progress: None,
+                failure: matches!(status, 4 | 5).then(|| Failure {
+                    code: Some("TRF.0001".into()),
+                    message: "system error".into(),
+                    details: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    fn request(desired: Option<&DesiredSpec>, observed: Observed) -> PlanRequest {
+        PlanRequest {
+            address: Address("group".into()),
+            desired: desired.cloned(),
+            observed,
+            recorded: Recorded::default(),
+            delete_orphan: true,
+        }
+    }
+
+    fn kinds(request: &PlanRequest) -> Vec<&'static str> {
+        plan(request, Some("p"))
+            .unwrap()
+            .iter()
+            .map(|action| action.kind.verb())
+            .collect()
+    }
+
+    fn missing() -> Observed {
+        Observed::Missing {
+            address: Address("group".into()),
+        }
+    }
+
+    #[test]
+    fn every_phase_and_desired_state() {
+        let cases: &[(&str, Option<u64>, &[&str])] = &[
+            ("running", None, &["create"]),
+            ("completed", None, &["create"]),
+            ("paused", None, &["create", "pause"]),
+            ("running", Some(0), &[]),
+            ("paused", Some(0), &["pause"]),
+            ("running", Some(1), &[]),
+            ("completed", Some(2), &[]),
+            ("paused", Some(2), &["pause"]),
+            ("running", Some(3), &["start"]),
+            ("completed", Some(3), &["start"]),
+            ("paused", Some(3), &[]),
+            ("running", Some(4), &["retry"]),
+            ("completed", Some(5), &["retry"]),
+            ("paused", Some(5), &[]),
+            ("running", Some(6), &[]),
+            ("paused", Some(6), &[]),
+            ("running", Some(7), &["pause", "start"]),
+            ("paused", Some(7), &[]),
+            ("running", Some(8), &["delete", "create"]),
+            ("paused", Some(9), &["delete", "create", "pause"]),
+        ];
+        for (desired, status, expected) in cases {
+            let desired_spec = spec(desired);
+            let observed = status.map_or_else(missing, |status| observed(&desired_spec, status));
+            assert_eq!(
+                kinds(&request(Some(&desired_spec), observed)),
+                *expected,
+                "desired {desired}, status {status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn orphans_are_deleted_only_when_asked_and_paused_first() {
+        let any = spec("running");
+        for (status, expected) in [
+            (2, &["pause", "delete"][..]),
+            (7, &["pause", "delete"]),
+            (3, &["delete"]),
+            (5, &["delete"]),
+            (6, &["delete"]),
+            (8, &["delete"]),
+        ] {
+            assert_eq!(
+                kinds(&request(None, observed(&any, status))),
+                expected,
+                "status {status}"
+            );
+        }
+        let mut keep = request(None, observed(&any, 2));
+        keep.delete_orphan = false;
+        assert_eq!(kinds(&keep), Vec::<&str>::new());
+        assert_eq!(kinds(&request(None, missing())), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn failures_without_retries_left_are_plan_errors() {
+        let no_retry = spec_with(document("running", json!({"action": "fail"})));
+        let error = plan(&request(Some(&no_retry), observed(&no_retry, 5)), None).unwrap_err();
+        assert!(error.message.contains("does not retry"), "{error}");
+        assert!(error.message.contains("TRF.0001: system error"), "{error}");
+
+        let retrying = spec("running");
+        let mut spent = request(Some(&retrying), observed(&retrying, 4));
+        spent.recorded.attempts = 2;
+        let error = plan(&spent, None).unwrap_err();
+        assert!(error.message.contains("maxAttempts"), "{error}");
+        spent.recorded.attempts = 1;
+        let actions = plan(&spent, None).unwrap();
+        assert!(
+            actions[0].reason.contains("attempt 2 of 2"),
+            "{}",
+            actions[0].reason
+        );
+        assert!(
+            actions[0]
+                .reason
+                .contains("skipping objects already at the destination"),
+            "{}",
+            actions[0].reason
+        );
+    }
+
+    #[test]
+    fn unknown_statuses_are_plan_errors() {
+        let desired = spec("running");
+        let error = plan(&request(Some(&desired), observed(&desired, 42)), None).unwrap_err();
+        assert!(error.message.contains("`42`"), "{error}");
+    }
+
+    #[test]
+    fn overwrite_modes_mark_the_actions_that_overwrite() {
+        let mut document = document("running", json!({"action": "retry"}));
+        document["spec"]["object_overwrite_mode"] = json!("FULL_OVERWRITE");
+        let desired = spec_with(document);
+        let create = plan(&request(Some(&desired), missing()), None).unwrap();
+        assert_eq!(create[0].disruptions, [Disruption::OverwritesTarget]);
+        let retry = plan(&request(Some(&desired), observed(&desired, 5)), None).unwrap();
+        assert_eq!(retry[0].disruptions, [Disruption::OverwritesTarget]);
+    }
+
+    #[test]
+    fn the_view_compares_case_and_unknowns_leniently() {
+        let desired = spec("running");
+        let mut observed = observed(&desired, 2);
+        if let Observed::Present { object, .. } = &mut observed {
+            // A field the API did not return is unknown, never a change.
+            object.view["enable_kms"] = Value::Null;
+            object.view["src_node"]["app_id"] = json!("125");
+        }
+        let mut with_kms = desired.document.clone();
+        with_kms["spec"]["enable_kms"] = json!(true);
+        let with_kms = spec_with(with_kms);
+        assert_eq!(
+            kinds(&request(Some(&with_kms), observed)),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn a_bandwidth_change_of_a_completed_group_is_moot() {
+        let desired = spec("completed");
+        let mut observed = observed(&desired, 6);
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view["bandwidth_policy"] = json!([]);
+        }
+        assert_eq!(
+            kinds(&request(Some(&desired), observed)),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn a_project_or_region_change_re_creates() {
+        let desired = spec("running");
+        let mut moved = observed(&desired, 3);
+        if let Observed::Present { object, .. } = &mut moved {
+            object.location = json!({"region": "cn-north-4", "project_id": "other"});
+        }
+        let actions = plan(&request(Some(&desired), moved), Some("p")).unwrap();
+        assert_eq!(
+            actions.iter().map(|a| a.kind.verb()).collect::<Vec<_>>(),
+            ["delete", "create"]
+        );
+        assert_eq!(actions[1].changes[0].field, "/spec/project_id");
+
+        let mut document = desired.document.clone();
+        document["spec"]["region"] = json!("cn-east-3");
+        document["spec"]["dst_node"]["region"] = json!("cn-east-3");
+        let elsewhere = spec_with(document);
+        let actions = plan(&request(Some(&elsewhere), observed(&desired, 3)), Some("p")).unwrap();
+        let fields: Vec<&str> = actions[1]
+            .changes
+            .iter()
+            .map(|change| change.field.as_str())
+            .collect();
+        assert_eq!(fields, ["/spec/region", "/spec/dst_node/region"]);
+    }
+
+    #[test]
+    fn changed_keys_alone_plan_an_explanation_not_a_re_create() {
+        let desired = spec("running");
+        let mut changed = request(Some(&desired), observed(&desired, 2));
+        changed.recorded.changed_secrets =
+            vec!["/spec/dst_node/sk".into(), "/spec/not-a-secret".into()];
+        let actions = plan(&changed, None).unwrap();
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].kind, ActionKind::Modify);
+        assert!(actions[0].disruptions.is_empty());
+        assert_eq!(actions[0].changes.len(), 1);
+        assert_eq!(actions[0].changes[0].after, ChangeValue::Sensitive);
+
+        // Riding along a retry.
+        let mut failed = request(Some(&desired), observed(&desired, 5));
+        failed.recorded.changed_secrets = vec!["/spec/src_node/ak".into()];
+        let actions = plan(&failed, None).unwrap();
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].kind, ActionKind::Retry);
+        assert!(
+            actions[0].reason.contains("src_node.ak"),
+            "{}",
+            actions[0].reason
+        );
+    }
+
+    #[test]
+    fn invalid_documents_are_plan_errors() {
+        let broken = spec_with(json!({"kind": "HuaweiOmsTaskGroup", "spec": {}}));
+        let error = plan(&request(Some(&broken), missing()), None).unwrap_err();
+        assert!(error.message.contains("migspec validate"), "{error}");
+    }
+}

@@ -78,6 +78,16 @@ impl HuaweiOmsProvider {
         })
     }
 
+    /// A provider configured from the environment and the SDK credentials file
+    /// ([`HuaweiConfig::from_env`]); what the plugin export and the runner's defaults use.
+    ///
+    /// # Errors
+    ///
+    /// As [`HuaweiConfig::from_env`] and [`HuaweiOmsProvider::new`].
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(HuaweiConfig::from_env()?)
+    }
+
     /// The underlying API client.
     #[must_use]
     pub fn client(&self) -> &OmsClient {
@@ -259,15 +269,25 @@ impl HuaweiOmsProvider {
             ),
             None => None,
         };
-        let location = match (&document, &step.desired) {
-            (Some(document), Some(desired)) => self.location_of(document, desired)?,
-            _ => self.remembered(&step.address).ok_or_else(|| ProviderError::Config {
-                message: format!(
-                    "{}: cannot {} without knowing where the task group lives; observe it first (its location comes from state)",
-                    step.address,
-                    step.action.kind.verb()
-                ),
-            })?,
+        // A create goes where the spec says; every other step acts on the group where it
+        // was observed, which differs from the spec while a region change re-creates it.
+        let remembered = if step.action.kind == ActionKind::Create {
+            None
+        } else {
+            self.remembered(&step.address)
+        };
+        let location = match (remembered, &document, &step.desired) {
+            (Some(location), _, _) => location,
+            (None, Some(document), Some(desired)) => self.location_of(document, desired)?,
+            _ => {
+                return Err(ProviderError::Config {
+                    message: format!(
+                        "{}: cannot {} without knowing where the task group lives; observe it first (its location comes from state)",
+                        step.address,
+                        step.action.kind.verb()
+                    ),
+                });
+            }
         };
         self.remember(&step.address, &location);
         let needs_spec = || ProviderError::Contract {
@@ -941,5 +961,148 @@ impl Provider for HuaweiOmsProvider {
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_group(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use migspec_spec::secret::Secret;
+
+    use super::*;
+
+    fn provider() -> HuaweiOmsProvider {
+        HuaweiOmsProvider::new(HuaweiConfig::default().with_project_id("configured")).unwrap()
+    }
+
+    fn document() -> Value {
+        json!({
+            "apiVersion": "migspec/v1",
+            "kind": KIND,
+            "metadata": {"name": "media"},
+            "spec": {
+                "region": "cn-north-4",
+                "project_id": {"fromEnv": "HUAWEICLOUD_SDK_PROJECT_ID"},
+                "src_node": {"region": "r", "bucket": "b", "ak": {"fromEnv": "A"}, "sk": {"fromEnv": "B"}},
+                "dst_node": {"region": "cn-north-4", "bucket": "d", "ak": {"fromEnv": "C"}, "sk": {"fromEnv": "D"}}
+            },
+            "lifecycle": {"desired": "running"}
+        })
+    }
+
+    #[test]
+    fn providers_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<HuaweiOmsProvider>();
+    }
+
+    #[test]
+    fn describe_names_the_kind_its_schema_and_limits() {
+        let description = provider().describe();
+        assert_eq!(description.name, "huawei-oms");
+        assert_eq!(description.kinds.len(), 1);
+        assert_eq!(description.kinds[0].kind, "HuaweiOmsTaskGroup");
+        let schema = &description.kinds[0].schema;
+        assert!(schema["properties"]["spec"].is_object(), "{schema}");
+        assert_eq!(description.rate_limits.len(), 8);
+        assert!(
+            description
+                .rate_limits
+                .iter()
+                .all(|limit| limit.per_second == 20)
+        );
+        assert_eq!(description.rate_limits[0].action, "create_task_group");
+    }
+
+    #[test]
+    fn validate_checks_the_kind_and_the_document() {
+        let provider = provider();
+        assert_eq!(provider.validate(KIND, &document()), []);
+        let problems = provider.validate("TencentDtsMigrateJob", &document());
+        assert_eq!(problems[0].code, "huawei-oms::kind");
+        let mut broken = document();
+        broken["spec"]["src_node"]["objectKey"] = json!(["a"]);
+        let problems = provider.validate(KIND, &broken);
+        assert_eq!(problems[0].code, "huawei-oms::document");
+        assert!(
+            problems[0].message.contains("objectKey"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn locations_come_from_the_spec_then_the_configuration() {
+        let provider = provider();
+        let mut desired = DesiredSpec {
+            address: Address("media".into()),
+            kind: KIND.into(),
+            document: document(),
+            secrets: BTreeMap::new(),
+        };
+        let error = provider.location(&desired).unwrap_err();
+        assert!(
+            error.to_string().contains("HUAWEICLOUD_SDK_PROJECT_ID"),
+            "an unresolved reference is an error, not a silent fallback: {error}"
+        );
+        desired
+            .secrets
+            .insert("/spec/project_id".into(), Secret::new("from-spec"));
+        assert_eq!(
+            provider.location(&desired).unwrap(),
+            json!({"region": "cn-north-4", "project_id": "from-spec"})
+        );
+        desired.document["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("project_id");
+        assert_eq!(
+            provider.location(&desired).unwrap(),
+            json!({"region": "cn-north-4", "project_id": "configured"})
+        );
+        let address = Address("x".into());
+        assert_eq!(
+            provider
+                .parse_location(&address, &json!({"region": "cn-north-4"}))
+                .unwrap()
+                .project_id,
+            "configured"
+        );
+        assert!(provider.parse_location(&address, &json!({})).is_err());
+    }
+
+    #[test]
+    fn steps_without_a_spec_or_a_known_location_are_config_errors() {
+        let provider = provider();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(provider.apply(Step {
+                address: Address("orphan".into()),
+                action: Action::new(ActionKind::Delete, "gone from the specs"),
+                remote_id: Some(RemoteId("g".into())),
+                desired: None,
+                idempotency_key: "k".into(),
+            }))
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Config { .. }), "{error:?}");
+        let error = runtime
+            .block_on(provider.apply(Step {
+                address: Address("media".into()),
+                action: Action::new(ActionKind::Complete, "no such thing"),
+                remote_id: None,
+                desired: Some(DesiredSpec {
+                    address: Address("media".into()),
+                    kind: KIND.into(),
+                    document: document(),
+                    secrets: BTreeMap::from([("/spec/project_id".to_owned(), Secret::new("p"))]),
+                }),
+                idempotency_key: "k".into(),
+            }))
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Contract { .. }), "{error:?}");
     }
 }
