@@ -144,7 +144,9 @@ impl OmsClient {
                 message: "retry.min_delay must not exceed retry.max_delay".to_owned(),
             });
         }
+        // HTTP/1.1 like the SDK: the signature covers the `Host` header exactly as sent.
         let http = reqwest::Client::builder()
+            .http1_only()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .build()
@@ -517,7 +519,10 @@ impl OmsClient {
             value.set_sensitive(true);
             request = request.header(*name, value);
         }
-        request = request.body(body.map(<[u8]>::to_vec).unwrap_or_default());
+        if method != Method::GET {
+            // PUT and DELETE without a body still send `Content-Length: 0`, as the SDK does.
+            request = request.body(body.map(<[u8]>::to_vec).unwrap_or_default());
+        }
         let response = request.send().await.map_err(|error| {
             let text = describe_transport_error(&error);
             if error.is_connect() {

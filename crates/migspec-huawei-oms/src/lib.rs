@@ -12,8 +12,7 @@
 //! - [`HuaweiOmsProvider::new`] with a [`HuaweiConfig`] (usually [`HuaweiConfig::from_env`]);
 //! - the identity rules in [`marker`]: a task group has no name, so migspec appends
 //!   ` migspec:address=<metadata.name>` to its description;
-//! - the planning table in the `plan` module documentation (rendered on
-//!   [`HuaweiOmsProvider`]'s `plan`);
+//! - the phase mapping and planning table on [`HuaweiOmsProvider`];
 //! - [`sign`] for the signer, tested on the reference's vectors.
 //!
 //! ```

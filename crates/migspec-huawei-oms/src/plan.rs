@@ -1,25 +1,5 @@
 //! Planning (pure): the ordered actions that bring one task group from what OMS shows to
-//! what its spec asks.
-//!
-//! | observed | desired running | desired completed | desired paused |
-//! |---|---|---|---|
-//! | missing | `+ create` | `+ create` | `+ create`, `⏸ pause` |
-//! | 0 waiting, 1/2 running | – | – (it completes by itself) | `⏸ pause` |
-//! | 3 paused | `▶ start` | `▶ start` | – |
-//! | 7 pausing | `⏸ pause` (wait), `▶ start` | same | – |
-//! | 4/5 failed | `↻ retry` while `onFailure` allows, else an error | same | – |
-//! | 6 completed | – | – | – |
-//! | 8/9 deleting | `- delete` (wait until gone), `+ create` | same | same, `⏸ pause` |
-//!
-//! Before any of these: a changed `bandwidth_policy` is a `~ modify` in place (the only
-//! change OMS can make to a group); any other changed field re-creates the group
-//! (`⏸ pause` first when it runs, `- delete`, `+ create`, all marked
-//! [`Disruption::ForcesRecreate`]). Changed keys alone re-create nothing: OMS takes keys
-//! only at create, start and retry, so they ride along with those actions (or show as an
-//! explanatory `~ modify` that sends nothing).
-//!
-//! A spec that left the set is deleted only when `delete_orphan` says so, pausing a
-//! running group first because OMS refuses to delete it (`OMS.0063`).
+//! what its spec asks. The rules are documented on [`crate::HuaweiOmsProvider`].
 
 use migspec_provider::{
     Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase, PlanError, PlanRequest,

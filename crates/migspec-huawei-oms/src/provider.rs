@@ -45,9 +45,51 @@ impl Location {
 
 /// The Huawei Cloud OMS v2 task-group provider.
 ///
-/// Build it once with [`HuaweiOmsProvider::new`] and share it: it holds one HTTP client,
-/// one set of rate limiters and the locations it has seen (so that a delete of a spec that
-/// left the set knows where the group lives).
+/// Build it once with [`HuaweiOmsProvider::new`] (or [`HuaweiOmsProvider::from_env`]) and
+/// share it: it holds one HTTP client, one set of rate limiters and the locations it has
+/// seen (so that a delete of a spec that left the set knows where the group lives).
+///
+/// # Phases
+///
+/// OMS statuses map onto [`Phase`]s: 0 `Creating`, 1 and 2 `Running`, 3 `Paused`, 4 and 5
+/// `Failed` (with `error_reason` as the failure), 6 `Completed`, 7 `Pausing`, 8 and 9
+/// `Deleting`; a group that is gone (404 / `OMS.1009`) is [`Observed::Missing`].
+///
+/// # Planning
+///
+/// | observed | desired running | desired completed | desired paused |
+/// |---|---|---|---|
+/// | missing | `+ create` | `+ create` | `+ create`, `⏸ pause` |
+/// | 0 waiting, 1/2 running | – | – (it completes by itself) | `⏸ pause` |
+/// | 3 paused | `▶ start` | `▶ start` | – |
+/// | 7 pausing | `⏸ pause` (wait), `▶ start` | same | – |
+/// | 4/5 failed | `↻ retry` while `onFailure` allows, else a plan error | same | – |
+/// | 6 completed | – | – | – |
+/// | 8/9 deleting | `- delete` (wait until gone), `+ create` | same | same, `⏸ pause` |
+///
+/// Before these, a changed `bandwidth_policy` is a `~ modify` in place (the only change
+/// OMS can make to a group; skipped once the group completed). Any other changed field
+/// re-creates the group: `⏸ pause` when it runs (OMS refuses to delete a running group,
+/// `OMS.0063`), `- delete`, `+ create`, marked [`Disruption::ForcesRecreate`], the field
+/// changes on the create. Changed keys (`Recorded::changed_secrets`) re-create nothing:
+/// OMS takes keys only at create, start and retry, so they ride along with a start or
+/// retry, or show as a `~ modify` that explains this and sends nothing. `FULL_OVERWRITE`
+/// marks creates (and full retries) [`Disruption::OverwritesTarget`].
+///
+/// A spec that left the set is deleted only with `delete_orphan`: `⏸ pause` first when the
+/// group runs, then `- delete`, which waits until the group is gone.
+///
+/// # Apply
+///
+/// Every step reads the group first (by id, or by the [`marker`] when there is none), so
+/// a repeated step finds its effect done and calls nothing. Asynchronous effects return
+/// [`StepOutcome::InFlight`] with the phases to wait for; refusals by OMS are
+/// [`StepOutcome::Failed`] with OMS's own code and message. A create lists the groups
+/// before creating, and again after an ambiguous failure, so it never makes a second
+/// group.
+///
+/// [`Disruption::ForcesRecreate`]: migspec_provider::Disruption::ForcesRecreate
+/// [`Disruption::OverwritesTarget`]: migspec_provider::Disruption::OverwritesTarget
 #[derive(Debug)]
 pub struct HuaweiOmsProvider {
     client: OmsClient,

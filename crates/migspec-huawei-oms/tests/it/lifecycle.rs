@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use migspec_emulator::{FaultRule, ManualClock};
+use migspec_emulator::{CheckFailure, FaultConfig, FaultRule, ManualClock};
 use migspec_provider::{
     Action, ActionKind, Address, ChangeValue, Disruption, ImportRequest, ObserveRequest,
     ObserveTarget, Observed, Phase, Provider, Recorded, RemoteId, Step, StepOutcome,
@@ -699,4 +699,81 @@ async fn changed_keys_ride_along_with_start_and_never_re_create() {
     assert_eq!(kinds(&plan), ["start"]);
     assert_eq!(plan[0].changes.len(), 1);
     assert!(plan[0].reason.contains("src_node.sk"), "{}", plan[0].reason);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
+    let clock = ManualClock::new();
+    // Seed 69 at rate 0.3: the first answer (the listing before the create) arrives, the
+    // create's answer is dropped after the group was made, the following ones arrive.
+    let faults = FaultConfig {
+        seed: Some(69),
+        drop_response_rate: 0.3,
+        ..FaultConfig::default()
+    };
+    let env = Env::with(emulator_config(&clock).with_faults(faults), &clock).await;
+    let spec = desired(document("lost-answer", "running"));
+    let observed = env
+        .run(
+            "lost-answer",
+            Action::new(ActionKind::Create, "test"),
+            None,
+            Some(&spec),
+        )
+        .await
+        .unwrap();
+    assert_eq!(observed.object().unwrap().phase, Phase::Running);
+    let create = env.stats("CreateTaskGroup").await;
+    assert_eq!(create["requests"], 1, "never created twice: {create}");
+    assert_eq!(create["injected_fault"], 1, "its answer was lost: {create}");
+    let groups = env
+        .provider
+        .client()
+        .list_all(migspec_huawei_oms::Target {
+            region: REGION,
+            project_id: PROJECT,
+        })
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].group_id, id_of(&observed));
+}
+
+#[tokio::test]
+async fn a_task_creation_failure_is_retried() {
+    let clock = ManualClock::new();
+    let rule = FaultRule {
+        check_fail: Some(CheckFailure {
+            message: Some("The AK/SK cannot read the destination bucket".into()),
+            times: Some(1),
+            step: None,
+        }),
+        ..FaultRule::matching("*migspec:address=no-permission")
+    };
+    let env = Env::with(emulator_config(&clock).with_fault_rule(rule), &clock).await;
+    let spec = desired(document("no-permission", "completed"));
+    let failure = env
+        .run(
+            "no-permission",
+            Action::new(ActionKind::Create, "test"),
+            None,
+            Some(&spec),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failure.code.as_deref(), Some("TRF.0051"));
+    assert_eq!(
+        failure.message,
+        "The AK/SK cannot read the destination bucket"
+    );
+
+    let observed = env.observe("no-permission", None).await;
+    assert_eq!(observed.object().unwrap().raw_status, "4");
+    let plan = env.plan(Some(&spec), "no-permission", &observed, Recorded::default());
+    assert_eq!(kinds(&plan), ["retry"]);
+    let id = id_of(&observed);
+    let observed = apply_all(&env, "no-permission", plan, Some(id.clone()), Some(&spec)).await;
+    assert_eq!(observed.object().unwrap().phase, Phase::Completed);
+    assert_eq!(id_of(&observed), id);
+    assert_eq!(env.stats("RetryTaskGroup").await["ok"], 1);
 }
