@@ -129,6 +129,8 @@ enum AttemptError {
     /// The request may or may not have reached the server (timeout, reset, unreadable
     /// answer).
     Ambiguous(String),
+    /// The request cannot be built (a key that is not valid header text); never repeated.
+    Invalid(String),
 }
 
 impl OmsClient {
@@ -420,6 +422,7 @@ impl OmsClient {
                 }
                 AttemptError::NotSent(_) => true,
                 AttemptError::Ambiguous(_) => operation.is_safe_to_repeat(),
+                AttemptError::Invalid(_) => false,
             };
             match delays.next() {
                 Some(delay) if repeat => tokio::time::sleep(delay).await,
@@ -514,7 +517,9 @@ impl OmsClient {
         }
         for (name, value) in &secret_headers {
             let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                AttemptError::NotSent(format!("the {name} header is not valid header text"))
+                AttemptError::Invalid(format!(
+                    "the {name} header is not valid header text: check the credentials for stray characters"
+                ))
             })?;
             value.set_sensitive(true);
             request = request.header(*name, value);
@@ -560,7 +565,17 @@ impl OmsClient {
         error: AttemptError,
     ) -> ProviderError {
         match error {
+            AttemptError::Api(failure) if failure.code == "APIGW.0101" => ProviderError::Config {
+                message: format!(
+                    "{} does not serve the OMS v2 API ({}: {}); check the endpoint ({} or the region)",
+                    base.as_str().trim_end_matches('/'),
+                    failure.code,
+                    failure.message,
+                    crate::config::ENDPOINT_ENV
+                ),
+            },
             AttemptError::Api(failure) => failure.into_provider_error(operation.name(), group_id),
+            AttemptError::Invalid(message) => ProviderError::Config { message },
             AttemptError::NotSent(message) | AttemptError::Ambiguous(message) => {
                 ProviderError::Network {
                     service: SERVICE.to_owned(),

@@ -595,6 +595,13 @@ impl HuaweiOmsProvider {
         let observed = self
             .show_now(location, &step.address, &group.group_id)
             .await?;
+        // OMS took the retry; a status read at once may still say failed.
+        if observed
+            .object()
+            .is_some_and(|object| object.phase == Phase::Failed)
+        {
+            return Ok(StepOutcome::InFlight { observed, wait });
+        }
         Ok(settle(observed, wait))
     }
 

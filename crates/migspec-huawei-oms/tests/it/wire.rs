@@ -264,3 +264,49 @@ async fn unreadable_answers_are_contract_errors_and_raw_errors_are_kept() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_endpoint_is_a_config_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error_code": "APIGW.0101",
+            "error_msg": "The API does not exist or has not been published in the environment",
+            "request_id": "r"
+        })))
+        .mount(&server)
+        .await;
+    let provider = provider(&server).await;
+    let error = provider
+        .client()
+        .list_all(migspec_huawei_oms::Target {
+            region: "cn-north-4",
+            project_id: PROJECT,
+        })
+        .await
+        .unwrap_err();
+    let ProviderError::Config { message } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(message.contains("MIGSPEC_HUAWEI_OMS_ENDPOINT"), "{message}");
+    assert_eq!(requests(&server, "GET").await.len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn keys_that_are_not_header_text_fail_at_once() {
+    let server = MockServer::start().await;
+    let config = provider_config(&server.uri(), &ManualClock::new())
+        .with_credentials(migspec_huawei_oms::Credentials::token("bad\ntoken"));
+    let provider = HuaweiOmsProvider::new(config).unwrap();
+    let error = provider
+        .client()
+        .list_all(migspec_huawei_oms::Target {
+            region: "cn-north-4",
+            project_id: PROJECT,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ProviderError::Config { .. }), "{error:?}");
+    assert!(!error.to_string().contains("bad\ntoken"));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
