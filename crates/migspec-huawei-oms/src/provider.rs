@@ -241,10 +241,12 @@ impl HuaweiOmsProvider {
             .into_iter()
             .map(|(address, remote_id, location)| {
                 let groups = listings.get(&location).map_or(&[][..], Vec::as_slice);
-                let group = match &remote_id {
-                    Some(id) => groups.iter().find(|group| group.group_id == id.0),
-                    None => find_by_marker(groups, &address),
-                };
+                // By id; a recorded id that is gone falls back to the marker, which finds
+                // the group a crashed re-create made before its new id was recorded.
+                let group = remote_id
+                    .as_ref()
+                    .and_then(|id| groups.iter().find(|group| group.group_id == id.0))
+                    .or_else(|| find_by_marker(groups, &address));
                 self.remember(&address, &location);
                 Self::observed(&address, group, &location)
             })

@@ -359,9 +359,23 @@ async fn other_changes_re_create_the_group() {
         env.plan(Some(&changed), "moving", &observed, Recorded::default()),
         []
     );
+    // The old group is gone; its recorded id now resolves (by marker) to the new group.
+    assert_eq!(id_of(&env.observe("moving", Some(&old)).await), new);
+    let error = env
+        .provider
+        .client()
+        .show(
+            migspec_huawei_oms::Target {
+                region: REGION,
+                project_id: PROJECT,
+            },
+            &old,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(
-        env.observe("moving", Some(&old)).await,
-        Observed::Missing { .. }
+        error,
+        migspec_provider::ProviderError::NotFound { .. }
     ));
 }
 
@@ -508,6 +522,12 @@ async fn a_crashed_create_is_found_again_by_its_marker() {
         env.observe("crash", None).await,
         Observed::Missing { .. }
     ));
+
+    // A recorded id that no longer exists falls back to the marker too.
+    let found = env
+        .observe("crashy", Some("0e4c3b0e-0000-4000-8000-000000000000"))
+        .await;
+    assert_eq!(id_of(&found), id);
 
     // Re-running the create adopts the group instead of making a second one.
     let again = env
