@@ -220,10 +220,13 @@ impl HuaweiOmsProvider {
         }
     }
 
-    /// One paged listing per location for the whole batch.
+    /// One paged listing per location for the whole batch. `by_marker` lets a recorded id
+    /// that is gone fall back to the address marker (observe); the poller tracks one
+    /// object and never does (a delete waits for exactly that group to disappear).
     async fn observe_batch(
         &self,
         targets: Vec<(Address, Option<RemoteId>, Value)>,
+        by_marker: Fallback,
     ) -> Result<Vec<Observed>, ProviderError> {
         let mut located = Vec::with_capacity(targets.len());
         for (address, remote_id, location) in targets {
@@ -243,10 +246,16 @@ impl HuaweiOmsProvider {
                 let groups = listings.get(&location).map_or(&[][..], Vec::as_slice);
                 // By id; a recorded id that is gone falls back to the marker, which finds
                 // the group a crashed re-create made before its new id was recorded.
-                let group = remote_id
-                    .as_ref()
-                    .and_then(|id| groups.iter().find(|group| group.group_id == id.0))
-                    .or_else(|| find_by_marker(groups, &address));
+                let group = match &remote_id {
+                    None => find_by_marker(groups, &address),
+                    Some(id) => groups
+                        .iter()
+                        .find(|group| group.group_id == id.0)
+                        .or_else(|| match by_marker {
+                            Fallback::Marker => find_by_marker(groups, &address),
+                            Fallback::None => None,
+                        }),
+                };
                 self.remember(&address, &location);
                 Self::observed(&address, group, &location)
             })
@@ -746,6 +755,15 @@ impl HuaweiOmsProvider {
     }
 }
 
+/// What an observation by id does when the id is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// Look for the address marker.
+    Marker,
+    /// Report the object missing.
+    None,
+}
+
 fn no_project(address: &Address) -> ProviderError {
     ProviderError::Config {
         message: format!(
@@ -982,7 +1000,7 @@ impl Provider for HuaweiOmsProvider {
                 .into_iter()
                 .map(|target| (target.address, target.remote_id, target.location))
                 .collect();
-            self.observe_batch(targets).await
+            self.observe_batch(targets, Fallback::Marker).await
         })
     }
 
@@ -1006,7 +1024,7 @@ impl Provider for HuaweiOmsProvider {
                     )
                 })
                 .collect();
-            self.observe_batch(targets).await
+            self.observe_batch(targets, Fallback::None).await
         })
     }
 

@@ -797,3 +797,43 @@ async fn a_task_creation_failure_is_retried() {
     assert_eq!(id_of(&observed), id);
     assert_eq!(env.stats("RetryTaskGroup").await["ok"], 1);
 }
+
+#[tokio::test]
+async fn polling_a_delete_tracks_that_group_not_its_marker() {
+    let env = Env::start().await;
+    let target = migspec_huawei_oms::Target {
+        region: REGION,
+        project_id: PROJECT,
+    };
+    let body = |description: &str| {
+        json!({
+            "src_node": {"region": "r", "bucket": "b", "ak": "A", "sk": "S"},
+            "dst_node": {"region": REGION, "bucket": "d", "ak": "A", "sk": "S"},
+            "description": description
+        })
+    };
+    // Two groups carry the same marker (one made by hand, say).
+    let first = env
+        .provider
+        .client()
+        .create(target, &body("migspec:address=twin"))
+        .await
+        .unwrap();
+    env.provider
+        .client()
+        .create(target, &body("copy migspec:address=twin"))
+        .await
+        .unwrap();
+    let observed = env.observe("twin", Some(&first)).await;
+    assert_eq!(id_of(&observed), first);
+    let gone = env
+        .run(
+            "twin",
+            Action::new(ActionKind::Delete, "test"),
+            Some(&first),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(gone, Observed::Missing { .. }), "{gone:?}");
+}
