@@ -22,21 +22,25 @@
 //! assert_eq!(signed.signature, "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
 //! ```
 
-#[allow(dead_code, reason = "wired into the provider next")]
+mod apply;
 mod canon;
 pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
-#[allow(dead_code, reason = "wired into the provider next")]
 mod job;
-#[allow(dead_code, reason = "wired into the provider next")]
+mod observe;
 mod plan;
+mod provider;
 pub mod sign;
-#[allow(dead_code, reason = "wired into the provider next")]
 mod v2018;
-#[allow(dead_code, reason = "wired into the provider next")]
 mod v2021;
-#[allow(dead_code, reason = "wired into the provider next")]
 mod wire;
+
+pub use client::{ApiVersion, DtsClient};
+pub use config::{Clock, ConfigError, TencentConfig};
+pub use credentials::Credentials;
+pub use endpoint::Endpoint;
+pub use job::ADDRESS_TAG;
+pub use provider::{PROVIDER_NAME, TencentDtsProvider};

@@ -1,0 +1,448 @@
+//! [`TencentDtsProvider`]: the [`Provider`] for both DTS kinds.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use migspec_provider::{
+    Action, Address, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
+    ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider, ProviderError,
+    ProviderFuture, RateLimit, Step, StepOutcome,
+};
+use migspec_spec::model::{TencentDtsMigrateJob, TencentDtsMigrationJob};
+use serde_json::{Value, json};
+
+use crate::apply::{self, StepContext};
+use crate::client::{ApiVersion, DtsClient};
+use crate::config::{ConfigError, DOCUMENTED_RATE_LIMIT, TencentConfig};
+use crate::job::{ObservedJob, read_location};
+use crate::observe::{self, Depth, Target};
+use crate::plan::{self, Intent};
+
+/// The provider's name in `describe()`.
+pub const PROVIDER_NAME: &str = "tencent-dts";
+
+/// Every DTS action this provider calls, each limited to 20 requests/s by the API.
+const ACTIONS: &[&str] = &[
+    "CreateMigrateJob",
+    "ModifyMigrateJob",
+    "DescribeMigrateJobs",
+    "CreateMigrateCheckJob",
+    "DescribeMigrateCheckJob",
+    "StartMigrateJob",
+    "StopMigrateJob",
+    "CompleteMigrateJob",
+    "DeleteMigrateJob",
+    "CreateMigrationService",
+    "ModifyMigrationJob",
+    "DescribeMigrationJobs",
+    "DescribeMigrationDetail",
+    "DescribeMigrationCheckJob",
+    "PauseMigrateJob",
+    "ContinueMigrateJob",
+    "ResumeMigrateJob",
+    "IsolateMigrateJob",
+    "DestroyMigrateJob",
+];
+
+/// Tencent Cloud DTS migration jobs: `TencentDtsMigrateJob` (API 2018-03-30) and
+/// `TencentDtsMigrationJob` (API 2021-12-06).
+///
+/// # Guarantees
+///
+/// - `observe` and `poll` make one `DescribeMigrateJobs`/`DescribeMigrationJobs` call per
+///   (region, version) per 100 addresses, filtering on the `migspec:address` tag; a full
+///   `observe` of a 2021 job adds one `DescribeMigrationDetail` (the only call returning
+///   `MigrateOption`), and a job whose check failed one check-result call.
+/// - `plan` is pure; see the `plan` module for the rules.
+/// - `apply` observes first and is idempotent: see the `apply` module.
+///
+/// # Assumptions
+///
+/// A `Step` carries no location. Steps with a spec take the region and API version from
+/// it; a step without one (deleting an orphan) uses what the last `observe` of its address
+/// found, so the runner must observe an address before applying its steps (it does so to
+/// plan anyway).
+pub struct TencentDtsProvider {
+    client: DtsClient,
+    /// Address → where it was last observed (for steps without a spec).
+    locations: Mutex<HashMap<Address, (ApiVersion, String)>>,
+}
+
+impl std::fmt::Debug for TencentDtsProvider {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TencentDtsProvider")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TencentDtsProvider {
+    /// A provider with `config`. Missing credentials are not an error here: planning works
+    /// without them, and every API call then fails with a message naming the variables and
+    /// files that were looked at.
+    ///
+    /// # Errors
+    ///
+    /// When the endpoint is invalid or the HTTP client cannot be built.
+    pub fn new(config: TencentConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            client: DtsClient::new(config)?,
+            locations: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A provider configured from the environment ([`TencentConfig::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`TencentConfig::from_env`] and [`TencentDtsProvider::new`].
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(TencentConfig::from_env()?)
+    }
+
+    /// The API client.
+    #[must_use]
+    pub fn client(&self) -> &DtsClient {
+        &self.client
+    }
+
+    fn remember(&self, address: &Address, version: ApiVersion, region: &str) {
+        self.locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(address.clone(), (version, region.to_owned()));
+    }
+
+    fn remembered(&self, address: &Address) -> Option<(ApiVersion, String)> {
+        self.locations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(address)
+            .cloned()
+    }
+
+    fn region_or_default(
+        &self,
+        region: Option<String>,
+        address: &Address,
+    ) -> Result<String, ProviderError> {
+        region
+            .or_else(|| self.client.config().default_region.clone())
+            .ok_or_else(|| ProviderError::Config {
+                message: format!(
+                    "{address}: no region: the location names none and TENCENTCLOUD_REGION is not set"
+                ),
+            })
+    }
+
+    fn target(
+        &self,
+        address: &Address,
+        kind: &str,
+        location: &Value,
+        remote_id: Option<String>,
+    ) -> Result<Target, ProviderError> {
+        let (region, located_version) = read_location(location);
+        let version = ApiVersion::for_kind(kind)
+            .or(located_version)
+            .ok_or_else(|| ProviderError::Contract {
+                message: format!("{address}: kind `{kind}` is not served by {PROVIDER_NAME}"),
+            })?;
+        Ok(Target {
+            address: address.clone(),
+            version,
+            region: self.region_or_default(region, address)?,
+            remote_id,
+        })
+    }
+
+    async fn observe_targets(
+        &self,
+        targets: Vec<Target>,
+        depth: Depth,
+    ) -> Result<Vec<Observed>, ProviderError> {
+        let found = observe::observe(&self.client, &targets, depth).await?;
+        Ok(targets
+            .iter()
+            .zip(found)
+            .map(|(target, job)| {
+                self.remember(&target.address, target.version, &target.region);
+                observe::to_observed(&target.address, job.as_ref())
+            })
+            .collect())
+    }
+
+    fn step_context(&self, step: &Step) -> Result<StepContext, ProviderError> {
+        let intent = step
+            .desired
+            .as_ref()
+            .map(Intent::from_desired)
+            .transpose()?;
+        let (version, region) = match &intent {
+            Some(intent) => {
+                let region = intent
+                    .body
+                    .get("region")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                (intent.version, self.region_or_default(region, &step.address)?)
+            }
+            None => self.remembered(&step.address).ok_or_else(|| ProviderError::Contract {
+                message: format!(
+                    "{}: a step without a spec needs its address observed first (a step carries no location)",
+                    step.address
+                ),
+            })?,
+        };
+        Ok(StepContext {
+            target: Target {
+                address: step.address.clone(),
+                version,
+                region,
+                remote_id: step.remote_id.as_ref().map(|id| id.0.clone()),
+            },
+            intent,
+        })
+    }
+
+    async fn import_job(&self, request: ImportRequest) -> Result<Imported, ProviderError> {
+        let target = self.target(
+            &request.address,
+            &request.kind,
+            &request.location,
+            Some(request.remote_id.0.clone()),
+        )?;
+        let found =
+            observe::observe(&self.client, std::slice::from_ref(&target), Depth::Full).await?;
+        let Some(job) = found
+            .into_iter()
+            .next()
+            .flatten()
+            .filter(|job| !job.is_gone())
+        else {
+            return Err(ProviderError::NotFound {
+                service: crate::error::SERVICE.to_owned(),
+                id: format!(
+                    "job {} (API {}, region {})",
+                    request.remote_id, target.version, target.region
+                ),
+                code: "ResourceNotFound.JobNotExist".to_owned(),
+            });
+        };
+        Ok(import_document(&request.address, &job))
+    }
+}
+
+/// The spec document that would manage `job`, with `{fromEnv: …}` placeholders for its
+/// secrets (which the API never returns).
+fn import_document(address: &Address, job: &ObservedJob) -> Imported {
+    let mut spec = job.view.clone();
+    let prefix: String = address
+        .0
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut unreadable = Vec::new();
+    let mut placeholder = |spec: &mut Value, pointer: &str, variable: String| {
+        let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+        if let Some(Value::Object(map)) = spec.pointer_mut(parent) {
+            map.insert(key.to_owned(), json!({"fromEnv": variable}));
+            unreadable.push(format!("/spec{pointer}"));
+        }
+    };
+    match job.version {
+        ApiVersion::V2018 => {
+            placeholder(
+                &mut spec,
+                "/SrcInfo/Password",
+                format!("{prefix}_SRC_PASSWORD"),
+            );
+            if spec.pointer("/SrcInfo/RdsInstanceId").is_some() {
+                placeholder(
+                    &mut spec,
+                    "/SrcInfo/AccessKey",
+                    format!("{prefix}_SRC_ACCESS_KEY"),
+                );
+            }
+            placeholder(
+                &mut spec,
+                "/DstInfo/Password",
+                format!("{prefix}_DST_PASSWORD"),
+            );
+            let nodes = spec
+                .pointer("/SrcInfoMulti")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            for index in 0..nodes {
+                placeholder(
+                    &mut spec,
+                    &format!("/SrcInfoMulti/{index}/Password"),
+                    format!("{prefix}_SRC_{index}_PASSWORD"),
+                );
+            }
+            if nodes > 0
+                && let Value::Object(map) = &mut spec
+            {
+                // DescribeMigrateJobs does not return SrcNodeType; nodes mean a cluster.
+                map.insert("SrcNodeType".to_owned(), json!("cluster"));
+            }
+        }
+        ApiVersion::V2021 => {
+            for (side, label) in [("SrcInfo", "SRC"), ("DstInfo", "DST")] {
+                let nodes: Vec<Value> = spec
+                    .pointer(&format!("/{side}/Info"))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (index, node) in nodes.iter().enumerate() {
+                    let name = if nodes.len() == 1 {
+                        format!("{prefix}_{label}")
+                    } else {
+                        format!("{prefix}_{label}_{index}")
+                    };
+                    let base = format!("/{side}/Info/{index}");
+                    placeholder(
+                        &mut spec,
+                        &format!("{base}/Password"),
+                        format!("{name}_PASSWORD"),
+                    );
+                    if node.get("AccountMode").and_then(Value::as_str) == Some("other") {
+                        for (key, suffix) in [
+                            ("TmpSecretId", "TMP_SECRET_ID"),
+                            ("TmpSecretKey", "TMP_SECRET_KEY"),
+                            ("TmpToken", "TMP_TOKEN"),
+                        ] {
+                            placeholder(
+                                &mut spec,
+                                &format!("{base}/{key}"),
+                                format!("{name}_{suffix}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let desired = match job.phase {
+        Phase::Creating | Phase::Configured => "configured",
+        Phase::Checking | Phase::CheckPassed | Phase::CheckFailed => "checked",
+        Phase::Completing | Phase::Completed => "completed",
+        Phase::Pausing | Phase::Paused => "paused",
+        Phase::Stopping | Phase::Stopped | Phase::Isolating | Phase::Isolated | Phase::Deleting => {
+            "stopped"
+        }
+        Phase::Scheduled
+        | Phase::Running
+        | Phase::ReadyToComplete
+        | Phase::Failed
+        | Phase::Resuming
+        | Phase::Unknown => "running",
+    };
+    Imported {
+        document: json!({
+            "apiVersion": "migspec/v1",
+            "kind": job.version.kind(),
+            "metadata": {"name": address.0},
+            "spec": spec,
+            "lifecycle": {"desired": desired},
+        }),
+        unreadable,
+    }
+}
+
+impl Provider for TencentDtsProvider {
+    fn describe(&self) -> Description {
+        Description {
+            name: PROVIDER_NAME.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            kinds: vec![
+                KindDescription {
+                    kind: ApiVersion::V2018.kind().to_owned(),
+                    schema: schemars::schema_for!(TencentDtsMigrateJob).to_value(),
+                },
+                KindDescription {
+                    kind: ApiVersion::V2021.kind().to_owned(),
+                    schema: schemars::schema_for!(TencentDtsMigrationJob).to_value(),
+                },
+            ],
+            rate_limits: ACTIONS
+                .iter()
+                .map(|action| RateLimit {
+                    action: (*action).to_owned(),
+                    per_second: DOCUMENTED_RATE_LIMIT,
+                })
+                .collect(),
+        }
+    }
+
+    fn validate(&self, _kind: &str, _document: &Value) -> Vec<Problem> {
+        // The documented cross-field rules are checked offline by migspec-schema.
+        Vec::new()
+    }
+
+    fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move {
+            let targets = request
+                .targets
+                .iter()
+                .map(|target| {
+                    self.target(
+                        &target.address,
+                        &target.kind,
+                        &target.location,
+                        target.remote_id.as_ref().map(|id| id.0.clone()),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.observe_targets(targets, Depth::Full).await
+        })
+    }
+
+    fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+        plan::plan(request)
+    }
+
+    fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
+        Box::pin(async move {
+            let context = self.step_context(&step)?;
+            let outcome = apply::apply(&self.client, &step, context).await?;
+            if let StepOutcome::Done { observed }
+            | StepOutcome::InFlight { observed, .. }
+            | StepOutcome::Failed { observed, .. } = &outcome
+                && let Some(object) = observed.object()
+                && let (Some(region), Some(version)) = read_location(&object.location)
+            {
+                self.remember(&step.address, version, &region);
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+        Box::pin(async move {
+            let targets = in_flight
+                .iter()
+                .map(|target| {
+                    self.target(
+                        &target.object.address,
+                        &target.kind,
+                        &target.location,
+                        Some(target.object.remote_id.0.clone()),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.observe_targets(targets, Depth::Status).await
+        })
+    }
+
+    fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
+        Box::pin(self.import_job(request))
+    }
+}

@@ -1,0 +1,1 @@
+//! Exact wire cases against wiremock.
