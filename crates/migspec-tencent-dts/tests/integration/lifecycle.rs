@@ -3,8 +3,7 @@
 
 use migspec_emulator::{EmulatorConfig, FailureKind, FaultRule};
 use migspec_provider::{
-    ActionKind, Address, Disruption, Observed, Phase, PlanRequest, Provider, Recorded, RemoteId,
-    StepOutcome,
+    ActionKind, Address, Disruption, Observed, Phase, PlanRequest, Provider, Recorded, StepOutcome,
 };
 use serde_json::json;
 
@@ -476,10 +475,6 @@ async fn failed_migrations_are_resumed_until_max_attempts() {
             .raw_status,
         "8"
     );
-
-    // Attempts exhausted: the plan fails with the job's error.
-    let failing = RemoteId("dts-x".into());
-    let _ = failing;
     h.emulator.shutdown().await;
 }
 

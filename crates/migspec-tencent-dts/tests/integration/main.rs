@@ -1,6 +1,11 @@
 //! Integration tests: the provider against the in-process emulator, and exact wire cases
 //! against wiremock.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: helpers panic on failures, like the tests using them"
+)]
+
 mod errors;
 mod lifecycle;
 mod support;
