@@ -63,6 +63,10 @@ struct Options {
     /// Page size of the describe/list calls
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// Check and start every job first, so that the describe answers report live progress
+    /// (running jobs are never served from the emulator's cache of stable jobs)
+    #[arg(long)]
+    running: bool,
     /// Run `BIN emulator ...` (e.g. target/release/migspec) instead of this executable in serve mode
     #[arg(long, value_name = "BIN")]
     emulator_bin: Option<PathBuf>,
@@ -104,7 +108,16 @@ impl Drop for Emulator {
 fn spawn_emulator(options: &Options) -> Result<Emulator, BoxError> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("loadgen.yaml");
-    std::fs::write(&config, "rate_limit_per_second: 1000000\n")?;
+    let durations = if options.running {
+        // Short set-up phases, then migrations that outlast the run.
+        "durations: {creating: 10ms, checking: 10ms, migrating: 10h, oms_waiting: 10ms, oms_task_creation: 10ms, oms_migration: 10h}\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        &config,
+        format!("rate_limit_per_second: 1000000\n{durations}"),
+    )?;
     let config = config.to_string_lossy().into_owned();
     let mut command = match &options.emulator_bin {
         Some(bin) => {
@@ -277,37 +290,93 @@ async fn call(addr: SocketAddr, request: Request<Full<Bytes>>) -> Result<(u16, B
     Ok((answer.status.as_u16(), answer.body))
 }
 
-async fn seed(addr: SocketAddr, jobs: usize) -> Result<(), BoxError> {
+async fn tencent_call(
+    addr: SocketAddr,
+    version: &str,
+    action: &str,
+    params: &serde_json::Value,
+) -> Result<serde_json::Value, BoxError> {
     let signer = Signer::new(addr, 20);
-    let send_tencent = |version: &'static str, action: &'static str, body: Vec<u8>| {
-        let headers = signer.tencent(now_secs(), version, action, &body);
-        let mut builder = Request::builder().method(Method::POST).uri("/");
-        for (name, value) in headers {
-            builder = builder.header(name, value);
-        }
-        builder.body(Full::new(Bytes::from(body)))
-    };
-    for index in 0..jobs {
-        let body = serde_json::to_vec(&common::create_2018(&format!("bench-{index}")))?;
-        let (_, answer) =
-            call(addr, send_tencent(common::V2018, "CreateMigrateJob", body)?).await?;
-        if answer.starts_with(TENCENT_ERROR_PREFIX) {
-            return Err(format!("seeding failed: {}", String::from_utf8_lossy(&answer)).into());
-        }
+    let body = serde_json::to_vec(params)?;
+    let mut builder = Request::builder().method(Method::POST).uri("/");
+    for (name, value) in signer.tencent(now_secs(), version, action, &body) {
+        builder = builder.header(name, value);
     }
-    let mut bought = 0;
-    while bought < jobs {
-        let count = (jobs - bought).min(15);
-        let body = serde_json::to_vec(
-            &serde_json::json!({"SrcDatabaseType": "mysql", "DstDatabaseType": "mysql", "SrcRegion": common::REGION,
-            "DstRegion": common::REGION, "InstanceClass": "small", "Count": count, "JobName": "bench"}),
-        )?;
-        call(
+    let (_, answer) = call(addr, builder.body(Full::new(Bytes::from(body)))?).await?;
+    if answer.starts_with(TENCENT_ERROR_PREFIX) {
+        return Err(format!(
+            "seeding failed: {action}: {}",
+            String::from_utf8_lossy(&answer)
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice::<serde_json::Value>(&answer)?["Response"].take())
+}
+
+/// Creates the jobs and groups; with `running`, checks and starts every job so that
+/// every describe answer is built from live, changing progress.
+async fn seed(addr: SocketAddr, jobs: usize, running: bool) -> Result<(), BoxError> {
+    let pause = || tokio::time::sleep(Duration::from_millis(100));
+    let mut old = Vec::new();
+    for index in 0..jobs {
+        let response = tencent_call(
             addr,
-            send_tencent(common::V2021, "CreateMigrationService", body)?,
+            common::V2018,
+            "CreateMigrateJob",
+            &common::create_2018(&format!("bench-{index}")),
         )
         .await?;
-        bought += count;
+        old.push(response["JobId"].as_str().unwrap_or_default().to_owned());
+    }
+    let mut new = Vec::new();
+    while new.len() < jobs {
+        let count = (jobs - new.len()).min(15);
+        let params = serde_json::json!({"SrcDatabaseType": "mysql", "DstDatabaseType": "mysql", "SrcRegion": common::REGION,
+            "DstRegion": common::REGION, "InstanceClass": "small", "Count": count, "JobName": "bench"});
+        let response = tencent_call(addr, common::V2021, "CreateMigrationService", &params).await?;
+        new.extend(
+            response["JobIds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|id| id.as_str())
+                .map(str::to_owned),
+        );
+    }
+    if running {
+        pause().await;
+        for job_id in &new {
+            tencent_call(
+                addr,
+                common::V2021,
+                "ModifyMigrationJob",
+                &common::modify_2021(job_id, "fullAndIncrement"),
+            )
+            .await?;
+        }
+        for (version, ids) in [(common::V2018, &old), (common::V2021, &new)] {
+            for job_id in ids {
+                tencent_call(
+                    addr,
+                    version,
+                    "CreateMigrateCheckJob",
+                    &serde_json::json!({"JobId": job_id}),
+                )
+                .await?;
+            }
+        }
+        pause().await;
+        for (version, ids) in [(common::V2018, &old), (common::V2021, &new)] {
+            for job_id in ids {
+                tencent_call(
+                    addr,
+                    version,
+                    "StartMigrateJob",
+                    &serde_json::json!({"JobId": job_id}),
+                )
+                .await?;
+            }
+        }
     }
     for index in 0..jobs {
         let path = format!("/v2/{DEFAULT_HUAWEI_PROJECT_ID}/taskgroups");
@@ -413,10 +482,11 @@ fn percentile(sorted: &[u32], fraction: f64) -> f64 {
 async fn bench(options: &Options) -> Result<(), BoxError> {
     let emulator = spawn_emulator(options)?;
     let addr = emulator.addr;
-    seed(addr, options.jobs).await?;
+    seed(addr, options.jobs, options.running).await?;
     println!(
-        "seeded {} jobs per DTS version and {} OMS task groups; {} connections, {:.0} s warm-up + {:.0} s measured, page size {}",
+        "seeded {} {}jobs per DTS version and {} OMS task groups; {} connections, {:.0} s warm-up + {:.0} s measured, page size {}",
         options.jobs,
+        if options.running { "running " } else { "" },
         options.jobs,
         options.connections,
         options.warmup,

@@ -115,12 +115,14 @@ impl TencentState {
 
     /// Forgets every cached job answer (after any state change).
     pub(crate) fn clear_caches(&mut self) {
-        self.jobs_2018
-            .values_mut()
-            .for_each(|job| job.cached = None);
-        self.jobs_2021
-            .values_mut()
-            .for_each(|job| job.cached = None);
+        for job in self.jobs_2018.values_mut() {
+            job.cached = None;
+            job.config = None;
+        }
+        for job in self.jobs_2021.values_mut() {
+            job.cached = None;
+            job.config = None;
+        }
     }
 
     pub(crate) fn next_sequence(&mut self) -> u64 {

@@ -189,6 +189,9 @@ pub(crate) struct Job {
     /// The serialised `MigrateJobInfo` while the job is in a stable status.
     #[serde(skip)]
     pub(crate) cached: Option<Fragment>,
+    /// The serialised configuration parts of its answer.
+    #[serde(skip)]
+    pub(crate) config: Option<ConfigFragments>,
 }
 
 pub(crate) fn dispatch(
@@ -532,6 +535,7 @@ fn create(
             .collect(),
         timeline: Timeline::new(Phase::Created, ctx.now),
         cached: None,
+        config: None,
     };
     validate_job(&job)?;
     job.sequence = state.next_sequence();
@@ -594,7 +598,41 @@ fn modify(
     Ok(reply(Empty {}))
 }
 
-fn view(job: &Job, ctx: &Ctx<'_>) -> MigrateJobInfo {
+/// The serialised configuration parts of a job's answer; they change only through API
+/// calls, which clear them.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigFragments {
+    migrate_option: Fragment,
+    src_info: Fragment,
+    dst_info: Fragment,
+    tags: Fragment,
+    src_info_multi: Fragment,
+}
+
+fn config_fragments(job: &mut Job) -> ConfigFragments {
+    if let Some(config) = &job.config {
+        return config.clone();
+    }
+    let mut option = job.migrate_option.clone();
+    if option.expect_time.is_empty() {
+        ZERO_TIME.clone_into(&mut option.expect_time);
+    }
+    if option.consistency_type != 3 {
+        option.consistency_params = ConsistencyParams::default();
+    }
+    let multi: Vec<SrcInfo> = job.src_info_multi.iter().map(SrcInfo::redacted).collect();
+    let config = ConfigFragments {
+        migrate_option: Fragment::of(&option),
+        src_info: Fragment::of(&job.src_info.redacted()),
+        dst_info: Fragment::of(&job.dst_info.redacted()),
+        tags: Fragment::of(&job.tags),
+        src_info_multi: Fragment::of(&multi),
+    };
+    job.config = Some(config.clone());
+    config
+}
+
+fn view(job: &Job, config: ConfigFragments, ctx: &Ctx<'_>) -> MigrateJobInfo {
     let timeline = &job.timeline;
     let progress = timeline.progress(ctx.now, ctx.timing);
     let detail = if progress.started {
@@ -653,23 +691,16 @@ fn view(job: &Job, ctx: &Ctx<'_>) -> MigrateJobInfo {
             help_doc: HELP_DOC.to_owned(),
         });
     }
-    let mut option = job.migrate_option.clone();
-    if option.expect_time.is_empty() {
-        ZERO_TIME.clone_into(&mut option.expect_time);
-    }
-    if option.consistency_type != 3 {
-        option.consistency_params = ConsistencyParams::default();
-    }
     MigrateJobInfo {
         job_id: job.job_id.clone(),
         job_name: job.job_name.clone(),
-        migrate_option: option,
+        migrate_option: config.migrate_option,
         src_database_type: job.src_database_type.clone(),
         src_access_type: job.src_access_type.clone(),
-        src_info: job.src_info.redacted(),
+        src_info: config.src_info,
         dst_database_type: job.dst_database_type.clone(),
         dst_access_type: job.dst_access_type.clone(),
-        dst_info: job.dst_info.redacted(),
+        dst_info: config.dst_info,
         database_info: job.database_info.clone(),
         create_time: beijing_time(job.created_ms),
         start_time: beijing_time_or_zero(timeline.started_ms.filter(|_| progress.started)),
@@ -677,8 +708,8 @@ fn view(job: &Job, ctx: &Ctx<'_>) -> MigrateJobInfo {
         status: timeline.phase.status_2018(),
         detail,
         error_info,
-        tags: job.tags.clone(),
-        src_info_multi: job.src_info_multi.iter().map(SrcInfo::redacted).collect(),
+        tags: config.tags,
+        src_info_multi: config.src_info_multi,
     }
 }
 
@@ -687,7 +718,8 @@ fn fragment(job: &mut Job, ctx: &Ctx<'_>) -> Fragment {
     if let Some(cached) = &job.cached {
         return cached.clone();
     }
-    let fragment = Fragment::of(&view(job, ctx));
+    let config = config_fragments(job);
+    let fragment = Fragment::of(&view(job, config, ctx));
     if job.timeline.phase.is_stable() {
         job.cached = Some(fragment.clone());
     }

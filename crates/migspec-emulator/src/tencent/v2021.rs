@@ -365,6 +365,9 @@ pub(crate) struct Job {
     /// The serialised `JobItem` while the job is in a stable status.
     #[serde(skip)]
     pub(crate) cached: Option<Fragment>,
+    /// The serialised configuration parts of its answer.
+    #[serde(skip)]
+    pub(crate) config: Option<ConfigFragments>,
 }
 
 impl Job {
@@ -571,6 +574,7 @@ fn create_service(
                 instance_class: instance_class.to_owned(),
             },
             cached: None,
+            config: None,
         };
         state.jobs_2021.insert(job_id.clone(), job);
         job_ids.push(job_id);
@@ -812,17 +816,24 @@ fn modify(
             "must be 0 or between 5 and 720",
         ));
     }
-    if let Some(name) = get_str(params, "JobName") {
-        if name.chars().count() > 128 {
-            return Err(ApiError::invalid_value(
-                "JobName",
-                "must be at most 128 characters",
-            ));
-        }
+    let job_name = get_str(params, "JobName");
+    if job_name.is_some_and(|name| name.chars().count() > 128) {
+        return Err(ApiError::invalid_value(
+            "JobName",
+            "must be at most 128 characters",
+        ));
+    }
+    let tags = if params.get("Tags").is_some_and(|tags| !tags.is_null()) {
+        Some(parse_tags(params)?)
+    } else {
+        None
+    };
+    // Everything is validated: nothing below can fail, so a refused call changes nothing.
+    if let Some(name) = job_name {
         name.clone_into(&mut job.job_name);
     }
-    if params.get("Tags").is_some_and(|tags| !tags.is_null()) {
-        job.tags = parse_tags(params)?;
+    if let Some(tags) = tags {
+        job.tags = tags;
     }
     run_mode.clone_into(&mut job.run_mode);
     expect_run_time.clone_into(&mut job.expect_run_time);
@@ -950,7 +961,8 @@ fn fragment(job: &mut Job, ctx: &Ctx<'_>) -> Fragment {
     if let Some(cached) = &job.cached {
         return cached.clone();
     }
-    let fragment = Fragment::of(&item(job, ctx));
+    let config = config_fragments(job);
+    let fragment = Fragment::of(&item(job, config, ctx));
     let trade_stable = matches!(
         job.trade.status,
         TradeStatus::Normal | TradeStatus::Isolated | TradeStatus::Offlined
@@ -1156,7 +1168,29 @@ fn expect_run_time(job: &Job) -> String {
     }
 }
 
-fn item(job: &Job, ctx: &Ctx<'_>) -> JobItem {
+/// The serialised configuration parts of a job's answer; they change only through API
+/// calls, which clear them.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigFragments {
+    src_info: Fragment,
+    dst_info: Fragment,
+    tags: Fragment,
+}
+
+fn config_fragments(job: &mut Job) -> ConfigFragments {
+    if let Some(config) = &job.config {
+        return config.clone();
+    }
+    let config = ConfigFragments {
+        src_info: Fragment::of(&job.src_info.redacted()),
+        dst_info: Fragment::of(&job.dst_info.redacted()),
+        tags: Fragment::of(&job.tags),
+    };
+    job.config = Some(config.clone());
+    config
+}
+
+fn item(job: &Job, config: ConfigFragments, ctx: &Ctx<'_>) -> JobItem {
     let timeline = &job.timeline;
     JobItem {
         job_id: job.job_id.clone(),
@@ -1174,14 +1208,14 @@ fn item(job: &Job, ctx: &Ctx<'_>) -> JobItem {
             allowed_action: allowed_actions(job),
         },
         step_info: step_info(job, ctx),
-        src_info: job.src_info.redacted(),
-        dst_info: job.dst_info.redacted(),
+        src_info: config.src_info,
+        dst_info: config.dst_info,
         compare_task: CompareTaskInfo {
             compare_task_id: String::new(),
             status: String::new(),
         },
         trade_info: trade_info(job),
-        tags: job.tags.clone(),
+        tags: config.tags,
         auto_retry_time_range_minutes: job.auto_retry_time_range_minutes,
         dumper_resume_ctrl: "yes",
     }
@@ -1398,8 +1432,9 @@ fn rate_limit_option(job: &Job) -> RateLimitOption {
     }
 }
 
-fn detail(job: &Job, ctx: &Ctx<'_>) -> DescribeMigrationDetailResponse {
-    let item = item(job, ctx);
+fn detail(job: &mut Job, ctx: &Ctx<'_>) -> DescribeMigrationDetailResponse {
+    let config = config_fragments(job);
+    let item = item(job, config, ctx);
     let error_info = match (job.timeline.phase, &job.timeline.last_error) {
         (Phase::ResumableErr | Phase::Failed, Some(error)) => vec![ErrorInfoItem {
             code: "InternalError.MigrateError".to_owned(),

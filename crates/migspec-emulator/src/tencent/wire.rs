@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::fragment::Fragment;
+
 // ---------------------------------------------------------------------------------------
 // 2018-03-30
 
@@ -135,13 +137,13 @@ pub(crate) struct ErrorInfo {
 pub(crate) struct MigrateJobInfo {
     pub(crate) job_id: String,
     pub(crate) job_name: String,
-    pub(crate) migrate_option: MigrateOption2018,
+    pub(crate) migrate_option: Fragment,
     pub(crate) src_database_type: String,
     pub(crate) src_access_type: String,
-    pub(crate) src_info: SrcInfo,
+    pub(crate) src_info: Fragment,
     pub(crate) dst_database_type: String,
     pub(crate) dst_access_type: String,
-    pub(crate) dst_info: DstInfo,
+    pub(crate) dst_info: Fragment,
     pub(crate) database_info: String,
     pub(crate) create_time: String,
     pub(crate) start_time: String,
@@ -149,8 +151,8 @@ pub(crate) struct MigrateJobInfo {
     pub(crate) status: i64,
     pub(crate) detail: MigrateDetailInfo2018,
     pub(crate) error_info: Vec<ErrorInfo>,
-    pub(crate) tags: Vec<TagItem>,
-    pub(crate) src_info_multi: Vec<SrcInfo>,
+    pub(crate) tags: Fragment,
+    pub(crate) src_info_multi: Fragment,
 }
 
 /// `DescribeMigrateJobs` response (2018).
@@ -158,7 +160,7 @@ pub(crate) struct MigrateJobInfo {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DescribeMigrateJobsResponse {
     pub(crate) total_count: usize,
-    pub(crate) job_list: Vec<crate::fragment::Fragment>,
+    pub(crate) job_list: Vec<Fragment>,
 }
 
 /// `DescribeMigrateCheckJob` response (2018).
@@ -368,11 +370,11 @@ pub(crate) struct JobItem {
     pub(crate) expect_run_time: String,
     pub(crate) action: MigrateAction,
     pub(crate) step_info: MigrateDetailInfo2021,
-    pub(crate) src_info: DbEndpointInfo,
-    pub(crate) dst_info: DbEndpointInfo,
+    pub(crate) src_info: Fragment,
+    pub(crate) dst_info: Fragment,
     pub(crate) compare_task: CompareTaskInfo,
     pub(crate) trade_info: TradeInfo,
-    pub(crate) tags: Vec<TagItem>,
+    pub(crate) tags: Fragment,
     pub(crate) auto_retry_time_range_minutes: i64,
     pub(crate) dumper_resume_ctrl: &'static str,
 }
@@ -382,7 +384,7 @@ pub(crate) struct JobItem {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DescribeMigrationJobsResponse {
     pub(crate) total_count: usize,
-    pub(crate) job_list: Vec<crate::fragment::Fragment>,
+    pub(crate) job_list: Vec<Fragment>,
 }
 
 /// `ProcessProgress`.
@@ -447,10 +449,10 @@ pub(crate) struct DescribeMigrationDetailResponse {
     pub(crate) status: &'static str,
     pub(crate) action: MigrateAction,
     pub(crate) step_info: MigrateDetailInfo2021,
-    pub(crate) src_info: DbEndpointInfo,
-    pub(crate) dst_info: DbEndpointInfo,
+    pub(crate) src_info: Fragment,
+    pub(crate) dst_info: Fragment,
     pub(crate) compare_task: CompareTaskInfo,
-    pub(crate) tags: Vec<TagItem>,
+    pub(crate) tags: Fragment,
     pub(crate) run_mode: String,
     pub(crate) expect_run_time: String,
     pub(crate) migrate_option: Option<MigrateOption2021>,
