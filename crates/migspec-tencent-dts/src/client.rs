@@ -104,6 +104,9 @@ struct Inner {
     http: reqwest::Client,
     config: TencentConfig,
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    /// 2021 `MigrateOption` by job id, as last read with `DescribeMigrationDetail`, so that
+    /// polled views (which skip that per-job call) stay complete.
+    migrate_options: std::sync::Mutex<std::collections::HashMap<String, serde_json::Value>>,
 }
 
 impl std::fmt::Debug for DtsClient {
@@ -150,6 +153,7 @@ impl DtsClient {
                 http,
                 config,
                 limiter,
+                migrate_options: std::sync::Mutex::default(),
             }),
         })
     }
@@ -158,6 +162,25 @@ impl DtsClient {
     #[must_use]
     pub fn config(&self) -> &TencentConfig {
         &self.inner.config
+    }
+
+    /// Remembers the `MigrateOption` of a 2021 job.
+    pub(crate) fn remember_migrate_option(&self, job_id: &str, option: &serde_json::Value) {
+        self.inner
+            .migrate_options
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(job_id.to_owned(), option.clone());
+    }
+
+    /// The `MigrateOption` of a 2021 job as last read.
+    pub(crate) fn remembered_migrate_option(&self, job_id: &str) -> Option<serde_json::Value> {
+        self.inner
+            .migrate_options
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(job_id)
+            .cloned()
     }
 
     /// Calls `action` of `version` in `region` with `request` as the JSON body, and decodes

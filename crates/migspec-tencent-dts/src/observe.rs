@@ -4,8 +4,8 @@
 //! call, paged), which is also how a job whose create crashed before its id was recorded
 //! is found again. A job known by id but without the tag (an imported job) is looked up by
 //! id, one call each. For 2021 jobs a full observation also reads `DescribeMigrationDetail`
-//! (the only call that returns `MigrateOption`); a job whose check failed also gets its
-//! check result, for the failure message.
+//! (the only call that returns `MigrateOption`); a poll reuses the options last read. A job
+//! whose check failed also gets its check result, for the failure message.
 
 use std::collections::BTreeMap;
 
@@ -302,7 +302,10 @@ async fn enrich(
                 )
                 .await;
             match detail {
-                Ok(detail) => v2021::observed(item, region, Some(&detail)),
+                Ok(detail) => {
+                    client.remember_migrate_option(&item.job_id, &detail.migrate_option);
+                    v2021::observed(item, region, Some(&detail))
+                }
                 Err(error)
                     if error
                         .api()
@@ -316,7 +319,15 @@ async fn enrich(
                 Err(error) => return Err(error.to_provider_error(None)),
             }
         }
-        _ => raw.map(region),
+        Raw::V2021(item) => {
+            // Polling skips the per-job detail call: keep the options last read.
+            let mut job = raw.map(region);
+            if let Some(option) = client.remembered_migrate_option(&item.job_id) {
+                job.view = v2021::view(item, region, Some(&option));
+            }
+            job
+        }
+        Raw::V2018(_) => raw.map(region),
     };
     if job.phase == Phase::CheckFailed {
         job.failure = check_failure(client, &job).await?.or(job.failure);

@@ -163,6 +163,20 @@ async fn lifecycle_2021_buy_configure_check_start_pause_continue_complete_delete
         json!({"region": "ap-guangzhou", "version": "2021-12-06"})
     );
     assert_eq!(object.view, body_without_secrets(&running));
+    // A poll (no per-job detail call) shows the same view.
+    let polled = h
+        .provider
+        .poll(vec![migspec_provider::InFlightTarget {
+            object: migspec_provider::InFlight {
+                address: Address("inventory-2021".into()),
+                remote_id: object.id.clone(),
+            },
+            kind: "TencentDtsMigrationJob".into(),
+            location: object.location.clone(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(polled[0].object().unwrap().view, object.view);
 
     let paused = doc_2021("inventory-2021", "paused");
     assert_eq!(
