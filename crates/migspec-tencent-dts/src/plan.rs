@@ -999,4 +999,284 @@ mod tests {
         .unwrap();
         assert_eq!(actions[0].disruptions, [Disruption::OverridesRoot]);
     }
+
+    fn doc_2021(desired: &str, on_failure: Option<Value>) -> Value {
+        let mut doc = json!({
+            "apiVersion": "migspec/v1",
+            "kind": "TencentDtsMigrationJob",
+            "metadata": {"name": "orders"},
+            "spec": {
+                "region": "ap-guangzhou",
+                "SrcDatabaseType": "redis",
+                "DstDatabaseType": "redis",
+                "SrcRegion": "ap-guangzhou",
+                "DstRegion": "ap-guangzhou",
+                "InstanceClass": "small",
+                "RunMode": "immediate",
+                "MigrateOption": {"DatabaseTable": {"ObjectMode": "all"}},
+                "SrcInfo": {"Region": "ap-guangzhou", "AccessType": "cdb", "DatabaseType": "redis", "NodeType": "simple",
+                            "Info": [{"InstanceId": "crs-1", "Password": {"fromEnv": "PW"}}]},
+                "DstInfo": {"Region": "ap-guangzhou", "AccessType": "cdb", "DatabaseType": "redis", "NodeType": "simple",
+                            "Info": [{"InstanceId": "crs-2"}]}
+            },
+            "lifecycle": {"desired": desired}
+        });
+        if let Some(on_failure) = on_failure {
+            doc["lifecycle"]["onFailure"] = on_failure;
+        }
+        doc
+    }
+
+    fn present_2021(document: &Value, phase: Phase, raw: &str) -> Observed {
+        let mut view = document["spec"].clone();
+        view["SrcInfo"]["Info"][0]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("Password");
+        Observed::Present {
+            address: Address("orders".into()),
+            object: Box::new(RemoteObject {
+                id: RemoteId("dts-amm1jw5q".into()),
+                phase,
+                raw_status: raw.into(),
+                location: location("ap-guangzhou", ApiVersion::V2021),
+                view,
+                progress: None,
+                failure: (phase == Phase::Failed).then(|| Failure {
+                    code: None,
+                    message: "sinker broke".into(),
+                    details: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    fn request_2021(document: &Value, observed: Observed, recorded: Recorded) -> PlanRequest {
+        PlanRequest {
+            address: Address("orders".into()),
+            desired: Some(DesiredSpec {
+                address: Address("orders".into()),
+                kind: "TencentDtsMigrationJob".into(),
+                document: document.clone(),
+                secrets: crate::job::secrets(&[("/spec/SrcInfo/Info/0/Password", "p")]),
+            }),
+            observed,
+            recorded,
+            delete_orphan: false,
+        }
+    }
+
+    use ActionKind::{Continue, Pause};
+
+    #[test]
+    fn paused_and_continued_2021_jobs() {
+        let paused = doc_2021("paused", None);
+        let actions = plan(&request_2021(
+            &paused,
+            present_2021(&paused, Phase::ReadyToComplete, "readyComplete"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Pause]);
+        let completed = doc_2021("completed", None);
+        let actions = plan(&request_2021(
+            &completed,
+            present_2021(&completed, Phase::Paused, "manualPaused"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Continue, Complete]);
+        assert!(
+            plan(&request_2021(
+                &paused,
+                present_2021(&paused, Phase::Paused, "manualPaused"),
+                Recorded::default()
+            ))
+            .unwrap()
+            .is_empty()
+        );
+        let stopped = doc_2021("stopped", None);
+        let actions = plan(&request_2021(
+            &stopped,
+            present_2021(&stopped, Phase::Paused, "manualPaused"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Stop]);
+    }
+
+    #[test]
+    fn resume_options_mark_their_disruptions() {
+        for (option, disruption) in [
+            ("overwrite", Some(Disruption::OverwritesTarget)),
+            ("clearData", Some(Disruption::ClearsTarget)),
+        ] {
+            let doc = doc_2021(
+                "running",
+                Some(json!({"action": "resume", "ResumeOption": option, "maxAttempts": 3})),
+            );
+            let actions = plan(&request_2021(
+                &doc,
+                present_2021(&doc, Phase::Failed, "resumableErr"),
+                Recorded::default(),
+            ))
+            .unwrap();
+            assert_eq!(kinds(&actions), [Resume], "{option}");
+            assert_eq!(
+                actions[0].disruptions.first().copied(),
+                disruption,
+                "{option}"
+            );
+            assert!(actions[0].reason.contains("sinker broke"));
+        }
+        // A failed (not resumable) Redis job may be resumed too; another engine may not.
+        let doc = doc_2021(
+            "running",
+            Some(json!({"action": "resume", "ResumeOption": "overwrite"})),
+        );
+        assert_eq!(
+            kinds(
+                &plan(&request_2021(
+                    &doc,
+                    present_2021(&doc, Phase::Failed, "failed"),
+                    Recorded::default()
+                ))
+                .unwrap()
+            ),
+            [Resume]
+        );
+        let mut mysql = doc.clone();
+        mysql["spec"]["SrcDatabaseType"] = json!("mysql");
+        mysql["spec"]["DstDatabaseType"] = json!("mysql");
+        mysql["spec"]["SrcInfo"]["DatabaseType"] = json!("mysql");
+        mysql["spec"]["DstInfo"]["DatabaseType"] = json!("mysql");
+        mysql["lifecycle"]["onFailure"]["ResumeOption"] = json!("normal");
+        let error = plan(&request_2021(
+            &mysql,
+            present_2021(&mysql, Phase::Failed, "failed"),
+            Recorded::default(),
+        ))
+        .unwrap_err();
+        assert!(
+            error.message.contains("cannot") || error.message.contains("accepts only"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn started_2021_jobs_cannot_be_modified_and_are_recreated() {
+        let doc = doc_2021("running", None);
+        let mut observed = present_2021(&doc, Phase::Running, "running");
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view["RunMode"] = json!("timed");
+        }
+        let actions = plan(&request_2021(&doc, observed, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        assert!(actions[0].disruptions.contains(&Disruption::ForcesRecreate));
+        assert!(actions[0].disruptions.contains(&Disruption::NeedsStop));
+        assert!(actions[2].changes.iter().all(|change| change.in_place));
+        // Stopped (canceled) jobs cannot start again either.
+        let actions = plan(&request_2021(
+            &doc,
+            present_2021(&doc, Phase::Stopped, "canceled"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        // Configured jobs are modified in place, and bought-but-unconfigured ones too.
+        let mut bought = present_2021(&doc, Phase::Configured, "created");
+        if let Observed::Present { object, .. } = &mut bought {
+            object.view = json!({"region": "ap-guangzhou", "SrcDatabaseType": "redis", "DstDatabaseType": "redis",
+                "SrcRegion": "ap-guangzhou", "DstRegion": "ap-guangzhou", "InstanceClass": "small",
+                "SrcInfo": {"Region": "ap-guangzhou", "DatabaseType": "redis"},
+                "DstInfo": {"Region": "ap-guangzhou", "DatabaseType": "redis"}});
+        }
+        let actions = plan(&request_2021(&doc, bought, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Modify, Check, Start]);
+    }
+
+    #[test]
+    fn jobs_deleted_outside_migspec_are_replaced_and_unknown_statuses_refused() {
+        let doc = doc_2021("running", None);
+        let actions = plan(&request_2021(
+            &doc,
+            present_2021(&doc, Phase::Isolated, "canceled"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Delete, Create, Check, Start]);
+        let actions = plan(&request_2021(
+            &doc,
+            present_2021(&doc, Phase::Deleting, "canceled"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Create, Check, Start]);
+        let error = plan(&request_2021(
+            &doc,
+            present_2021(&doc, Phase::Unknown, "unknown"),
+            Recorded::default(),
+        ))
+        .unwrap_err();
+        assert!(error.message.contains("unknown"), "{}", error.message);
+        // A spec whose kind changed from the job's API version is refused.
+        let doc_2018 = doc_2018("running", json!({}));
+        let mut observed = present_2021(&doc, Phase::Running, "running");
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view = view_of(&doc_2018);
+        }
+        let error = plan(&request(&doc_2018, observed, Recorded::default())).unwrap_err();
+        assert!(error.message.contains("2021-12-06"), "{}", error.message);
+    }
+
+    #[test]
+    fn stopped_2018_jobs_restart_with_a_new_check_and_failed_checks_are_checked_again() {
+        let doc = doc_2018("running", json!({}));
+        let actions = plan(&request(
+            &doc,
+            present(&doc, Phase::Stopped, "10"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Check, Start]);
+        assert!(actions[0].reason.contains("starts over"));
+        let actions = plan(&request(
+            &doc,
+            present(&doc, Phase::CheckFailed, "5"),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Check, Start]);
+        assert!(actions[0].reason.contains("Duplicate entry"));
+        let configured = doc_2018("configured", json!({}));
+        assert!(
+            plan(&request(
+                &configured,
+                present(&configured, Phase::CheckFailed, "5"),
+                Recorded::default()
+            ))
+            .unwrap()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_official_example_shape_has_no_diff_with_its_spec() {
+        // A spec written with explicit defaults and JSON strings, against the server's view.
+        let mut doc = doc_2018("configured", json!({}));
+        doc["spec"]["MigrateOption"]["IsOverrideRoot"] = json!(0);
+        doc["spec"]["MigrateOption"]["ExternParams"] = json!("{\"ReplTimeout\":120}");
+        doc["spec"]["DatabaseInfo"] = json!("[{\"Database\":\"orders\",\"Table\":[\"orders\"]}]");
+        doc["spec"]["SrcNodeType"] = json!("simple");
+        let mut observed = present(&doc_2018("configured", json!({})), Phase::Configured, "1");
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view["MigrateOption"]["ExternParams"] = json!({"ReplTimeout": 120});
+        }
+        assert!(
+            plan(&request(&doc, observed, Recorded::default()))
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -248,7 +248,11 @@ async fn internal_errors_are_retried_and_creates_never_duplicate() {
         EmulatorConfig::default()
             .with_faults(faults)
             .with_rate_limit_per_second(0),
-        |config| config.with_retries(12, Duration::from_millis(1), Duration::from_millis(5)),
+        |config| {
+            config
+                .with_retries(12, Duration::from_millis(1), Duration::from_millis(5))
+                .with_rate_limit_per_second(0)
+        },
     )
     .await;
     for document in [
