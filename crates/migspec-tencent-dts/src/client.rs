@@ -128,6 +128,7 @@ impl DtsClient {
         config.endpoint.validate()?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            .read_timeout(config.request_timeout)
             .timeout(config.request_timeout)
             .user_agent(config.request_client.clone());
         if let crate::endpoint::Endpoint::Custom(_) = &config.endpoint

@@ -255,20 +255,14 @@ async fn lifecycle_2021_stop_from_running() {
         .object()
         .unwrap()
         .phase;
-    if phase == Phase::Running {
-        assert_eq!(
-            h.converge(&stopped, &mut remote_id, &mut recorded).await,
-            [Stop]
-        );
-        assert_eq!(
-            h.observe(&stopped, remote_id.as_ref())
-                .await
-                .object()
-                .unwrap()
-                .raw_status,
-            "canceled"
-        );
-    }
+    assert_eq!(phase, Phase::Running);
+    assert_eq!(
+        h.converge(&stopped, &mut remote_id, &mut recorded).await,
+        [Stop]
+    );
+    let observed = h.observe(&stopped, remote_id.as_ref()).await;
+    assert_eq!(observed.object().unwrap().raw_status, "canceled");
+    assert_eq!(observed.object().unwrap().phase, Phase::Stopped);
     h.emulator.shutdown().await;
 }
 
