@@ -475,6 +475,17 @@ pub(crate) async fn apply(
                     return refused(&error, observed, Some(&status));
                 }
             }
+            Err(error)
+                if matches!(call, Call::Delete | Call::Destroy)
+                    && error
+                        .api()
+                        .is_some_and(|api| api.class() == ErrorClass::NotFound) =>
+            {
+                // A retried delete whose first attempt had succeeded: the job is gone.
+                return Ok(StepOutcome::Done {
+                    observed: observe::to_observed(&step.address, None),
+                });
+            }
             Err(error) => {
                 let status = status_text(current);
                 return refused(&error, observed, Some(&status));

@@ -282,6 +282,64 @@ async fn internal_errors_are_retried_and_creates_never_duplicate() {
 }
 
 #[tokio::test]
+async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
+    // The emulator processes some requests and then closes the connection without an
+    // answer: the client cannot know whether they took effect.
+    let faults = FaultConfig {
+        // With this seed both creates are processed and their answers lost.
+        seed: Some(6),
+        drop_response_rate: 0.25,
+        ..FaultConfig::default()
+    };
+    let h = harness_with(
+        EmulatorConfig::default()
+            .with_faults(faults)
+            .with_rate_limit_per_second(0),
+        |config| {
+            config
+                .with_retries(12, Duration::from_millis(1), Duration::from_millis(5))
+                .with_rate_limit_per_second(0)
+        },
+    )
+    .await;
+    for document in [
+        doc_2018("lost-2018", "completed"),
+        doc_2021("lost-2021", "completed"),
+    ] {
+        let mut remote_id = None;
+        let mut recorded = Recorded::default();
+        h.converge(&document, &mut remote_id, &mut recorded).await;
+        let observed = h.observe(&document, remote_id.as_ref()).await;
+        assert_eq!(
+            observed.object().unwrap().phase,
+            migspec_provider::Phase::Completed
+        );
+    }
+    let stats = h.stats().await;
+    for (version, action) in [
+        ("2018-03-30", "CreateMigrateJob"),
+        ("2021-12-06", "CreateMigrationService"),
+    ] {
+        // Exactly one request, answered by a dropped connection: found by its tag after.
+        assert_eq!(
+            crate::support::count(&stats, version, action, "requests"),
+            1,
+            "{stats}"
+        );
+        assert_eq!(
+            crate::support::count(&stats, version, action, "injected_fault"),
+            1,
+            "{stats}"
+        );
+    }
+    assert!(
+        stats["total"]["injected_fault"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn throttled_requests_are_retried_until_they_pass() {
     // The emulator's real clock refills its buckets; our own limiter is off.
     let emulator = EmulatorConfig::default()
