@@ -58,10 +58,15 @@ const ACTIONS: &[&str] = &[
 ///
 /// # Assumptions
 ///
-/// A `Step` carries no location. Steps with a spec take the region and API version from
-/// it; a step without one (deleting an orphan) uses what the last `observe` of its address
-/// found, so the runner must observe an address before applying its steps (it does so to
-/// plan anyway).
+/// - After the wait of an `InFlight` outcome is satisfied, the runner applies the same step
+///   again until it returns `Done` (or `Failed`). Most steps are then `Done` at once; a
+///   step that had to wait for the status its call needs (`■ complete` while the full
+///   phase runs, the second half of a 2021 delete) makes its call on that second
+///   application. Applying a step again is always safe.
+/// - A `Step` carries no location. Steps with a spec take the region and API version from
+///   it; a step without one (deleting an orphan) uses what the last `observe` of its
+///   address found, so the runner must observe an address before applying its steps (it
+///   does so to plan anyway).
 pub struct TencentDtsProvider {
     client: DtsClient,
     /// Address → where it was last observed (for steps without a spec).
