@@ -14,4 +14,5 @@
 //! assert_eq!(backend.read().unwrap().serial, 1);
 //! ```
 
+pub mod plan;
 pub mod state;
