@@ -993,6 +993,10 @@ impl Provider for HuaweiOmsProvider {
         problems
     }
 
+    fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {
+        Self::location(self, desired)
+    }
+
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
         Box::pin(async move {
             let targets = request

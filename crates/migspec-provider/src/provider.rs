@@ -278,6 +278,19 @@ pub trait Provider: Send + Sync {
     /// Checks a document of one of this provider's kinds beyond its JSON Schema, offline.
     fn validate(&self, kind: &str, document: &serde_json::Value) -> Vec<Problem>;
 
+    /// Where the object of a spec lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`),
+    /// for [`ObserveTarget::location`]. Pure: read from the spec and the provider's settings.
+    /// The default is `null`, for providers with a single location.
+    ///
+    /// # Errors
+    ///
+    /// When the spec names no location and the provider has no default (the message says
+    /// which setting is missing).
+    fn location(&self, desired: &DesiredSpec) -> Result<serde_json::Value, ProviderError> {
+        let _ = desired;
+        Ok(serde_json::Value::Null)
+    }
+
     /// Observes a batch of addresses.
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>>;
 

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use migspec_provider::{
-    Action, Address, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
-    ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider, ProviderError,
-    ProviderFuture, RateLimit, Step, StepOutcome,
+    Action, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
+    KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
+    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
 use migspec_spec::model::{TencentDtsMigrateJob, TencentDtsMigrationJob};
 use serde_json::{Value, json};
@@ -392,6 +392,24 @@ impl Provider for TencentDtsProvider {
         Vec::new()
     }
 
+    fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {
+        let version =
+            ApiVersion::for_kind(&desired.kind).ok_or_else(|| ProviderError::Contract {
+                message: format!(
+                    "{}: kind `{}` is not served by {PROVIDER_NAME}",
+                    desired.address, desired.kind
+                ),
+            })?;
+        let region = desired
+            .document
+            .pointer("/spec/region")
+            .and_then(Value::as_str)
+            .filter(|region| !region.is_empty())
+            .map(str::to_owned);
+        let region = self.region_or_default(region, &desired.address)?;
+        Ok(crate::job::location(&region, version))
+    }
+
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
         Box::pin(async move {
             let targets = request
@@ -449,5 +467,63 @@ impl Provider for TencentDtsProvider {
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_job(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::Credentials;
+
+    fn desired(kind: &str, region: Option<&str>) -> DesiredSpec {
+        let mut spec = json!({});
+        if let Some(region) = region {
+            spec["region"] = json!(region);
+        }
+        DesiredSpec {
+            address: Address("orders".into()),
+            kind: kind.to_owned(),
+            document: json!({"kind": kind, "spec": spec}),
+            secrets: BTreeMap::new(),
+        }
+    }
+
+    fn provider(default_region: Option<&str>) -> TencentDtsProvider {
+        let mut config = TencentConfig::default().with_credentials(Credentials::new("id", "key"));
+        if let Some(region) = default_region {
+            config = config.with_default_region(region);
+        }
+        TencentDtsProvider::new(config).unwrap()
+    }
+
+    #[test]
+    fn locations_come_from_the_spec_region_and_the_kind_version() {
+        let provider = provider(Some("ap-beijing"));
+        assert_eq!(
+            provider
+                .location(&desired("TencentDtsMigrateJob", Some("ap-guangzhou")))
+                .unwrap(),
+            json!({"region": "ap-guangzhou", "version": "2018-03-30"})
+        );
+        assert_eq!(
+            provider
+                .location(&desired("TencentDtsMigrationJob", None))
+                .unwrap(),
+            json!({"region": "ap-beijing", "version": "2021-12-06"})
+        );
+    }
+
+    #[test]
+    fn a_location_without_any_region_or_with_a_foreign_kind_is_an_error() {
+        let error = provider(None)
+            .location(&desired("TencentDtsMigrateJob", None))
+            .unwrap_err();
+        assert!(error.to_string().contains("TENCENTCLOUD_REGION"), "{error}");
+        let error = provider(None)
+            .location(&desired("HuaweiOmsTaskGroup", Some("x")))
+            .unwrap_err();
+        assert!(matches!(error, ProviderError::Contract { .. }), "{error}");
     }
 }

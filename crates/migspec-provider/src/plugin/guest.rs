@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::{ABI_VERSION, PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
 use crate::{
-    ImportRequest, InFlightTarget, ObserveRequest, PlanRequest, Provider, ProviderError, Step,
+    DesiredSpec, ImportRequest, InFlightTarget, ObserveRequest, PlanRequest, Provider,
+    ProviderError, Step,
 };
 
 /// The plugin's provider and the tokio runtime its async calls run on, built on first use.
@@ -146,6 +147,10 @@ fn handle(instance: &Instance, bytes: &[u8]) -> Result<Value, Value> {
             let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
             let document = body.get("document").cloned().unwrap_or(Value::Null);
             to_json(&provider.validate(kind, &document))
+        }
+        "location" => {
+            let desired: DesiredSpec = parse(body, &op)?;
+            run(provider.location(&desired))
         }
         "observe" => {
             let request: ObserveRequest = parse(body, &op)?;

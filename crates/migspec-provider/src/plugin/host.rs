@@ -13,8 +13,9 @@ use super::{
     STATUS_PANIC, symbols,
 };
 use crate::{
-    Action, Description, ImportRequest, Imported, InFlightTarget, ObserveRequest, Observed,
-    PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture, Step, StepOutcome,
+    Action, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget, ObserveRequest,
+    Observed, PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture, Step,
+    StepOutcome,
 };
 
 /// A plugin that could not be loaded. Every message names the plugin's path.
@@ -349,6 +350,11 @@ impl Provider for PluginProvider {
                 help: format!("check plugin {}", self.inner.path.display()),
             }],
         }
+    }
+
+    fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {
+        let body = serde_json::to_value(desired).map_err(|error| encode_error(&error))?;
+        call(&self.inner, "location", body)
     }
 
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {

@@ -22,6 +22,7 @@
 //! |---|---|---|
 //! | `describe` | `null` | [`Description`](crate::Description) |
 //! | `validate` | `{"kind": …, "document": …}` | `[Problem]` |
+//! | `location` | [`DesiredSpec`](crate::DesiredSpec) | the location (any JSON) |
 //! | `observe` | [`ObserveRequest`](crate::ObserveRequest) | `[Observed]` |
 //! | `plan` | [`PlanRequest`](crate::PlanRequest) | `[Action]` |
 //! | `apply` | [`Step`](crate::Step) | [`StepOutcome`](crate::StepOutcome) |
