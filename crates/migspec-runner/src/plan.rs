@@ -228,7 +228,7 @@ mod tests {
             observed_fingerprint(&[b.clone(), a.clone()])
         );
         assert_ne!(
-            observed_fingerprint(&[a.clone()]),
+            observed_fingerprint(std::slice::from_ref(&a)),
             observed_fingerprint(&[b])
         );
     }
