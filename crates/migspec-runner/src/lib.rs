@@ -1,7 +1,11 @@
-//! The engine between specs and providers: state (this module set grows into planning and
-//! applying).
+//! The engine between specs and providers: the spec set, planning, applying, state.
 //!
-//! Start with [`state::LocalState`], the embedded state backend (`.migspec/state.json`).
+//! - [`specs::SpecSet`] turns validated documents into what providers get (secrets resolved).
+//! - [`planner::plan`] observes every address in batches and asks each provider for its
+//!   actions, giving a [`plan::Plan`] bound to what it was made from.
+//! - [`engine::apply`] runs a plan with bounded concurrency and one shared poller per
+//!   provider, writing the state after every step.
+//! - [`state::LocalState`] is the embedded state backend (`.migspec/state.json`).
 //!
 //! ```
 //! use migspec_runner::state::{LocalState, LockInfo};
@@ -14,5 +18,60 @@
 //! assert_eq!(backend.read().unwrap().serial, 1);
 //! ```
 
+pub mod engine;
 pub mod plan;
+pub mod planner;
+mod poller;
+pub mod providers;
+pub mod specs;
 pub mod state;
+
+use migspec_provider::{Address, PlanError, ProviderError};
+
+/// A run that could not go on. Step failures are not errors: they are
+/// [`engine::Outcome`]s.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// No provider serves a kind.
+    #[error(
+        "{address}: no provider serves kind `{kind}` (known: {known}); add its plugin to migspec.yaml"
+    )]
+    UnknownKind {
+        /// The address.
+        address: Address,
+        /// The kind.
+        kind: String,
+        /// The kinds served.
+        known: String,
+    },
+    /// A provider call failed (auth, network, contract …).
+    #[error("{}{source}", address.as_ref().map_or_else(String::new, |a| format!("{a}: ")))]
+    Provider {
+        /// The address concerned, when one is.
+        address: Option<Address>,
+        /// What the provider said.
+        source: Box<ProviderError>,
+    },
+    /// Some addresses cannot be planned.
+    #[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Plan {
+        /// One per address.
+        errors: Vec<PlanError>,
+    },
+    /// The state could not be read, locked or written.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    /// A bad argument.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A bug in migspec.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}

@@ -85,6 +85,10 @@ pub struct Resource {
     /// Resumes or retries spent on the current failure.
     #[serde(default)]
     pub attempts: u32,
+    /// The configuration the cloud reported when the last apply finished (no secrets: views
+    /// never carry them); a later difference is drift, a change made outside migspec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_view: Option<serde_json::Value>,
 }
 
 /// One journal line.
@@ -422,6 +426,7 @@ mod tests {
                 applied_spec_hash: None,
                 deletion_policy: None,
                 attempts: 0,
+                applied_view: None,
             },
         );
         backend.write(&lock, &mut state).unwrap();

@@ -1,0 +1,839 @@
+//! Applying a plan: every address's actions in order, addresses side by side (bounded), each
+//! step re-checked by the provider against a fresh observation, in-flight work watched by
+//! one shared poller per provider, the state written after every step.
+//!
+//! # Crash safety
+//!
+//! Before a create, an intent is journaled and the state written; the provider tags the
+//! object with its address, so a crash between the create and the record of its id is
+//! recovered by the next plan, which finds the object by its tag. After every step the
+//! remote id and location are written. A re-run therefore continues where a run stopped.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use migspec_provider::{
+    Action, ActionKind, Address, Failure, InFlight, InFlightTarget, Observed, Phase, PlanRequest,
+    Provider, ProviderError, Step, StepOutcome, Wait,
+};
+
+use crate::RunnerError;
+use crate::planner::Planned;
+use crate::poller::Poller;
+use crate::providers::Providers;
+use crate::specs::{Deadlines, Spec};
+use crate::state::{
+    JournalEntry, JournalStatus, LocalState, Resource, State, StateLock, now_rfc3339,
+};
+
+/// How far `apply` follows each address before returning (`--wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum WaitLevel {
+    /// Return as soon as the cloud accepted each address's next step.
+    None,
+    /// Return once each check passed.
+    Checked,
+    /// Return once each migration runs.
+    Running,
+    /// Follow every planned action to its end (the default).
+    #[default]
+    Completed,
+}
+
+impl WaitLevel {
+    /// Whether an address in `phase` has gone far enough.
+    fn reached(self, phase: Phase) -> bool {
+        match self {
+            Self::None => true,
+            Self::Checked => matches!(
+                phase,
+                Phase::CheckPassed
+                    | Phase::Scheduled
+                    | Phase::Running
+                    | Phase::ReadyToComplete
+                    | Phase::Completing
+                    | Phase::Completed
+            ),
+            Self::Running => matches!(
+                phase,
+                Phase::Running | Phase::ReadyToComplete | Phase::Completing | Phase::Completed
+            ),
+            Self::Completed => false,
+        }
+    }
+}
+
+/// Settings of an apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Addresses worked on at once.
+    pub concurrency: usize,
+    /// How far to follow.
+    pub wait: WaitLevel,
+    /// Cancelled on Ctrl-C: no new steps start; calls in progress finish.
+    pub cancel: CancellationToken,
+    /// The interval of the shared pollers after a provider's first `poll_after`.
+    pub poll_interval: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            wait: WaitLevel::Completed,
+            cancel: CancellationToken::new(),
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Something that happened during an apply, for the progress display.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A step starts.
+    StepStarted {
+        /// The address.
+        address: Address,
+        /// The action.
+        action: ActionKind,
+        /// Its position (1-based) and the number of actions of the address.
+        position: (usize, usize),
+    },
+    /// A poll (or a step) showed where an address is.
+    Observed {
+        /// The address.
+        address: Address,
+        /// What the cloud shows.
+        observed: Observed,
+    },
+    /// A step finished.
+    StepDone {
+        /// The address.
+        address: Address,
+        /// The action.
+        action: ActionKind,
+    },
+    /// A failed migration is resumed or retried per `onFailure`.
+    Recovering {
+        /// The address.
+        address: Address,
+        /// The attempt about to be made (1-based).
+        attempt: u32,
+        /// The failure being recovered from.
+        failure: Failure,
+    },
+    /// An address is finished with (for this run).
+    Finished {
+        /// The address.
+        address: Address,
+        /// How.
+        outcome: Outcome,
+    },
+}
+
+/// How an address ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every action is done.
+    Converged,
+    /// Left moving at the requested `--wait` level; `migspec status` follows it.
+    LeftInFlight {
+        /// The phase it was in.
+        phase: Phase,
+        /// The actions not performed yet.
+        remaining: Vec<ActionKind>,
+    },
+    /// A step failed.
+    Failed {
+        /// The action that failed.
+        action: ActionKind,
+        /// The cloud's (or migspec's) reason.
+        failure: Failure,
+    },
+    /// Stopped by Ctrl-C before its next step.
+    Interrupted,
+}
+
+/// Receives apply events (the CLI's progress display).
+pub trait Reporter: Send + Sync {
+    /// One event.
+    fn report(&self, event: Event);
+}
+
+/// The result of an apply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyReport {
+    /// How each address with actions ended.
+    pub outcomes: BTreeMap<Address, Outcome>,
+}
+
+impl ApplyReport {
+    /// Whether any address failed.
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.outcomes
+            .values()
+            .any(|outcome| matches!(outcome, Outcome::Failed { .. }))
+    }
+
+    /// Whether the run was interrupted.
+    #[must_use]
+    pub fn interrupted(&self) -> bool {
+        self.outcomes
+            .values()
+            .any(|outcome| matches!(outcome, Outcome::Interrupted))
+    }
+}
+
+/// The shared parts of an apply.
+struct Run {
+    providers: Providers,
+    pollers: Vec<Poller>,
+    backend: LocalState,
+    lock: StateLock,
+    state: Mutex<State>,
+    reporter: Arc<dyn Reporter>,
+    options: ApplyOptions,
+    lineage_serial: String,
+}
+
+/// Applies a plan (the actions of `planned.plan`, with the specs and observations it was
+/// made from). The state lock must be held for the whole call.
+///
+/// # Errors
+///
+/// Only when the state cannot be written; every failure of a step is an [`Outcome`].
+pub async fn apply(
+    providers: &Providers,
+    backend: &LocalState,
+    lock: StateLock,
+    planned: Planned,
+    reporter: Arc<dyn Reporter>,
+    options: ApplyOptions,
+) -> Result<ApplyReport, RunnerError> {
+    let pollers = (0..providers.len())
+        .map(|index| Poller::spawn(providers.get(index).clone()))
+        .collect();
+    let run = Arc::new(Run {
+        providers: providers.clone(),
+        pollers,
+        backend: backend.clone(),
+        lock,
+        lineage_serial: format!("{}:{}", planned.state.lineage, planned.state.serial),
+        state: Mutex::new(planned.state.clone()),
+        reporter,
+        options,
+    });
+    let limit = Arc::new(Semaphore::new(run.options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut report = ApplyReport::default();
+    for change in &planned.plan.changes {
+        let address = change.address.clone();
+        let spec = planned.specs.specs.get(&address).cloned();
+        let observed = planned
+            .observed
+            .get(&address)
+            .cloned()
+            .unwrap_or(Observed::Missing {
+                address: address.clone(),
+            });
+        if change.actions.is_empty() {
+            if spec.is_none() && observed.object().is_none() {
+                // The object and its spec are both gone: nothing left to remember.
+                run.forget(&address).await?;
+            }
+            continue;
+        }
+        let Some((provider, _)) = run.providers.for_kind(&change.kind) else {
+            return Err(RunnerError::UnknownKind {
+                address,
+                kind: change.kind.clone(),
+                known: run.providers.kinds().join(", "),
+            });
+        };
+        let run = Arc::clone(&run);
+        let limit = Arc::clone(&limit);
+        let actions = change.actions.clone();
+        let kind = change.kind.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let outcome = if run.options.cancel.is_cancelled() {
+                Ok(Outcome::Interrupted)
+            } else {
+                let mut worker = Worker {
+                    run: &run,
+                    provider,
+                    address: address.clone(),
+                    kind,
+                    spec,
+                    observed,
+                };
+                worker.run(actions).await
+            };
+            (address, outcome)
+        });
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (address, outcome) = joined.map_err(|error| RunnerError::Internal {
+            message: format!("an apply task failed: {error}"),
+        })?;
+        match outcome {
+            Ok(outcome) => {
+                run.reporter.report(Event::Finished {
+                    address: address.clone(),
+                    outcome: outcome.clone(),
+                });
+                report.outcomes.insert(address, outcome);
+            }
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+impl Run {
+    /// Changes the state and writes it (atomic rename) before returning.
+    async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), RunnerError> {
+        let mut state = self.state.lock().await;
+        change(&mut state);
+        const JOURNAL_KEEP: usize = 1000;
+        let excess = state.journal.len().saturating_sub(JOURNAL_KEEP);
+        state.journal.drain(..excess);
+        self.backend
+            .write(&self.lock, &mut state)
+            .map_err(RunnerError::State)
+    }
+
+    async fn forget(&self, address: &Address) -> Result<(), RunnerError> {
+        let known = self.state.lock().await.resources.contains_key(address);
+        if known {
+            self.update(|state| {
+                state.resources.remove(address);
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// One address being applied.
+struct Worker<'a> {
+    run: &'a Run,
+    provider: usize,
+    address: Address,
+    kind: String,
+    spec: Option<Spec>,
+    observed: Observed,
+}
+
+/// The most times a step is applied again after its wait (a provider that never reports
+/// `Done` is a contract violation, not a reason to loop forever).
+const MAX_REAPPLY: usize = 20;
+
+impl Worker<'_> {
+    fn implementation(&self) -> &Arc<dyn Provider> {
+        self.run.providers.get(self.provider)
+    }
+
+    fn deadlines(&self) -> Deadlines {
+        self.spec
+            .as_ref()
+            .map_or_else(Deadlines::default, |spec| spec.timeouts)
+    }
+
+    async fn run(&mut self, planned: Vec<Action>) -> Result<Outcome, RunnerError> {
+        let mut actions = planned;
+        let mut index = 0;
+        while index < actions.len() {
+            if self.run.options.cancel.is_cancelled() {
+                return Ok(Outcome::Interrupted);
+            }
+            let action = actions[index].clone();
+            self.run.reporter.report(Event::StepStarted {
+                address: self.address.clone(),
+                action: action.kind,
+                position: (index + 1, actions.len()),
+            });
+            match self.step(&action, index).await? {
+                StepEnd::Done => {
+                    self.run.reporter.report(Event::StepDone {
+                        address: self.address.clone(),
+                        action: action.kind,
+                    });
+                    index += 1;
+                }
+                StepEnd::LeftInFlight(phase) => {
+                    self.record_applied().await?;
+                    return Ok(Outcome::LeftInFlight {
+                        phase,
+                        remaining: actions[index..].iter().map(|a| a.kind).collect(),
+                    });
+                }
+                StepEnd::Interrupted => return Ok(Outcome::Interrupted),
+                StepEnd::Failed(failure) => {
+                    match self.recovery(&failure).await? {
+                        Some(recovery) => {
+                            // Resume or retry per `onFailure`, then whatever follows.
+                            actions = recovery;
+                            index = 0;
+                        }
+                        None => {
+                            self.journal(&action, index, JournalStatus::Failed).await?;
+                            return Ok(Outcome::Failed {
+                                action: action.kind,
+                                failure,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.record_applied().await?;
+        Ok(Outcome::Converged)
+    }
+
+    /// Applies one action until the provider reports it done (or failed).
+    async fn step(&mut self, action: &Action, index: usize) -> Result<StepEnd, RunnerError> {
+        let step = Step {
+            address: self.address.clone(),
+            action: action.clone(),
+            remote_id: self.observed.object().map(|object| object.id.clone()),
+            desired: self.spec.as_ref().map(|spec| spec.desired.clone()),
+            idempotency_key: format!(
+                "{}:{}:{index}:{}",
+                self.run.lineage_serial,
+                self.address,
+                action.kind.verb()
+            ),
+        };
+        self.journal(action, index, JournalStatus::Intent).await?;
+        let deadline = Instant::now() + self.deadline_of(action.kind);
+        for _ in 0..MAX_REAPPLY {
+            let outcome = match self.implementation().apply(step.clone()).await {
+                Ok(outcome) => outcome,
+                Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+            };
+            match outcome {
+                StepOutcome::Done { observed } => {
+                    self.see(observed).await?;
+                    self.journal(action, index, JournalStatus::Done).await?;
+                    return Ok(StepEnd::Done);
+                }
+                StepOutcome::Failed { observed, failure } => {
+                    self.see(observed).await?;
+                    return Ok(StepEnd::Failed(failure));
+                }
+                StepOutcome::InFlight { observed, wait } => {
+                    self.see(observed).await?;
+                    if let Some(phase) = self.observed.object().map(|object| object.phase)
+                        && self.run.options.wait.reached(phase)
+                    {
+                        return Ok(StepEnd::LeftInFlight(phase));
+                    }
+                    match self.wait(&wait, deadline, action.kind).await? {
+                        WaitEnd::Satisfied => {}
+                        WaitEnd::Failed(failure) => return Ok(StepEnd::Failed(failure)),
+                        WaitEnd::Interrupted => return Ok(StepEnd::Interrupted),
+                    }
+                    if let Some(phase) = self.observed.object().map(|object| object.phase)
+                        && self.run.options.wait.reached(phase)
+                        && self.run.options.wait != WaitLevel::Completed
+                    {
+                        return Ok(StepEnd::LeftInFlight(phase));
+                    }
+                }
+            }
+        }
+        Ok(StepEnd::Failed(Failure {
+            code: None,
+            message: format!(
+                "the provider kept the `{}` step in flight after {MAX_REAPPLY} applications; this is a provider bug",
+                action.kind.verb()
+            ),
+            details: Vec::new(),
+        }))
+    }
+
+    fn deadline_of(&self, kind: ActionKind) -> Duration {
+        let deadlines = self.deadlines();
+        match kind {
+            ActionKind::Create | ActionKind::Modify => deadlines.create,
+            ActionKind::Check => deadlines.check,
+            ActionKind::Start | ActionKind::Resume | ActionKind::Retry | ActionKind::Continue => {
+                deadlines.start
+            }
+            ActionKind::Complete => deadlines.complete,
+            ActionKind::Pause | ActionKind::Stop => deadlines.stop,
+            ActionKind::Delete => deadlines.delete,
+        }
+    }
+
+    /// Waits through the shared poller until the wait is satisfied, fails, times out or the
+    /// run is cancelled.
+    async fn wait(
+        &mut self,
+        wait: &Wait,
+        deadline: Instant,
+        action: ActionKind,
+    ) -> Result<WaitEnd, RunnerError> {
+        if let Some(end) = self.judge(wait) {
+            return Ok(end);
+        }
+        let Some(object) = self.observed.object() else {
+            return Ok(WaitEnd::Failed(Failure {
+                code: None,
+                message: "the provider reported a step in flight on an object that does not exist"
+                    .to_owned(),
+                details: Vec::new(),
+            }));
+        };
+        let target = InFlightTarget {
+            object: InFlight {
+                address: self.address.clone(),
+                remote_id: object.id.clone(),
+            },
+            kind: self.kind.clone(),
+            location: object.location.clone(),
+        };
+        let mut updates = self.run.pollers[self.provider].watch(
+            target,
+            wait.poll_after,
+            self.run.options.poll_interval.max(wait.poll_after),
+        );
+        let mut transient_errors = 0_u32;
+        loop {
+            let update = tokio::select! {
+                update = updates.recv() => update,
+                () = tokio::time::sleep_until(deadline) => {
+                    return Ok(WaitEnd::Failed(self.timed_out(action, deadline)));
+                }
+                () = self.run.options.cancel.cancelled() => return Ok(WaitEnd::Interrupted),
+            };
+            match update {
+                Some(Ok(observed)) => {
+                    transient_errors = 0;
+                    self.see(observed).await?;
+                    if let Some(end) = self.judge(wait) {
+                        return Ok(end);
+                    }
+                }
+                Some(Err(error)) if error.is_retryable() && transient_errors < 10 => {
+                    transient_errors += 1;
+                }
+                Some(Err(error)) => return Ok(WaitEnd::Failed(failure_of(&error))),
+                None => {
+                    return Err(RunnerError::Internal {
+                        message: "the shared poller stopped".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether the last observation ends a wait.
+    fn judge(&self, wait: &Wait) -> Option<WaitEnd> {
+        match self.observed.object() {
+            None if wait.until_missing => Some(WaitEnd::Satisfied),
+            None => Some(WaitEnd::Failed(Failure {
+                code: None,
+                message: format!(
+                    "{} disappeared while migspec waited for it (deleted outside migspec?)",
+                    self.address
+                ),
+                details: Vec::new(),
+            })),
+            Some(object) if wait.until.contains(&object.phase) => Some(WaitEnd::Satisfied),
+            Some(object) if wait.fail_on.contains(&object.phase) => Some(WaitEnd::Failed(
+                object.failure.clone().unwrap_or_else(|| Failure {
+                    code: None,
+                    message: format!(
+                        "the job went to `{}` ({:?}) without a reason from the cloud",
+                        object.raw_status, object.phase
+                    ),
+                    details: Vec::new(),
+                }),
+            )),
+            Some(_) => None,
+        }
+    }
+
+    fn timed_out(&self, action: ActionKind, deadline: Instant) -> Failure {
+        let waited = self.deadline_of(action);
+        let _ = deadline;
+        let (status, progress) = self.observed.object().map_or_else(
+            || ("missing".to_owned(), String::new()),
+            |object| {
+                (
+                    object.raw_status.clone(),
+                    object
+                        .progress
+                        .as_ref()
+                        .and_then(|progress| progress.percent)
+                        .map_or_else(String::new, |percent| format!(", {percent:.0}%")),
+                )
+            },
+        );
+        Failure {
+            code: Some("migspec::timeout".to_owned()),
+            message: format!(
+                "`{}` did not finish within {} (last status `{status}`{progress}); raise `lifecycle.timeouts` or look at the job in the console; a re-run continues from here",
+                action.verb(),
+                humantime::format_duration(waited)
+            ),
+            details: Vec::new(),
+        }
+    }
+
+    /// On a failed migration, the actions `onFailure` allows (asked of the provider's own
+    /// planner, with the attempts spent), after counting the attempt in the state.
+    async fn recovery(&mut self, failure: &Failure) -> Result<Option<Vec<Action>>, RunnerError> {
+        let Some(object) = self.observed.object() else {
+            return Ok(None);
+        };
+        if object.phase != Phase::Failed || self.spec.is_none() {
+            return Ok(None);
+        }
+        let attempts = self
+            .run
+            .state
+            .lock()
+            .await
+            .resources
+            .get(&self.address)
+            .filter(|resource| resource.remote_id.as_ref() == Some(&object.id))
+            .map_or(0, |resource| resource.attempts);
+        let request = PlanRequest {
+            address: self.address.clone(),
+            desired: self.spec.as_ref().map(|spec| spec.desired.clone()),
+            observed: self.observed.clone(),
+            recorded: migspec_provider::Recorded {
+                remote_id: Some(object.id.clone()),
+                changed_secrets: Vec::new(),
+                attempts,
+            },
+            delete_orphan: false,
+        };
+        let Ok(actions) = self.implementation().plan(&request) else {
+            return Ok(None);
+        };
+        if !actions
+            .first()
+            .is_some_and(|action| matches!(action.kind, ActionKind::Resume | ActionKind::Retry))
+        {
+            return Ok(None);
+        }
+        let address = self.address.clone();
+        self.run
+            .update(|state| {
+                if let Some(resource) = state.resources.get_mut(&address) {
+                    resource.attempts = attempts + 1;
+                }
+            })
+            .await?;
+        self.run.reporter.report(Event::Recovering {
+            address: self.address.clone(),
+            attempt: attempts + 1,
+            failure: failure.clone(),
+        });
+        Ok(Some(actions))
+    }
+
+    /// Takes in an observation: remembers it and records the remote id and location.
+    async fn see(&mut self, observed: Observed) -> Result<(), RunnerError> {
+        self.run.reporter.report(Event::Observed {
+            address: self.address.clone(),
+            observed: observed.clone(),
+        });
+        let address = self.address.clone();
+        let kind = self.kind.clone();
+        let deletion_policy = self
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.deletion_policy.clone());
+        let previous = self.observed.object().map(|object| object.id.clone());
+        self.observed = observed;
+        match self.observed.object() {
+            Some(object) => {
+                let (id, location) = (object.id.clone(), object.location.clone());
+                let needs_write = {
+                    let state = self.run.state.lock().await;
+                    state.resources.get(&address).is_none_or(|resource| {
+                        resource.remote_id.as_ref() != Some(&id) || resource.location != location
+                    })
+                };
+                if needs_write {
+                    self.run
+                        .update(|state| {
+                            let resource = state.resources.entry(address).or_insert(Resource {
+                                kind: kind.clone(),
+                                remote_id: None,
+                                location: serde_json::Value::Null,
+                                secret_fingerprints: BTreeMap::new(),
+                                applied_spec_hash: None,
+                                deletion_policy,
+                                attempts: 0,
+                                applied_view: None,
+                            });
+                            if resource.remote_id.as_ref() != Some(&id) {
+                                resource.attempts = 0;
+                                resource.applied_view = None;
+                            }
+                            resource.kind = kind;
+                            resource.remote_id = Some(id);
+                            resource.location = location;
+                        })
+                        .await?;
+                }
+            }
+            None if previous.is_some() => {
+                // Deleted: keep the address only while its spec exists (to re-create it).
+                let keep = self.spec.is_some();
+                self.run
+                    .update(|state| {
+                        if keep {
+                            if let Some(resource) = state.resources.get_mut(&address) {
+                                resource.remote_id = None;
+                                resource.applied_view = None;
+                                resource.attempts = 0;
+                            }
+                        } else {
+                            state.resources.remove(&address);
+                        }
+                    })
+                    .await?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// After the last step: what was applied (spec hash, secret fingerprints, the view).
+    async fn record_applied(&self) -> Result<(), RunnerError> {
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        let Some(object) = self.observed.object() else {
+            return Ok(());
+        };
+        let address = self.address.clone();
+        let view = object.view.clone();
+        let id = object.id.clone();
+        let hash = spec.hash.clone();
+        let secrets = spec.desired.secrets.clone();
+        let policy = spec.deletion_policy.clone();
+        self.run
+            .update(|state| {
+                let salt = state.salt.clone();
+                if let Some(resource) = state.resources.get_mut(&address)
+                    && resource.remote_id.as_ref() == Some(&id)
+                {
+                    resource.applied_spec_hash = Some(hash);
+                    resource.applied_view = Some(view);
+                    resource.deletion_policy = policy;
+                    resource.secret_fingerprints = secrets
+                        .iter()
+                        .map(|(pointer, secret)| (pointer.clone(), secret.fingerprint(&salt)))
+                        .collect();
+                }
+            })
+            .await
+    }
+
+    async fn journal(
+        &self,
+        action: &Action,
+        index: usize,
+        status: JournalStatus,
+    ) -> Result<(), RunnerError> {
+        // Intents are written for creates only: they are what a crash could duplicate.
+        if status == JournalStatus::Intent && action.kind != ActionKind::Create {
+            return Ok(());
+        }
+        let entry = JournalEntry {
+            at: now_rfc3339(),
+            address: self.address.clone(),
+            action: action.kind.verb().to_owned(),
+            key: format!(
+                "{}:{}:{index}:{}",
+                self.run.lineage_serial,
+                self.address,
+                action.kind.verb()
+            ),
+            status,
+            remote_id: self.observed.object().map(|object| object.id.clone()),
+        };
+        self.run.update(|state| state.journal.push(entry)).await
+    }
+}
+
+enum StepEnd {
+    Done,
+    LeftInFlight(Phase),
+    Failed(Failure),
+    Interrupted,
+}
+
+enum WaitEnd {
+    Satisfied,
+    Failed(Failure),
+    Interrupted,
+}
+
+/// A provider error as the failure of a step.
+fn failure_of(error: &ProviderError) -> Failure {
+    let code = match error {
+        ProviderError::Throttled { code, .. }
+        | ProviderError::Internal { code, .. }
+        | ProviderError::Auth { code, .. }
+        | ProviderError::NotFound { code, .. }
+        | ProviderError::StateConflict { code, .. }
+        | ProviderError::Rejected { code, .. } => Some(code.clone()),
+        _ => None,
+    };
+    Failure {
+        code,
+        message: error.to_string(),
+        details: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_levels_stop_at_their_phase() {
+        assert!(WaitLevel::None.reached(Phase::Checking));
+        assert!(!WaitLevel::Checked.reached(Phase::Checking));
+        assert!(WaitLevel::Checked.reached(Phase::CheckPassed));
+        assert!(!WaitLevel::Running.reached(Phase::CheckPassed));
+        assert!(WaitLevel::Running.reached(Phase::ReadyToComplete));
+        assert!(!WaitLevel::Completed.reached(Phase::Completed));
+    }
+
+    #[test]
+    fn provider_errors_keep_their_code_in_failures() {
+        let failure = failure_of(&ProviderError::StateConflict {
+            service: "dts".into(),
+            code: "FailedOperation.StatusInConflict".into(),
+            message: "job is running".into(),
+            request_id: None,
+        });
+        assert_eq!(
+            failure.code.as_deref(),
+            Some("FailedOperation.StatusInConflict")
+        );
+        assert!(failure.message.contains("job is running"));
+    }
+}

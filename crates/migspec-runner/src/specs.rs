@@ -1,0 +1,352 @@
+//! The spec set as the runner uses it: validated documents turned into [`DesiredSpec`]s, with
+//! their secret references resolved, their hashes and their lifecycle settings.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use migspec_provider::{Address, DesiredSpec};
+use migspec_schema::ValidDocument;
+use migspec_spec::model::SecretRef;
+use migspec_spec::secret::{Secret, SecretError, SecretSource};
+
+use crate::plan::fingerprint;
+
+/// One spec of the set, ready for a provider.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// What the provider gets (document and secret values).
+    pub desired: DesiredSpec,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// SHA-256 of the document as written (secrets as references).
+    pub hash: String,
+    /// Per-phase deadlines from `lifecycle.timeouts`.
+    pub timeouts: Deadlines,
+    /// `lifecycle.deletionPolicy` (`orphan` when absent).
+    pub deletion_policy: Option<String>,
+}
+
+impl Spec {
+    /// The address.
+    #[must_use]
+    pub fn address(&self) -> &Address {
+        &self.desired.address
+    }
+}
+
+/// Deadlines per phase, with the documented defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Creating (default 10m).
+    pub create: Duration,
+    /// Checking (default 15m).
+    pub check: Duration,
+    /// Starting until running (default 1h).
+    pub start: Duration,
+    /// Completing (default 24h).
+    pub complete: Duration,
+    /// Pausing or stopping (default 10m).
+    pub stop: Duration,
+    /// Deleting (default 30m).
+    pub delete: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            create: Duration::from_secs(10 * 60),
+            check: Duration::from_secs(15 * 60),
+            start: Duration::from_secs(60 * 60),
+            complete: Duration::from_secs(24 * 60 * 60),
+            stop: Duration::from_secs(10 * 60),
+            delete: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl Deadlines {
+    /// Reads `lifecycle.timeouts` of a document (already validated, so every value parses;
+    /// one that does not keeps its default).
+    #[must_use]
+    pub fn from_document(document: &Value) -> Self {
+        let mut deadlines = Self::default();
+        let Some(timeouts) = document.pointer("/lifecycle/timeouts") else {
+            return deadlines;
+        };
+        let read = |name: &str, slot: &mut Duration| {
+            if let Some(parsed) = timeouts
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(|text| humantime::parse_duration(text).ok())
+            {
+                *slot = parsed;
+            }
+        };
+        read("create", &mut deadlines.create);
+        read("check", &mut deadlines.check);
+        read("start", &mut deadlines.start);
+        read("complete", &mut deadlines.complete);
+        read("stop", &mut deadlines.stop);
+        read("delete", &mut deadlines.delete);
+        deadlines
+    }
+}
+
+/// How unset secrets are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSecrets {
+    /// An unset secret is an error naming the variable and the spec.
+    Fail,
+    /// An unset secret gets a placeholder value (`--emulator` only).
+    Placeholder,
+}
+
+/// A secret reference that could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{address} ({}): {field}: {source}", file.display())]
+pub struct UnresolvedSecret {
+    /// The spec.
+    pub address: Address,
+    /// Its file.
+    pub file: PathBuf,
+    /// The field, as a JSON pointer.
+    pub field: String,
+    /// Why.
+    pub source: SecretError,
+}
+
+impl UnresolvedSecret {
+    /// What to do about it.
+    #[must_use]
+    pub fn help(&self) -> String {
+        match &self.source {
+            SecretError::MissingVariable { variable } => format!(
+                "export {variable} before running migspec (or point the field at a file with `fromFile`)"
+            ),
+            SecretError::Unreadable { path, .. } => format!(
+                "create {} or fix the `fromFile` path (relative to the spec's directory)",
+                path.display()
+            ),
+            _ => "write `{fromEnv: VAR}` or `{fromFile: path}` instead of the value".to_owned(),
+        }
+    }
+}
+
+/// What building the spec set found.
+#[derive(Debug, Clone, Default)]
+pub struct SpecSet {
+    /// The specs by address.
+    pub specs: BTreeMap<Address, Spec>,
+    /// Pointers that got placeholder values, as `address: field (VAR)` (said once).
+    pub placeholders: Vec<String>,
+}
+
+impl SpecSet {
+    /// Builds the set from validated documents, resolving every `{fromEnv}` / `{fromFile}`
+    /// object in each document.
+    ///
+    /// # Errors
+    ///
+    /// Every secret that could not be resolved (with [`MissingSecrets::Fail`]).
+    pub fn build(
+        documents: &[ValidDocument],
+        secrets: &dyn SecretSource,
+        missing: MissingSecrets,
+    ) -> Result<Self, Vec<UnresolvedSecret>> {
+        let mut set = Self::default();
+        let mut errors = Vec::new();
+        for valid in documents {
+            let document = serde_json::to_value(&valid.document).expect("spec documents serialize");
+            let address = Address(valid.document.metadata().name.clone());
+            let file = valid.file.path().to_path_buf();
+            let spec_dir = file.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+            let mut references = Vec::new();
+            collect_references(&document, String::new(), &mut references);
+            let mut values = BTreeMap::new();
+            for (pointer, reference) in references {
+                match secrets.value(&reference, &spec_dir) {
+                    Ok(secret) => {
+                        values.insert(pointer, secret);
+                    }
+                    Err(source) if missing == MissingSecrets::Placeholder => {
+                        let name = match &source {
+                            SecretError::MissingVariable { variable } => variable.clone(),
+                            _ => pointer.clone(),
+                        };
+                        set.placeholders
+                            .push(format!("{address}: {pointer} ({name})"));
+                        values.insert(pointer, Secret::new(format!("migspec-placeholder-{name}")));
+                    }
+                    Err(source) => errors.push(UnresolvedSecret {
+                        address: address.clone(),
+                        file: file.clone(),
+                        field: pointer,
+                        source,
+                    }),
+                }
+            }
+            let spec = Spec {
+                hash: fingerprint(&document),
+                timeouts: Deadlines::from_document(&document),
+                deletion_policy: document
+                    .pointer("/lifecycle/deletionPolicy")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                desired: DesiredSpec {
+                    address: address.clone(),
+                    kind: valid.document.kind().as_str().to_owned(),
+                    document,
+                    secrets: values,
+                },
+                file,
+            };
+            set.specs.insert(address, spec);
+        }
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The hash of the whole set (addresses and document hashes), for plan binding.
+    #[must_use]
+    pub fn hash(&self) -> String {
+        let pairs: Vec<(&Address, &str)> = self
+            .specs
+            .iter()
+            .map(|(address, spec)| (address, spec.hash.as_str()))
+            .collect();
+        fingerprint(&pairs)
+    }
+}
+
+/// Every `{fromEnv: …}` / `{fromFile: …}` object in a document, by JSON pointer.
+fn collect_references(value: &Value, pointer: String, out: &mut Vec<(String, SecretRef)>) {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("fromEnv") => {
+            if let Ok(reference) = serde_json::from_value(value.clone()) {
+                out.push((pointer, reference));
+            }
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("fromFile") => {
+            if let Ok(reference) = serde_json::from_value(value.clone()) {
+                out.push((pointer, reference));
+            }
+        }
+        Value::Object(map) => {
+            for (key, child) in map {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                collect_references(child, format!("{pointer}/{escaped}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                collect_references(child, format!("{pointer}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migspec_schema::Options;
+
+    const SPEC: &str = r#"apiVersion: migspec/v1
+kind: HuaweiOmsTaskGroup
+metadata:
+  name: logs-archive
+spec:
+  region: cn-north-4
+  project_id: {fromEnv: MIGSPEC_TEST_UNSET_PROJECT}
+  task_type: PREFIX
+  src_node:
+    cloud_type: Aliyun
+    region: cn-hangzhou
+    bucket: media-src
+    object_key: [2023/]
+    ak: {fromEnv: MIGSPEC_TEST_UNSET_AK}
+    sk: {fromFile: sk.txt}
+  dst_node:
+    region: cn-north-4
+    bucket: media-dst
+    ak: {fromEnv: MIGSPEC_TEST_UNSET_AK}
+    sk: {fromEnv: MIGSPEC_TEST_UNSET_SK}
+lifecycle:
+  desired: running
+  timeouts: {check: 90s}
+"#;
+
+    struct Fake;
+    impl SecretSource for Fake {
+        fn value(&self, reference: &SecretRef, spec_dir: &Path) -> Result<Secret, SecretError> {
+            match reference {
+                SecretRef::File(file) => Ok(Secret::new(format!(
+                    "{}:{}",
+                    spec_dir.display(),
+                    file.from_file
+                ))),
+                SecretRef::Env(env) => Err(SecretError::MissingVariable {
+                    variable: env.from_env.clone(),
+                }),
+                SecretRef::Literal(_) => Err(SecretError::Literal),
+            }
+        }
+    }
+
+    fn documents() -> Vec<ValidDocument> {
+        let report = migspec_schema::validate_source("dir/spec.yaml", SPEC, Options::default());
+        assert!(!report.has_errors(), "{:?}", report.diagnostics);
+        report.documents
+    }
+
+    #[test]
+    fn unset_secrets_are_errors_naming_field_and_variable() {
+        let errors = SpecSet::build(&documents(), &Fake, MissingSecrets::Fail).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "/spec/project_id",
+                "/spec/src_node/ak",
+                "/spec/dst_node/ak",
+                "/spec/dst_node/sk"
+            ]
+        );
+        assert!(errors[1].to_string().contains("MIGSPEC_TEST_UNSET_AK"));
+        assert!(errors[1].help().contains("export MIGSPEC_TEST_UNSET_AK"));
+    }
+
+    #[test]
+    fn placeholders_fill_unset_secrets_and_files_resolve_against_the_spec_dir() {
+        let set = SpecSet::build(&documents(), &Fake, MissingSecrets::Placeholder).unwrap();
+        let spec = &set.specs[&Address("logs-archive".into())];
+        assert_eq!(
+            spec.desired.secrets["/spec/src_node/sk"].expose(),
+            "dir:sk.txt"
+        );
+        assert_eq!(
+            spec.desired.secrets["/spec/dst_node/sk"].expose(),
+            "migspec-placeholder-MIGSPEC_TEST_UNSET_SK"
+        );
+        assert_eq!(set.placeholders.len(), 4);
+        assert_eq!(spec.timeouts.check, Duration::from_secs(90));
+        assert_eq!(spec.timeouts.create, Deadlines::default().create);
+        // The document keeps the references: hashes never depend on secret values.
+        assert_eq!(
+            spec.desired.document.pointer("/spec/dst_node/sk/fromEnv"),
+            Some(&Value::from("MIGSPEC_TEST_UNSET_SK"))
+        );
+        assert_eq!(
+            set.hash(),
+            SpecSet::build(&documents(), &Fake, MissingSecrets::Placeholder)
+                .unwrap()
+                .hash()
+        );
+    }
+}
