@@ -30,7 +30,7 @@ use migspec_provider::{Action, ActionKind, Address, FieldChange, Observed, Phase
 pub const PLAN_FORMAT_VERSION: &str = "1";
 
 /// What a plan was computed from; all must still hold when it is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
     /// The state's lineage.
     pub lineage: String,
@@ -40,6 +40,40 @@ pub struct Binding {
     pub specs: String,
     /// Hash of the observations the plan was made from.
     pub observed: String,
+    /// The spec paths given to `plan` (`apply plan.json` reads the specs from them again).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// `--only` globs of the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    /// `--exclude` globs of the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Whether the plan was made with `--prune`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune: bool,
+}
+
+impl Binding {
+    /// What differs between the binding of a saved plan and a fresh one (empty: the plan
+    /// still holds).
+    #[must_use]
+    pub fn stale_reasons(&self, fresh: &Self) -> Vec<&'static str> {
+        let mut reasons = Vec::new();
+        if self.lineage != fresh.lineage {
+            reasons.push("the plan was made from another state (lineage differs)");
+        }
+        if self.serial != fresh.serial {
+            reasons.push("the state was written since the plan was made (another apply ran)");
+        }
+        if self.specs != fresh.specs {
+            reasons.push("the spec files changed");
+        }
+        if self.observed != fresh.observed {
+            reasons.push("the remote jobs changed (status or configuration)");
+        }
+        reasons
+    }
 }
 
 /// The planned actions for one address.
@@ -177,6 +211,10 @@ mod tests {
             serial: 1,
             specs: "s".into(),
             observed: "o".into(),
+            paths: vec!["specs".into()],
+            only: vec![],
+            exclude: vec![],
+            prune: false,
         }
     }
 
@@ -213,6 +251,22 @@ mod tests {
         );
         assert_eq!(plan.summary.unchanged, 1);
         assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn stale_reasons_name_what_changed() {
+        let saved = binding();
+        assert!(saved.stale_reasons(&binding()).is_empty());
+        let mut fresh = binding();
+        fresh.serial = 2;
+        fresh.specs = "t".into();
+        assert_eq!(
+            saved.stale_reasons(&fresh),
+            [
+                "the state was written since the plan was made (another apply ran)",
+                "the spec files changed"
+            ]
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ use crate::state::{Resource, State};
 pub struct Selection {
     only: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    only_globs: Vec<String>,
+    exclude_globs: Vec<String>,
     /// Delete remote objects whose spec left the set (`--prune`).
     pub prune: bool,
 }
@@ -54,6 +56,8 @@ impl Selection {
         Ok(Self {
             only: build(only)?,
             exclude: build(exclude)?,
+            only_globs: only.to_vec(),
+            exclude_globs: exclude.to_vec(),
             prune,
         })
     }
@@ -155,6 +159,10 @@ pub async fn plan(
         serial: state.serial,
         specs: specs.hash(),
         observed: observed_binding(&observations),
+        paths: Vec::new(),
+        only: selection.only_globs.clone(),
+        exclude: selection.exclude_globs.clone(),
+        prune: selection.prune,
     };
     Ok(Planned {
         plan: Plan::new(binding, changes, drift),
