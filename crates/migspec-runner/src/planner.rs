@@ -155,7 +155,12 @@ pub async fn plan(
     }
     let observations: Vec<Observed> = observed.values().cloned().collect();
     let binding = Binding {
-        lineage: state.lineage.clone(),
+        // A state never written has no lineage yet (each read of a missing file makes one).
+        lineage: if state.serial == 0 {
+            String::new()
+        } else {
+            state.lineage.clone()
+        },
         serial: state.serial,
         specs: specs.hash(),
         observed: observed_binding(&observations),
@@ -170,6 +175,20 @@ pub async fn plan(
         observed,
         state,
     })
+}
+
+/// Observes every address recorded in the state (for `migspec status`), batched.
+///
+/// # Errors
+///
+/// A recorded kind no provider serves, or a provider error.
+pub async fn observe_state(
+    providers: &Providers,
+    state: &State,
+    selection: &Selection,
+) -> Result<BTreeMap<Address, Observed>, RunnerError> {
+    let subjects = subjects(providers, state, &SpecSet::default(), selection)?;
+    observe_all(providers, &subjects).await
 }
 
 /// The spec addresses and the orphans recorded in state, with their observe targets.
