@@ -20,8 +20,203 @@ pub(crate) enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of every kind (the umbrella schema), or of one kind
     Schema(SchemaArgs),
+    /// Show what apply would do: per address, the actions, their reasons and disruptions
+    Plan(PlanArgs),
+    /// Create, configure, check, start, resume, complete or delete jobs until they match the specs
+    Apply(ApplyArgs),
+    /// Render a saved plan file
+    Show(ShowArgs),
+    /// Show where every recorded job is (phase, progress), e.g. after `apply --wait none`
+    Status(StatusArgs),
+    /// Adopt an existing job or task group and print the spec that manages it
+    Import(ImportArgs),
+    /// Inspect or edit the recorded state
+    #[command(subcommand)]
+    State(StateCommand),
     /// Serve a local emulator of the Tencent DTS and Huawei OMS APIs
     Emulator(migspec_emulator::cli::Args),
+}
+
+/// Where the state and settings are, and which cloud to talk to.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WorkspaceArgs {
+    /// The state directory (state.json, its lock, the emulator's data)
+    #[arg(long, default_value = ".migspec")]
+    pub(crate) state_dir: PathBuf,
+    /// Settings file (endpoints, rate limits, plugin pins); read when it exists
+    #[arg(long, default_value = "migspec.yaml")]
+    pub(crate) config: PathBuf,
+    /// Run against an in-process emulator keeping its data under the state directory
+    /// (no cloud account needed; unset secrets get placeholder values)
+    #[arg(long)]
+    pub(crate) emulator: bool,
+}
+
+/// Which addresses to consider.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SelectionArgs {
+    /// Only addresses matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) only: Vec<String>,
+    /// Leave out addresses matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+    /// Delete remote jobs whose spec left the spec set (otherwise they are forgotten)
+    #[arg(long)]
+    pub(crate) prune: bool,
+}
+
+/// Arguments of `migspec plan`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PlanArgs {
+    /// Spec files or directories
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    /// Save the plan, for `migspec apply FILE` (it holds no secret)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+}
+
+/// Arguments of `migspec apply`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApplyArgs {
+    /// Spec files or directories, or one saved plan file (from `plan --out`)
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    /// Apply without asking for confirmation (CI)
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// How far to follow each job before returning
+    #[arg(long, value_enum, default_value_t = WaitArg::Completed)]
+    pub(crate) wait: WaitArg,
+    /// Addresses worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    /// Output format of the plan shown before applying
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+}
+
+/// Arguments of `migspec show`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ShowArgs {
+    /// The plan file
+    pub(crate) plan: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+}
+
+/// Arguments of `migspec status`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+    /// Only addresses matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) only: Vec<String>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `migspec import`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    /// The kind to import as
+    #[arg(value_enum)]
+    pub(crate) kind: KindArg,
+    /// The address to give it (metadata.name)
+    pub(crate) name: String,
+    /// The cloud's id (`dts-1kl0iy0v`, an OMS task group id)
+    pub(crate) remote_id: String,
+    /// The region it lives in (default: the provider's configured region)
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Write the spec to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+}
+
+/// `migspec state …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum StateCommand {
+    /// List the recorded addresses
+    List(StateArgs),
+    /// Show what is recorded for one address
+    Show(StateAddressArgs),
+    /// Forget an address (the remote job is left alone)
+    Rm(StateAddressArgs),
+    /// Release a lock left by a process that died
+    Unlock(UnlockArgs),
+}
+
+/// Arguments of `migspec state list`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StateArgs {
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+}
+
+/// Arguments of `migspec state show|rm`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StateAddressArgs {
+    /// The address
+    pub(crate) address: String,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+}
+
+/// Arguments of `migspec state unlock`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnlockArgs {
+    /// Required: confirms that the process holding the lock is gone
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+}
+
+/// Output formats of plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// For people (colour on a terminal)
+    Human,
+    /// The versioned plan document (docs/plan-format.md)
+    Json,
+    /// A summary for a pull-request comment
+    Markdown,
+    /// GitHub Actions workflow annotations
+    Github,
+}
+
+/// `--wait` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WaitArg {
+    /// Return once each job accepted its next step
+    None,
+    /// Return once each check passed
+    Checked,
+    /// Return once each migration runs
+    Running,
+    /// Follow every planned action to its end
+    Completed,
 }
 
 /// Arguments of `migspec validate`.

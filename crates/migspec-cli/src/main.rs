@@ -15,6 +15,12 @@ fn main() -> std::process::ExitCode {
     let status = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
+        Command::Apply(args) => commands::apply::run(&args),
+        Command::Show(args) => commands::plan::show(&args),
+        Command::Status(args) => commands::state::status(&args),
+        Command::Import(args) => commands::state::import(&args),
+        Command::State(command) => commands::state::state(&command),
         Command::Emulator(args) => match migspec_emulator::cli::run(args) {
             Ok(()) => ExitStatus::Success,
             Err(error) => {

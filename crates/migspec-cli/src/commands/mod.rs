@@ -1,7 +1,11 @@
 //! The subcommands; each returns the process exit status.
 
+pub(crate) mod apply;
+pub(crate) mod plan;
 pub(crate) mod schema;
+pub(crate) mod state;
 pub(crate) mod validate;
+pub(crate) mod workspace;
 
 /// Exit statuses, as CI expects them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +14,10 @@ pub(crate) enum ExitStatus {
     Success,
     /// The specs (or the run) failed. Usage errors exit with 2, from clap.
     Failure,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+    /// Ctrl-C stopped the apply (130, as shells report SIGINT).
+    Interrupted,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -17,6 +25,8 @@ impl From<ExitStatus> for std::process::ExitCode {
         match status {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::Failure => Self::from(1),
+            ExitStatus::Changes => Self::from(2),
+            ExitStatus::Interrupted => Self::from(130),
         }
     }
 }

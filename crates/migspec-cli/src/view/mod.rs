@@ -4,6 +4,8 @@
 //! people go to standard error. Colour follows the terminal and `NO_COLOR`.
 
 pub(crate) mod diagnostics;
+pub(crate) mod plan;
+pub(crate) mod progress;
 
 use std::io::{IsTerminal, Write};
 
@@ -11,6 +13,23 @@ use std::io::{IsTerminal, Write};
 pub(crate) fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
         && std::io::stderr().is_terminal()
+}
+
+/// Whether standard output is a terminal.
+pub(crate) fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Whether standard error is a terminal.
+pub(crate) fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Writes to standard error without a newline (a prompt).
+pub(crate) fn err_inline(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{text}");
+    let _ = stderr.flush();
 }
 
 /// Writes a line to standard output. A closed pipe (`migspec … | head`) is not an error.

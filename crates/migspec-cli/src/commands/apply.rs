@@ -1,0 +1,169 @@
+//! `migspec apply`: plan (or read a saved plan and check it still holds), confirm, apply with
+//! progress, record the state.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use migspec_runner::engine::{self, ApplyOptions, Outcome, Reporter, WaitLevel};
+use migspec_runner::state::LockInfo;
+use tokio_util::sync::CancellationToken;
+
+use super::ExitStatus;
+use super::plan::{Stopped, fail, prepare, render_plan, runner_message, runtime};
+use super::workspace::Workspace;
+use crate::args::{ApplyArgs, SelectionArgs, WaitArg};
+use crate::view::{self, progress};
+
+/// The saved plan file among the arguments, if that is what was given.
+fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
+    match paths {
+        [path] if path.is_file() && path.extension().is_some_and(|ext| ext == "json") => Some(path),
+        _ => None,
+    }
+}
+
+pub(crate) fn run(args: &ApplyArgs) -> ExitStatus {
+    runtime().block_on(async {
+        let workspace = match Workspace::open(&args.workspace).await {
+            Ok(workspace) => workspace,
+            Err(message) => {
+                fail(&message);
+                return ExitStatus::Failure;
+            }
+        };
+        let status = apply(args, &workspace).await.unwrap_or(ExitStatus::Failure);
+        workspace.close().await;
+        status
+    })
+}
+
+async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, Stopped> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // The lock is held from before planning until the state is written for the last time.
+    let lock = workspace
+        .backend
+        .lock(&LockInfo::current(command))
+        .map_err(|error| fail(&error.to_string()))?;
+
+    let planned = match saved_plan(&args.paths) {
+        Some(path) => {
+            let saved = super::plan::load(path)?;
+            let paths: Vec<PathBuf> = saved.binding.paths.iter().map(PathBuf::from).collect();
+            let selection = SelectionArgs {
+                only: saved.binding.only.clone(),
+                exclude: saved.binding.exclude.clone(),
+                prune: saved.binding.prune,
+            };
+            let mut fresh = prepare(&paths, workspace, &selection).await?;
+            let reasons = saved.binding.stale_reasons(&fresh.plan.binding);
+            if !reasons.is_empty() {
+                return Err(fail(&format!(
+                    "the saved plan {} is stale: {}; nothing was applied. Make a new plan with `migspec plan --out {}`",
+                    path.display(),
+                    reasons.join("; "),
+                    path.display()
+                )));
+            }
+            // Exactly the saved actions (a pure planner gives the same ones for the same
+            // inputs; the saved plan is what was reviewed).
+            fresh.plan = saved;
+            fresh
+        }
+        None => prepare(&args.paths, workspace, &args.selection).await?,
+    };
+
+    view::out(render_plan(&planned.plan, args.format).trim_end());
+    let has_changes = planned.plan.has_changes();
+    if has_changes && !args.auto_approve {
+        confirm()?;
+    }
+
+    let cancel = CancellationToken::new();
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                view::err(
+                    "Interrupted: no new steps start; calls in progress finish and the state is written. A re-run continues from here.",
+                );
+                cancel.cancel();
+            }
+        })
+    };
+    let working = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|change| !change.actions.is_empty())
+        .count();
+    let reporter: Arc<dyn Reporter> = if view::stderr_is_terminal() && working > 0 {
+        Arc::new(progress::Bars::new(working))
+    } else {
+        Arc::new(progress::Lines::default())
+    };
+    let options = ApplyOptions {
+        concurrency: usize::from(args.concurrency),
+        wait: match args.wait {
+            WaitArg::None => WaitLevel::None,
+            WaitArg::Checked => WaitLevel::Checked,
+            WaitArg::Running => WaitLevel::Running,
+            WaitArg::Completed => WaitLevel::Completed,
+        },
+        cancel: cancel.clone(),
+        poll_interval: workspace.poll_interval,
+    };
+    let result = engine::apply(
+        &workspace.providers,
+        &workspace.backend,
+        lock,
+        planned,
+        Arc::clone(&reporter),
+        options,
+    )
+    .await;
+    drop(reporter);
+    watcher.abort();
+    let report = result.map_err(|error| fail(&runner_message(&error)))?;
+
+    let count =
+        |wanted: fn(&Outcome) -> bool| report.outcomes.values().filter(|o| wanted(o)).count();
+    let converged = count(|o| matches!(o, Outcome::Converged));
+    let in_flight = count(|o| matches!(o, Outcome::LeftInFlight { .. }));
+    let failed = count(|o| matches!(o, Outcome::Failed { .. }));
+    let interrupted = count(|o| matches!(o, Outcome::Interrupted));
+    if !has_changes {
+        return Ok(ExitStatus::Success);
+    }
+    view::err(&format!(
+        "Apply {}: {converged} converged, {in_flight} left in flight, {failed} failed, {interrupted} interrupted.",
+        if failed > 0 || interrupted > 0 {
+            "stopped"
+        } else {
+            "complete"
+        }
+    ));
+    if cancel.is_cancelled() || report.interrupted() {
+        Ok(ExitStatus::Interrupted)
+    } else if report.failed() {
+        Ok(ExitStatus::Failure)
+    } else {
+        Ok(ExitStatus::Success)
+    }
+}
+
+/// Asks for `yes` on a terminal; without one, `--auto-approve` is required.
+fn confirm() -> Result<(), Stopped> {
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(
+            "no terminal to confirm the apply: review the plan above and pass --auto-approve (CI), or run in a terminal",
+        ));
+    }
+    view::err("Do you want to apply this plan? Only \"yes\" is accepted.");
+    view::err_inline("Enter \"yes\" to apply: ");
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
+        return Err(fail("apply cancelled; nothing was changed"));
+    }
+    Ok(())
+}

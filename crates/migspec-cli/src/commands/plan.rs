@@ -1,0 +1,225 @@
+//! `migspec plan` and `migspec show`, and the planning steps `apply` shares.
+
+use std::path::{Path, PathBuf};
+
+use migspec_runner::RunnerError;
+use migspec_runner::plan::Plan;
+use migspec_runner::planner::{self, Planned, Selection};
+use migspec_runner::specs::{MissingSecrets, SpecSet};
+use migspec_schema::Options;
+
+use super::ExitStatus;
+use super::workspace::Workspace;
+use crate::args::{PlanArgs, PlanFormat, SelectionArgs, ShowArgs};
+use crate::view::{self, diagnostics, plan as render};
+
+/// A command that stopped: the message is already printed.
+#[derive(Debug)]
+pub(crate) struct Stopped;
+
+/// Prints an error the way every command does: what, then what to do.
+pub(crate) fn fail(message: &str) -> Stopped {
+    view::err(&format!("error: {message}"));
+    Stopped
+}
+
+/// A runtime for one command.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+/// Loads and validates the specs, resolves their secrets, reads the state and plans.
+/// A spec set with errors is never planned.
+pub(crate) async fn prepare(
+    paths: &[PathBuf],
+    workspace: &Workspace,
+    selection: &SelectionArgs,
+) -> Result<Planned, Stopped> {
+    let report = migspec_schema::validate_paths(paths, Options::default());
+    if report.has_errors() {
+        view::err(diagnostics::human(&report.diagnostics, view::stderr_color()).trim_end());
+        let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
+        return Err(fail(&format!(
+            "{errors} validation error(s): nothing was planned; fix the specs (`migspec validate` shows the same)"
+        )));
+    }
+    if report.files == 0 {
+        return Err(fail(&format!(
+            "no spec files (*.yaml, *.yml) under {}",
+            paths
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let missing = if workspace.emulated {
+        MissingSecrets::Placeholder
+    } else {
+        MissingSecrets::Fail
+    };
+    let specs = match SpecSet::build(&report.documents, workspace.secrets().as_ref(), missing) {
+        Ok(specs) => specs,
+        Err(errors) => {
+            for error in &errors {
+                view::err(&format!("error: {error}\n  help: {}", error.help()));
+            }
+            return Err(fail(&format!(
+                "{} secret(s) could not be read: nothing was planned",
+                errors.len()
+            )));
+        }
+    };
+    if !specs.placeholders.is_empty() {
+        let mut names: Vec<&str> = specs
+            .placeholders
+            .iter()
+            .filter_map(|text| {
+                text.rsplit_once(" (")
+                    .map(|(_, name)| name.trim_end_matches(')'))
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        view::err(&format!(
+            "note: --emulator: {} unset secret reference(s) got placeholder values: {}",
+            specs.placeholders.len(),
+            names.join(", ")
+        ));
+    }
+    let selection = Selection::new(&selection.only, &selection.exclude, selection.prune)
+        .map_err(|error| fail(&error.to_string()))?;
+    let state = workspace
+        .backend
+        .read()
+        .map_err(|error| fail(&error.to_string()))?;
+    let mut planned = planner::plan(&workspace.providers, state, specs, &selection)
+        .await
+        .map_err(|error| fail(&runner_message(&error)))?;
+    planned.plan.binding.paths = paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    Ok(planned)
+}
+
+/// A runner error with what to do about it.
+pub(crate) fn runner_message(error: &RunnerError) -> String {
+    use migspec_provider::ProviderError;
+    match error {
+        RunnerError::Provider { source, .. } => {
+            let help = match source.as_ref() {
+                ProviderError::Auth { .. } => {
+                    "\n  help: check the credentials (TENCENTCLOUD_SECRET_ID/KEY, HUAWEICLOUD_SDK_AK/SK, or --emulator)"
+                }
+                ProviderError::Network { .. } => {
+                    "\n  help: check the endpoint (migspec.yaml, MIGSPEC_TENCENT_ENDPOINT, MIGSPEC_HUAWEI_OMS_ENDPOINT) and the network; nothing was changed"
+                }
+                _ => "",
+            };
+            format!("{error}{help}")
+        }
+        RunnerError::Plan { .. } => format!("cannot plan:\n{error}"),
+        _ => error.to_string(),
+    }
+}
+
+/// Renders a plan in a format.
+pub(crate) fn render_plan(plan: &Plan, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Human => render::human(
+            plan,
+            &render::HumanStyle {
+                color: render::use_color(view::stdout_is_terminal()),
+            },
+        ),
+        PlanFormat::Json => render::json(plan),
+        PlanFormat::Markdown => render::markdown(plan),
+        PlanFormat::Github => render::github(plan),
+    }
+}
+
+/// Writes a plan file (atomic; it holds no secret).
+fn save(plan: &Plan, path: &Path) -> Result<(), Stopped> {
+    let text = render::json(plan);
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let result = tempfile::NamedTempFile::new_in(dir).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.persist(path).map(|_| ()).map_err(|error| error.error)
+    });
+    result.map_err(|error| fail(&format!("cannot write plan {}: {error}", path.display())))
+}
+
+/// Reads a plan file.
+pub(crate) fn load(path: &Path) -> Result<Plan, Stopped> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| fail(&format!("cannot read plan {}: {error}", path.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|error| {
+        fail(&format!(
+            "{} is not a migspec plan file: {error}; make one with `migspec plan --out FILE`",
+            path.display()
+        ))
+    })?;
+    if plan.format_version != migspec_runner::plan::PLAN_FORMAT_VERSION {
+        return Err(fail(&format!(
+            "{} has plan format {}; this migspec reads {}: plan again with this version",
+            path.display(),
+            plan.format_version,
+            migspec_runner::plan::PLAN_FORMAT_VERSION
+        )));
+    }
+    Ok(plan)
+}
+
+pub(crate) fn run(args: &PlanArgs) -> ExitStatus {
+    runtime().block_on(async {
+        let workspace = match Workspace::open(&args.workspace).await {
+            Ok(workspace) => workspace,
+            Err(message) => {
+                fail(&message);
+                return ExitStatus::Failure;
+            }
+        };
+        let result = prepare(&args.paths, &workspace, &args.selection).await;
+        workspace.close().await;
+        let Ok(planned) = result else {
+            return ExitStatus::Failure;
+        };
+        let text = render_plan(&planned.plan, args.format);
+        view::out(text.trim_end());
+        if let Some(out) = &args.out {
+            if save(&planned.plan, out).is_err() {
+                return ExitStatus::Failure;
+            }
+            view::err(&format!(
+                "Saved the plan to {}; apply exactly it with `migspec apply {}`.",
+                out.display(),
+                out.display()
+            ));
+        }
+        if args.detailed_exitcode && planned.plan.has_changes() {
+            ExitStatus::Changes
+        } else {
+            ExitStatus::Success
+        }
+    })
+}
+
+pub(crate) fn show(args: &ShowArgs) -> ExitStatus {
+    match load(&args.plan) {
+        Ok(plan) => {
+            view::out(render_plan(&plan, args.format).trim_end());
+            ExitStatus::Success
+        }
+        Err(Stopped) => ExitStatus::Failure,
+    }
+}

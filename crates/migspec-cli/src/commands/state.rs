@@ -1,0 +1,314 @@
+//! `migspec status`, `migspec state list|show|rm|unlock` and `migspec import`.
+
+use migspec_provider::{Address, ImportRequest, ObserveRequest, ObserveTarget, RemoteId};
+use migspec_runner::planner::{self, Selection};
+use migspec_runner::state::{LocalState, LockInfo, Resource};
+
+use super::ExitStatus;
+use super::plan::{Stopped, fail, runner_message, runtime};
+use super::workspace::Workspace;
+use crate::args::{ImportArgs, StateCommand, StatusArgs, WorkspaceArgs};
+use crate::view::{self, progress};
+
+pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
+    runtime().block_on(async {
+        let workspace = match Workspace::open(&args.workspace).await {
+            Ok(workspace) => workspace,
+            Err(message) => {
+                fail(&message);
+                return ExitStatus::Failure;
+            }
+        };
+        let result = status_of(args, &workspace).await;
+        workspace.close().await;
+        match result {
+            Ok(()) => ExitStatus::Success,
+            Err(Stopped) => ExitStatus::Failure,
+        }
+    })
+}
+
+async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopped> {
+    let state = workspace
+        .backend
+        .read()
+        .map_err(|error| fail(&error.to_string()))?;
+    let selection =
+        Selection::new(&args.only, &[], false).map_err(|error| fail(&error.to_string()))?;
+    let observed = planner::observe_state(&workspace.providers, &state, &selection)
+        .await
+        .map_err(|error| fail(&runner_message(&error)))?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = observed
+            .iter()
+            .map(|(address, observation)| {
+                serde_json::json!({
+                    "address": address,
+                    "kind": state.resources.get(address).map(|r| r.kind.clone()),
+                    "observed": observation,
+                })
+            })
+            .collect();
+        view::out(
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "format_version": "1",
+                "addresses": rows,
+            }))
+            .expect("status serializes"),
+        );
+        return Ok(());
+    }
+    if observed.is_empty() {
+        view::out("No recorded jobs (apply some specs first).");
+        return Ok(());
+    }
+    for (address, observation) in &observed {
+        let kind = state
+            .resources
+            .get(address)
+            .map_or("?", |resource| resource.kind.as_str());
+        let id = observation
+            .object()
+            .map_or_else(|| "-".to_owned(), |object| object.id.to_string());
+        view::out(&format!(
+            "{address:<28} {kind:<24} {id:<38} {}",
+            progress::where_is(observation)
+        ));
+        if let Some(failure) = observation.object().and_then(|o| o.failure.as_ref()) {
+            view::out(&format!("    failure: {}", failure.message));
+            for detail in &failure.details {
+                view::out(&format!("      {detail}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn state(command: &StateCommand) -> ExitStatus {
+    let result = match command {
+        StateCommand::List(args) => list(&args.workspace),
+        StateCommand::Show(args) => show(&args.workspace, &args.address),
+        StateCommand::Rm(args) => remove(&args.workspace, &args.address),
+        StateCommand::Unlock(args) => unlock(&args.workspace, args.force),
+    };
+    match result {
+        Ok(()) => ExitStatus::Success,
+        Err(Stopped) => ExitStatus::Failure,
+    }
+}
+
+fn backend(args: &WorkspaceArgs) -> LocalState {
+    LocalState::new(&args.state_dir)
+}
+
+fn list(args: &WorkspaceArgs) -> Result<(), Stopped> {
+    let state = backend(args)
+        .read()
+        .map_err(|error| fail(&error.to_string()))?;
+    for (address, resource) in &state.resources {
+        view::out(&format!(
+            "{address:<28} {:<24} {}",
+            resource.kind,
+            resource
+                .remote_id
+                .as_ref()
+                .map_or_else(|| "(no remote id)".to_owned(), ToString::to_string)
+        ));
+    }
+    Ok(())
+}
+
+fn recorded<'a>(
+    state: &'a migspec_runner::state::State,
+    address: &str,
+) -> Result<&'a Resource, Stopped> {
+    state
+        .resources
+        .get(&Address(address.to_owned()))
+        .ok_or_else(|| {
+            fail(&format!(
+                "`{address}` is not in the state (recorded: {}); `migspec state list` shows them",
+                state
+                    .resources
+                    .keys()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+fn show(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let state = backend(args)
+        .read()
+        .map_err(|error| fail(&error.to_string()))?;
+    let resource = recorded(&state, address)?;
+    let journal: Vec<_> = state
+        .journal
+        .iter()
+        .filter(|entry| entry.address.0 == address)
+        .collect();
+    view::out(
+        &serde_json::to_string_pretty(&serde_json::json!({
+            "address": address,
+            "resource": resource,
+            "journal": journal,
+        }))
+        .expect("state serializes"),
+    );
+    Ok(())
+}
+
+fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let backend = backend(args);
+    let lock = backend
+        .lock(&LockInfo::current(format!("migspec state rm {address}")))
+        .map_err(|error| fail(&error.to_string()))?;
+    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    let resource = recorded(&state, address)?.clone();
+    state.resources.remove(&Address(address.to_owned()));
+    backend
+        .write(&lock, &mut state)
+        .map_err(|error| fail(&error.to_string()))?;
+    view::err(&format!(
+        "Forgot {address} ({}{}); the remote job is untouched. `migspec import` adopts it again.",
+        resource.kind,
+        resource
+            .remote_id
+            .map_or_else(String::new, |id| format!(" {id}"))
+    ));
+    Ok(())
+}
+
+fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
+    if !force {
+        return Err(fail(
+            "`state unlock` needs --force: make sure the process holding the lock is gone first",
+        ));
+    }
+    match backend(args).force_unlock() {
+        Ok(Some(holder)) => {
+            view::err(&format!(
+                "Released the lock held by pid {} on {} since {} (`{}`).",
+                holder.pid, holder.host, holder.since, holder.command
+            ));
+            Ok(())
+        }
+        Ok(None) => {
+            view::err("The state was not locked.");
+            Ok(())
+        }
+        Err(error) => Err(fail(&error.to_string())),
+    }
+}
+
+pub(crate) fn import(args: &ImportArgs) -> ExitStatus {
+    runtime().block_on(async {
+        let workspace = match Workspace::open(&args.workspace).await {
+            Ok(workspace) => workspace,
+            Err(message) => {
+                fail(&message);
+                return ExitStatus::Failure;
+            }
+        };
+        let result = import_one(args, &workspace).await;
+        workspace.close().await;
+        match result {
+            Ok(()) => ExitStatus::Success,
+            Err(Stopped) => ExitStatus::Failure,
+        }
+    })
+}
+
+async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stopped> {
+    let kind = migspec_spec::Kind::from(args.kind).as_str().to_owned();
+    let address = Address(args.name.clone());
+    let remote_id = RemoteId(args.remote_id.clone());
+    let Some((_, provider)) = workspace.providers.for_kind(&kind) else {
+        return Err(fail(&format!("no provider serves kind `{kind}`")));
+    };
+    let location = args.region.as_ref().map_or(
+        serde_json::Value::Null,
+        |region| serde_json::json!({"region": region}),
+    );
+    let backend = &workspace.backend;
+    let lock = backend
+        .lock(&LockInfo::current(format!(
+            "migspec import {kind} {address}"
+        )))
+        .map_err(|error| fail(&error.to_string()))?;
+    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    if let Some(existing) = state.resources.get(&address) {
+        return Err(fail(&format!(
+            "`{address}` is already recorded ({} {}); pick another name, or `migspec state rm {address}` first",
+            existing.kind,
+            existing
+                .remote_id
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
+        )));
+    }
+    let imported = provider
+        .import(ImportRequest {
+            kind: kind.clone(),
+            address: address.clone(),
+            remote_id: remote_id.clone(),
+            location: location.clone(),
+        })
+        .await
+        .map_err(|error| fail(&format!("{address}: {error}")))?;
+    // Observe it once to learn where it lives, for the state.
+    let observed = provider
+        .observe(ObserveRequest {
+            targets: vec![ObserveTarget {
+                address: address.clone(),
+                kind: kind.clone(),
+                remote_id: Some(remote_id.clone()),
+                location,
+            }],
+        })
+        .await
+        .map_err(|error| fail(&format!("{address}: {error}")))?;
+    let object_location = observed
+        .iter()
+        .find_map(|observation| observation.object().map(|object| object.location.clone()))
+        .unwrap_or(serde_json::Value::Null);
+    let yaml = serde_saphyr::to_string(&imported.document)
+        .map_err(|error| fail(&format!("cannot write the spec as YAML: {error}")))?;
+    let mut text = String::from("# yaml-language-server: $schema=../schemas/migspec.schema.json\n");
+    text.push_str(&format!("# Imported by migspec from {remote_id}.\n"));
+    if !imported.unreadable.is_empty() {
+        text.push_str(
+            "# The API does not return these fields; fill them in (secrets as {fromEnv: VAR}):\n",
+        );
+        for field in &imported.unreadable {
+            text.push_str(&format!("#   {field}\n"));
+        }
+    }
+    text.push_str(&yaml);
+    match &args.out {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|error| fail(&format!("cannot write {}: {error}", path.display())))?,
+        None => view::out(text.trim_end()),
+    }
+    state.resources.insert(
+        address.clone(),
+        Resource {
+            kind,
+            remote_id: Some(remote_id),
+            location: object_location,
+            secret_fingerprints: std::collections::BTreeMap::new(),
+            applied_spec_hash: None,
+            deletion_policy: None,
+            attempts: 0,
+            applied_view: None,
+        },
+    );
+    backend
+        .write(&lock, &mut state)
+        .map_err(|error| fail(&error.to_string()))?;
+    view::err(&format!(
+        "Imported {address}: recorded in the state; `migspec plan` with the spec shows what still differs."
+    ));
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! What every command that talks to a cloud shares: the settings file (`migspec.yaml`), the
+//! providers (built-in and plugins), the state backend, secret resolution and, with
+//! `--emulator`, the in-process emulator.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use migspec_emulator::{
+    DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK, DEFAULT_TENCENT_SECRET_ID,
+    DEFAULT_TENCENT_SECRET_KEY, EmulatorConfig, RunningEmulator,
+};
+use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
+use migspec_provider::plugin::host::PluginProvider;
+use migspec_runner::providers::Providers;
+use migspec_runner::state::LocalState;
+use migspec_spec::model::SecretRef;
+use migspec_spec::secret::{EnvironmentSecrets, Secret, SecretError, SecretSource};
+use migspec_tencent_dts::{Credentials, Endpoint, TencentConfig, TencentDtsProvider};
+
+use crate::args::WorkspaceArgs;
+
+/// `migspec.yaml`: settings that are not specs. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Settings {
+    /// Tencent DTS settings.
+    #[serde(default)]
+    pub(crate) tencent: TencentSettings,
+    /// Huawei OMS settings.
+    #[serde(default)]
+    pub(crate) huawei: HuaweiSettings,
+    /// Provider plugins, each pinned by the SHA-256 of its library.
+    #[serde(default)]
+    pub(crate) plugins: Vec<PluginSetting>,
+    /// How often in-flight jobs are polled (`3s` by default; one batched call per provider
+    /// per interval, however many jobs move).
+    pub(crate) poll_interval: Option<String>,
+}
+
+/// `tencent:` in `migspec.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct TencentSettings {
+    /// `https://…` (or `http://` on loopback), `regional`, `international`.
+    endpoint: Option<String>,
+    /// The default region.
+    region: Option<String>,
+    /// Client-side requests per second per action (documented limit: 20).
+    rate_limit_per_second: Option<u32>,
+}
+
+/// `huawei:` in `migspec.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct HuaweiSettings {
+    /// `https://…` for every region.
+    endpoint: Option<String>,
+    /// The default project id.
+    project_id: Option<String>,
+    /// Client-side requests per second per operation.
+    rate_limit_per_second: Option<u32>,
+}
+
+/// One plugin in `migspec.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct PluginSetting {
+    /// The library, relative to `migspec.yaml`.
+    path: PathBuf,
+    /// Its SHA-256 (hex), checked before it is loaded.
+    sha256: String,
+}
+
+impl Settings {
+    /// Reads the settings file when it exists.
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        };
+        let mut settings: Self = serde_saphyr::from_str(&text).map_err(|error| {
+            format!(
+                "{}: {error}\n  help: keys are `tencent`, `huawei` and `plugins` (see README, \"Settings\")",
+                path.display()
+            )
+        })?;
+        if let Some(text) = &settings.poll_interval {
+            humantime::parse_duration(text).map_err(|error| {
+                format!(
+                    "{}: pollInterval `{text}`: {error}; write a duration such as `500ms` or `3s`",
+                    path.display()
+                )
+            })?;
+        }
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        for plugin in &mut settings.plugins {
+            if plugin.path.is_relative() {
+                plugin.path = base.join(&plugin.path);
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// Everything a cloud-facing command needs.
+pub(crate) struct Workspace {
+    /// The providers.
+    pub(crate) providers: Providers,
+    /// The state backend.
+    pub(crate) backend: LocalState,
+    /// Whether this runs against the emulator.
+    pub(crate) emulated: bool,
+    /// The shared pollers' interval.
+    pub(crate) poll_interval: Duration,
+    /// The emulator, while it runs.
+    emulator: Option<RunningEmulator>,
+}
+
+impl Workspace {
+    /// Sets up providers and state; with `--emulator`, starts the emulator first.
+    pub(crate) async fn open(args: &WorkspaceArgs) -> Result<Self, String> {
+        let settings = Settings::load(&args.config)?;
+        let backend = LocalState::new(&args.state_dir);
+        let mut emulator = None;
+        let mut tencent = TencentConfig::from_env().map_err(|error| error.to_string())?;
+        let mut huawei = HuaweiConfig::from_env().map_err(|error| error.to_string())?;
+        if let Some(endpoint) = &settings.tencent.endpoint {
+            tencent = tencent.with_endpoint(match endpoint.as_str() {
+                "regional" => Endpoint::Regional,
+                "international" => Endpoint::International,
+                url => Endpoint::Custom(url.to_owned()),
+            });
+        }
+        if let Some(region) = &settings.tencent.region {
+            tencent = tencent.with_default_region(region);
+        }
+        if let Some(limit) = settings.tencent.rate_limit_per_second {
+            tencent = tencent.with_rate_limit_per_second(limit);
+        }
+        if let Some(endpoint) = &settings.huawei.endpoint {
+            huawei = huawei.with_endpoint(endpoint);
+        }
+        if let Some(project) = &settings.huawei.project_id {
+            huawei = huawei.with_project_id(project);
+        }
+        if let Some(limit) = settings.huawei.rate_limit_per_second {
+            huawei = huawei.with_rate_limit_per_second(limit);
+        }
+        let mut poll_interval = settings
+            .poll_interval
+            .as_deref()
+            .and_then(|text| humantime::parse_duration(text).ok())
+            .unwrap_or(Duration::from_secs(3));
+        if args.emulator && settings.poll_interval.is_none() {
+            poll_interval = Duration::from_millis(200);
+        }
+        tencent = tencent.with_poll_after(poll_interval);
+        huawei = huawei.with_poll_interval(poll_interval);
+        if args.emulator {
+            let running = start_emulator(&args.state_dir.join("emulator")).await?;
+            let url = running.url();
+            tencent = tencent
+                .with_endpoint(Endpoint::Custom(url.clone()))
+                .with_credentials(Credentials::new(
+                    DEFAULT_TENCENT_SECRET_ID,
+                    DEFAULT_TENCENT_SECRET_KEY,
+                ));
+            huawei = huawei
+                .with_endpoint(url)
+                .with_credentials(migspec_huawei_oms::config::Credentials::access_key(
+                    DEFAULT_HUAWEI_AK,
+                    DEFAULT_HUAWEI_SK,
+                ))
+                .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
+            emulator = Some(running);
+        }
+        let mut providers = Providers::new();
+        let add = |providers: &mut Providers, provider: Arc<dyn migspec_provider::Provider>| {
+            providers
+                .register(provider)
+                .map_err(|error| error.to_string())
+        };
+        add(
+            &mut providers,
+            Arc::new(TencentDtsProvider::new(tencent).map_err(|error| error.to_string())?),
+        )?;
+        add(
+            &mut providers,
+            Arc::new(HuaweiOmsProvider::new(huawei).map_err(|error| error.to_string())?),
+        )?;
+        for plugin in &settings.plugins {
+            let loaded =
+                PluginProvider::load(&plugin.path, &plugin.sha256).map_err(|e| e.to_string())?;
+            add(&mut providers, Arc::new(loaded))?;
+        }
+        Ok(Self {
+            providers,
+            backend,
+            emulated: args.emulator,
+            poll_interval,
+            emulator,
+        })
+    }
+
+    /// The secret source: the environment and files, plus the emulator's project id.
+    pub(crate) fn secrets(&self) -> Box<dyn SecretSource> {
+        if self.emulated {
+            Box::new(EmulatorSecrets)
+        } else {
+            Box::new(EnvironmentSecrets::default())
+        }
+    }
+
+    /// Stops the emulator (it persists its data under the state directory).
+    pub(crate) async fn close(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+async fn start_emulator(dir: &Path) -> Result<RunningEmulator, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+    EmulatorConfig::default()
+        .with_state_dir(dir)
+        .start()
+        .await
+        .map_err(|error| format!("cannot start the emulator: {error}"))
+}
+
+/// Secrets for `--emulator`: the environment first; the project id the emulator serves for
+/// `HUAWEICLOUD_SDK_PROJECT_ID`; anything else unset gets a placeholder (said once).
+struct EmulatorSecrets;
+
+impl SecretSource for EmulatorSecrets {
+    fn value(&self, reference: &SecretRef, spec_dir: &Path) -> Result<Secret, SecretError> {
+        match EnvironmentSecrets::default().value(reference, spec_dir) {
+            Err(SecretError::MissingVariable { variable })
+                if variable == migspec_huawei_oms::config::PROJECT_ID_ENV =>
+            {
+                Ok(Secret::new(DEFAULT_HUAWEI_PROJECT_ID))
+            }
+            other => other,
+        }
+    }
+}
