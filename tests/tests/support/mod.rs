@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod cloud;
+
 /// The target directory and profile these tests were built in (`target/debug/deps/<test>`).
 fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
