@@ -81,7 +81,10 @@ impl Cloud {
             if path.extension().is_some_and(|ext| ext == "yaml") {
                 let text = std::fs::read_to_string(&path).expect("a spec file");
                 self.write(
-                    &format!("specs/{}", path.file_name().unwrap().to_string_lossy()),
+                    &format!(
+                        "specs/{}",
+                        path.file_name().expect("a file name").to_string_lossy()
+                    ),
                     &text,
                 );
             }
