@@ -106,12 +106,16 @@ pub enum MissingSecrets {
 
 /// A secret reference that could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{address} ({}): {field}: {source}", file.display())]
+#[error("{}:{line}:{column}: {address}: {field}: {source}", file.display())]
 pub struct UnresolvedSecret {
     /// The spec.
     pub address: Address,
     /// Its file.
     pub file: PathBuf,
+    /// The line of the reference (1-based).
+    pub line: usize,
+    /// The column of the reference (1-based).
+    pub column: usize,
     /// The field, as a JSON pointer.
     pub field: String,
     /// Why.
@@ -180,12 +184,17 @@ impl SpecSet {
                             .push(format!("{address}: {pointer} ({name})"));
                         values.insert(pointer, Secret::new(format!("migspec-placeholder-{name}")));
                     }
-                    Err(source) => errors.push(UnresolvedSecret {
-                        address: address.clone(),
-                        file: file.clone(),
-                        field: pointer,
-                        source,
-                    }),
+                    Err(source) => {
+                        let (line, column) = position(valid, &pointer);
+                        errors.push(UnresolvedSecret {
+                            address: address.clone(),
+                            file: file.clone(),
+                            line,
+                            column,
+                            field: pointer,
+                            source,
+                        });
+                    }
                 }
             }
             let spec = Spec {
@@ -222,6 +231,22 @@ impl SpecSet {
             .collect();
         fingerprint(&pairs)
     }
+}
+
+/// Where a field of a document is in its file (line and column, 1-based). The node trees
+/// are not kept after validation, so the file is parsed again: this runs only to report an
+/// error.
+fn position(valid: &ValidDocument, pointer: &str) -> (usize, usize) {
+    let text = valid.file.text();
+    migspec_spec::yaml::parse_documents(text)
+        .ok()
+        .and_then(|documents| documents.into_iter().nth(valid.index))
+        .map_or((1, 1), |node| {
+            let located = node.locate(pointer);
+            valid
+                .file
+                .line_column(located.key.unwrap_or(located.value).offset)
+        })
 }
 
 /// Every `{fromEnv: …}` / `{fromFile: …}` object in a document, by JSON pointer.
@@ -319,6 +344,13 @@ lifecycle:
             ]
         );
         assert!(errors[1].to_string().contains("MIGSPEC_TEST_UNSET_AK"));
+        // `ak` of `src_node` is on line 14, column 5 of the source.
+        assert_eq!((errors[1].line, errors[1].column), (14, 5), "{}", errors[1]);
+        assert!(
+            errors[1]
+                .to_string()
+                .starts_with("dir/spec.yaml:14:5: logs-archive: ")
+        );
         assert!(errors[1].help().contains("export MIGSPEC_TEST_UNSET_AK"));
     }
 
