@@ -27,9 +27,7 @@ use crate::planner::Planned;
 use crate::poller::Poller;
 use crate::providers::Providers;
 use crate::specs::{Deadlines, Spec};
-use crate::state::{
-    JournalEntry, JournalStatus, LocalState, Resource, State, StateLock, now_rfc3339,
-};
+use crate::state::{HeldState, JournalEntry, JournalStatus, Resource, State, now_rfc3339};
 
 /// How far `apply` follows each address before returning (`--wait`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -194,8 +192,7 @@ impl ApplyReport {
 struct Run {
     providers: Providers,
     pollers: Vec<Poller>,
-    backend: LocalState,
-    lock: StateLock,
+    held: Box<dyn HeldState>,
     state: Mutex<State>,
     reporter: Arc<dyn Reporter>,
     options: ApplyOptions,
@@ -203,15 +200,14 @@ struct Run {
 }
 
 /// Applies a plan (the actions of `planned.plan`, with the specs and observations it was
-/// made from). The state lock must be held for the whole call.
+/// made from), writing the state through `held`, whose lock is kept for the whole call.
 ///
 /// # Errors
 ///
 /// Only when the state cannot be written; every failure of a step is an [`Outcome`].
 pub async fn apply(
     providers: &Providers,
-    backend: &LocalState,
-    lock: StateLock,
+    held: Box<dyn HeldState>,
     planned: Planned,
     reporter: Arc<dyn Reporter>,
     options: ApplyOptions,
@@ -222,8 +218,7 @@ pub async fn apply(
     let run = Arc::new(Run {
         providers: providers.clone(),
         pollers,
-        backend: backend.clone(),
-        lock,
+        held,
         lineage_serial: format!("{}:{}", planned.state.lineage, planned.state.serial),
         state: Mutex::new(planned.state.clone()),
         reporter,
@@ -310,9 +305,7 @@ impl Run {
         const JOURNAL_KEEP: usize = 1000;
         let excess = state.journal.len().saturating_sub(JOURNAL_KEEP);
         state.journal.drain(..excess);
-        self.backend
-            .write(&self.lock, &mut state)
-            .map_err(RunnerError::State)
+        self.held.write(&mut state).map_err(RunnerError::State)
     }
 
     async fn forget(&self, address: &Address) -> Result<(), RunnerError> {

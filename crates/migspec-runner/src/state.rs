@@ -216,6 +216,80 @@ pub enum StateError {
     },
 }
 
+/// Where the state lives. The embedded default is [`LocalState`]; a team backend (a
+/// database with an advisory lock) implements the same four operations.
+pub trait StateBackend: Send + Sync + std::fmt::Debug {
+    /// Where the state is, for messages (`.migspec/state.json`).
+    fn describe(&self) -> String;
+
+    /// Reads the state; a state never written is a new, empty one.
+    ///
+    /// # Errors
+    ///
+    /// When it exists but cannot be read, is corrupt, or is of a newer format.
+    fn read(&self) -> Result<State, StateError>;
+
+    /// Takes the exclusive lock for a whole run; writing needs it.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Locked`] naming the holder, or an I/O failure.
+    fn lock(&self, info: &LockInfo) -> Result<Box<dyn HeldState>, StateError>;
+
+    /// Releases a lock left by a process that died, returning who held it.
+    ///
+    /// # Errors
+    ///
+    /// When the lock cannot be released.
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+}
+
+/// The state under its lock: the only way to write it. The lock is released on drop.
+pub trait HeldState: Send + Sync {
+    /// Writes the state (bumping its serial), refusing when someone else wrote it since it
+    /// was read.
+    ///
+    /// # Errors
+    ///
+    /// I/O failures, or [`StateError::Conflict`].
+    fn write(&self, state: &mut State) -> Result<(), StateError>;
+}
+
+impl StateBackend for LocalState {
+    fn describe(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn read(&self) -> Result<State, StateError> {
+        Self::read(self)
+    }
+
+    fn lock(&self, info: &LockInfo) -> Result<Box<dyn HeldState>, StateError> {
+        let lock = Self::lock(self, info)?;
+        Ok(Box::new(LocalHeld {
+            backend: self.clone(),
+            lock,
+        }))
+    }
+
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        Self::force_unlock(self)
+    }
+}
+
+/// A [`LocalState`] under its lock.
+#[derive(Debug)]
+struct LocalHeld {
+    backend: LocalState,
+    lock: StateLock,
+}
+
+impl HeldState for LocalHeld {
+    fn write(&self, state: &mut State) -> Result<(), StateError> {
+        self.backend.write(&self.lock, state)
+    }
+}
+
 /// The embedded state backend: a JSON file in a directory (normally `.migspec/`).
 #[derive(Debug, Clone)]
 pub struct LocalState {
@@ -408,6 +482,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = LocalState::new(dir.path().join(".migspec"));
         (dir, state)
+    }
+
+    #[test]
+    fn the_backend_trait_writes_only_under_its_lock() {
+        let (_dir, local) = backend();
+        let backend: Box<dyn StateBackend> = Box::new(local);
+        let mut state = backend.read().unwrap();
+        let held = backend.lock(&LockInfo::current("trait test")).unwrap();
+        held.write(&mut state).unwrap();
+        assert_eq!(backend.read().unwrap().serial, 1);
+        assert!(matches!(
+            backend.lock(&LockInfo::current("second")),
+            Err(StateError::Locked { .. })
+        ));
+        drop(held);
+        assert!(backend.lock(&LockInfo::current("third")).is_ok());
+        assert!(backend.describe().ends_with("state.json"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub(crate) fn run(args: &ApplyArgs) -> ExitStatus {
 async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, Stopped> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     // The lock is held from before planning until the state is written for the last time.
-    let lock = workspace
+    let held = workspace
         .backend
         .lock(&LockInfo::current(command))
         .map_err(|error| fail(&error.to_string()))?;
@@ -115,8 +115,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     };
     let result = engine::apply(
         &workspace.providers,
-        &workspace.backend,
-        lock,
+        held,
         planned,
         Arc::clone(&reporter),
         options,

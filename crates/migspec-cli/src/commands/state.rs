@@ -2,7 +2,7 @@
 
 use migspec_provider::{Address, ImportRequest, ObserveRequest, ObserveTarget, RemoteId};
 use migspec_runner::planner::{self, Selection};
-use migspec_runner::state::{LocalState, LockInfo, Resource};
+use migspec_runner::state::{LocalState, LockInfo, Resource, StateBackend};
 
 use super::ExitStatus;
 use super::plan::{Stopped, fail, runner_message, runtime};
@@ -97,8 +97,8 @@ pub(crate) fn state(command: &StateCommand) -> ExitStatus {
     }
 }
 
-fn backend(args: &WorkspaceArgs) -> LocalState {
-    LocalState::new(&args.state_dir)
+fn backend(args: &WorkspaceArgs) -> Box<dyn StateBackend> {
+    Box::new(LocalState::new(&args.state_dir))
 }
 
 fn list(args: &WorkspaceArgs) -> Result<(), Stopped> {
@@ -161,14 +161,13 @@ fn show(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
 
 fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
     let backend = backend(args);
-    let lock = backend
+    let held = backend
         .lock(&LockInfo::current(format!("migspec state rm {address}")))
         .map_err(|error| fail(&error.to_string()))?;
     let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
     let resource = recorded(&state, address)?.clone();
     state.resources.remove(&Address(address.to_owned()));
-    backend
-        .write(&lock, &mut state)
+    held.write(&mut state)
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "Forgot {address} ({}{}); the remote job is untouched. `migspec import` adopts it again.",
@@ -232,7 +231,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
         |region| serde_json::json!({"region": region}),
     );
     let backend = &workspace.backend;
-    let lock = backend
+    let held = backend
         .lock(&LockInfo::current(format!(
             "migspec import {kind} {address}"
         )))
@@ -304,8 +303,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             applied_view: None,
         },
     );
-    backend
-        .write(&lock, &mut state)
+    held.write(&mut state)
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "Imported {address}: recorded in the state; `migspec plan` with the spec shows what still differs."

@@ -15,7 +15,7 @@ use migspec_emulator::{
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
 use migspec_runner::providers::Providers;
-use migspec_runner::state::LocalState;
+use migspec_runner::state::{LocalState, StateBackend};
 use migspec_spec::model::SecretRef;
 use migspec_spec::secret::{EnvironmentSecrets, Secret, SecretError, SecretSource};
 use migspec_tencent_dts::{Credentials, Endpoint, TencentConfig, TencentDtsProvider};
@@ -113,7 +113,7 @@ pub(crate) struct Workspace {
     /// The providers.
     pub(crate) providers: Providers,
     /// The state backend.
-    pub(crate) backend: LocalState,
+    pub(crate) backend: Box<dyn StateBackend>,
     /// Whether this runs against the emulator.
     pub(crate) emulated: bool,
     /// The shared pollers' interval.
@@ -126,7 +126,7 @@ impl Workspace {
     /// Sets up providers and state; with `--emulator`, starts the emulator first.
     pub(crate) async fn open(args: &WorkspaceArgs) -> Result<Self, String> {
         let settings = Settings::load(&args.config)?;
-        let backend = LocalState::new(&args.state_dir);
+        let backend: Box<dyn StateBackend> = Box::new(LocalState::new(&args.state_dir));
         let mut emulator = None;
         let mut tencent = TencentConfig::from_env().map_err(|error| error.to_string())?;
         let mut huawei = HuaweiConfig::from_env().map_err(|error| error.to_string())?;
