@@ -1,37 +1,593 @@
-//! TEMPORARY placeholder while the plan renderers land (being written in parallel): every
-//! format renders the JSON document.
+//! The four plan renderers: human (colour on a terminal), JSON (the versioned document,
+//! `docs/plan-format.md`), markdown (a pull-request comment) and GitHub annotations.
+//!
+//! Secrets never reach a renderer: a secret's field change carries only
+//! [`ChangeValue::Sensitive`], shown as `(sensitive, changed)`.
 
-use migspec_runner::plan::Plan;
+use std::fmt::Write as _;
 
+use migspec_provider::{Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase};
+use migspec_runner::plan::{Change, Plan};
+
+/// How the human rendering looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HumanStyle {
+    /// ANSI colours.
     pub(crate) color: bool,
 }
 
+/// Whether to colour a stream: `NO_COLOR` (any non-empty value) disables, `CLICOLOR_FORCE`
+/// (non-empty, not `0`) forces, otherwise colour when the stream is a terminal.
 pub(crate) fn use_color(stream_is_tty: bool) -> bool {
-    stream_is_tty
-}
-
-pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
-    let _ = style.color;
-    format!(
-        "{}\n{}",
-        json(plan),
-        if plan.has_changes() {
-            plan.summary_line()
-        } else {
-            "No changes.".to_owned()
-        }
+    color_choice(
+        stream_is_tty,
+        std::env::var("NO_COLOR").ok().as_deref(),
+        std::env::var("CLICOLOR_FORCE").ok().as_deref(),
     )
 }
 
+fn color_choice(tty: bool, no_color: Option<&str>, force: Option<&str>) -> bool {
+    if no_color.is_some_and(|value| !value.is_empty()) {
+        return false;
+    }
+    if force.is_some_and(|value| !value.is_empty() && value != "0") {
+        return true;
+    }
+    tty
+}
+
+const RESET: &str = "\u{1b}[0m";
+const BOLD: &str = "\u{1b}[1m";
+const DIM: &str = "\u{1b}[2m";
+const RED: &str = "\u{1b}[31m";
+const GREEN: &str = "\u{1b}[32m";
+const YELLOW: &str = "\u{1b}[33m";
+const CYAN: &str = "\u{1b}[36m";
+
+struct Paint(bool);
+
+impl Paint {
+    fn with(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn action_color(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => GREEN,
+        ActionKind::Delete | ActionKind::Stop => RED,
+        ActionKind::Modify => YELLOW,
+        _ => CYAN,
+    }
+}
+
+/// `check_passed`, as the JSON spells phases.
+fn phase_name(phase: Phase) -> String {
+    serde_json::to_value(phase)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn value_text(value: &ChangeValue) -> String {
+    match value {
+        ChangeValue::Absent => "(absent)".to_owned(),
+        ChangeValue::Sensitive => "(sensitive)".to_owned(),
+        ChangeValue::Value(value) => value.to_string(),
+    }
+}
+
+/// `before → after`, or `(sensitive, changed)` for secrets.
+fn change_text(change: &FieldChange) -> String {
+    if matches!(change.after, ChangeValue::Sensitive)
+        || matches!(change.before, ChangeValue::Sensitive)
+    {
+        return "(sensitive, changed)".to_owned();
+    }
+    format!(
+        "{} → {}",
+        value_text(&change.before),
+        value_text(&change.after)
+    )
+}
+
+/// `spec.MigrateOption.RunMode` from `/spec/MigrateOption/RunMode`.
+fn field_path(pointer: &str) -> String {
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn header(change: &Change) -> String {
+    let mut text = format!("{} ({}", change.address, change.kind);
+    if let Some(id) = &change.remote_id {
+        let _ = write!(text, ", {id}");
+    }
+    if let Some(phase) = change.phase {
+        let _ = write!(text, ", {}", phase_name(phase));
+    }
+    text.push(')');
+    text
+}
+
+/// The plan for people.
+pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
+    let paint = Paint(style.color);
+    let mut out = String::new();
+    let unchanged: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|change| change.actions.is_empty())
+        .collect();
+    for change in plan
+        .changes
+        .iter()
+        .filter(|change| !change.actions.is_empty())
+    {
+        let _ = writeln!(out, "{}", paint.with(BOLD, &header(change)));
+        for action in &change.actions {
+            human_action(&mut out, action, &paint);
+        }
+        out.push('\n');
+    }
+    if !unchanged.is_empty() {
+        for change in &unchanged {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint.with(DIM, &format!("= {} (no change)", header(change)))
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.with(
+                BOLD,
+                "Drift (changed outside migspec since the last apply):"
+            )
+        );
+        for drift in &plan.drift {
+            let _ = writeln!(out, "  {}", drift.address);
+            for field in &drift.changes {
+                let _ = writeln!(
+                    out,
+                    "      {}: {}",
+                    field_path(&field.field),
+                    change_text(field)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if plan.has_changes() {
+        let _ = writeln!(out, "{}", paint.with(BOLD, &plan.summary_line()));
+    } else {
+        let _ = writeln!(out, "No changes. Remote jobs match the specs.");
+    }
+    out
+}
+
+fn human_action(out: &mut String, action: &Action, paint: &Paint) {
+    let verb = format!("{} {}", action.kind.symbol(), action.kind.verb());
+    let _ = writeln!(
+        out,
+        "  {:<12} {}",
+        paint.with(action_color(action.kind), &verb),
+        paint.with(DIM, &action.reason)
+    );
+    for change in &action.changes {
+        let mut line = format!("{}: {}", field_path(&change.field), change_text(change));
+        if !change.in_place {
+            line.push_str("  (forces re-create)");
+        }
+        let _ = writeln!(out, "      {line}");
+    }
+    for disruption in &action.disruptions {
+        let _ = writeln!(
+            out,
+            "      {}",
+            paint.with(RED, &format!("! {}", disruption.describe()))
+        );
+    }
+}
+
+/// The versioned JSON document.
 pub(crate) fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("plans serialize")
 }
 
-pub(crate) fn markdown(plan: &Plan) -> String {
-    json(plan)
+/// Escapes a markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A pull-request comment.
+pub(crate) fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let title = if plan.has_changes() {
+        plan.summary_line()
+    } else {
+        "No changes. Remote jobs match the specs.".to_owned()
+    };
+    let _ = writeln!(out, "### migspec plan: {title}\n");
+    let disruptive = plan
+        .changes
+        .iter()
+        .flat_map(|change| &change.actions)
+        .filter(|action| !action.disruptions.is_empty())
+        .count();
+    if disruptive > 0 {
+        let _ = writeln!(
+            out,
+            "> ⚠️ **{disruptive} disruptive action(s)**: read the details before merging.\n"
+        );
+    }
+    let _ = writeln!(out, "| address | kind | remote | actions |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for change in &plan.changes {
+        let actions = if change.actions.is_empty() {
+            "= no change".to_owned()
+        } else {
+            change
+                .actions
+                .iter()
+                .map(|action| {
+                    let mark = if action.disruptions.is_empty() {
+                        ""
+                    } else {
+                        " ⚠️"
+                    };
+                    format!("{} {}{mark}", action.kind.symbol(), action.kind.verb())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let remote = match (&change.remote_id, change.phase) {
+            (Some(id), Some(phase)) => format!("`{id}` ({})", phase_name(phase)),
+            (Some(id), None) => format!("`{id}`"),
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            cell(&change.address.0),
+            cell(&change.kind),
+            cell(&remote),
+            cell(&actions)
+        );
+    }
+    for change in plan
+        .changes
+        .iter()
+        .filter(|change| !change.actions.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: {} action(s)</summary>\n",
+            change.address,
+            change.actions.len()
+        );
+        for action in &change.actions {
+            let _ = writeln!(
+                out,
+                "- **{} {}**: {}",
+                action.kind.symbol(),
+                action.kind.verb(),
+                action.reason
+            );
+            for field in &action.changes {
+                let _ = writeln!(
+                    out,
+                    "  - `{}`: {}",
+                    field_path(&field.field),
+                    change_text(field)
+                );
+            }
+            for disruption in &action.disruptions {
+                let _ = writeln!(out, "  - ⚠️ {}", disruption.describe());
+            }
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    if !plan.drift.is_empty() {
+        let _ = writeln!(out, "\n#### Drift (changed outside migspec)\n");
+        for drift in &plan.drift {
+            for field in &drift.changes {
+                let _ = writeln!(
+                    out,
+                    "- `{}` `{}`: {}",
+                    drift.address,
+                    field_path(&field.field),
+                    change_text(field)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Escapes a workflow command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: a notice with the summary, a warning per disruptive
+/// action and per drifted address.
 pub(crate) fn github(plan: &Plan) -> String {
-    json(plan)
+    let mut out = String::new();
+    let summary = if plan.has_changes() {
+        plan.summary_line()
+    } else {
+        "No changes. Remote jobs match the specs.".to_owned()
+    };
+    let _ = writeln!(
+        out,
+        "::notice title={}::{}",
+        escape_property("migspec plan"),
+        escape_data(&summary)
+    );
+    for change in &plan.changes {
+        for action in &change.actions {
+            if action.disruptions.is_empty() {
+                continue;
+            }
+            let what: Vec<&str> = action
+                .disruptions
+                .iter()
+                .map(|disruption: &Disruption| disruption.describe())
+                .collect();
+            let _ = writeln!(
+                out,
+                "::warning title={}::{} {}: {} ({})",
+                escape_property(&change.address.0),
+                action.kind.symbol(),
+                action.kind.verb(),
+                escape_data(&what.join("; ")),
+                escape_data(&action.reason)
+            );
+        }
+    }
+    for drift in &plan.drift {
+        let fields: Vec<String> = drift
+            .changes
+            .iter()
+            .map(|field| field_path(&field.field))
+            .collect();
+        let _ = writeln!(
+            out,
+            "::warning title={}::changed outside migspec: {}",
+            escape_property(&drift.address.0),
+            escape_data(&fields.join(", "))
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migspec_provider::{Address, RemoteId};
+    use migspec_runner::plan::{Binding, Drift};
+    use serde_json::json;
+
+    fn rich() -> Plan {
+        let binding = Binding {
+            lineage: "7d6c0b2e".into(),
+            serial: 4,
+            specs: "specs-hash".into(),
+            observed: "observed-hash".into(),
+            paths: vec!["specs".into()],
+            ..Binding::default()
+        };
+        let changes = vec![
+            Change {
+                address: Address("orders-to-cdb".into()),
+                kind: "TencentDtsMigrateJob".into(),
+                remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
+                phase: Some(Phase::ReadyToComplete),
+                actions: vec![
+                    Action::new(
+                        ActionKind::Stop,
+                        "API 2018-03-30 modifies a stopped job only",
+                    )
+                    .disrupting(Disruption::NeedsStop),
+                    Action::new(ActionKind::Modify, "2 fields differ from the spec")
+                        .with_changes(vec![
+                            FieldChange {
+                                field: "/spec/MigrateOption/RunMode".into(),
+                                before: ChangeValue::Value(json!(1)),
+                                after: ChangeValue::Value(json!(2)),
+                                in_place: true,
+                            },
+                            FieldChange {
+                                field: "/spec/SrcInfo/Password".into(),
+                                before: ChangeValue::Sensitive,
+                                after: ChangeValue::Sensitive,
+                                in_place: true,
+                            },
+                        ])
+                        .disrupting(Disruption::OverridesRoot),
+                    Action::new(ActionKind::Check, "a changed configuration is checked"),
+                    Action::new(ActionKind::Start, "start once the check passed"),
+                    Action::new(ActionKind::Complete, "desired: completed"),
+                ],
+            },
+            Change {
+                address: Address("media-archive".into()),
+                kind: "HuaweiOmsTaskGroup".into(),
+                remote_id: Some(RemoteId("6bf2f607".into())),
+                phase: Some(Phase::Running),
+                actions: vec![
+                    Action::new(ActionKind::Pause, "OMS refuses to delete a running group")
+                        .disrupting(Disruption::NeedsPause)
+                        .disrupting(Disruption::ForcesRecreate),
+                    Action::new(ActionKind::Delete, "task_type cannot change in place"),
+                    Action::new(ActionKind::Create, "re-created | with the new type")
+                        .with_changes(vec![FieldChange {
+                            field: "/spec/src_node/object_key".into(),
+                            before: ChangeValue::Absent,
+                            after: ChangeValue::Value(json!(["2023/", "2024/"])),
+                            in_place: false,
+                        }])
+                        .disrupting(Disruption::OverwritesTarget),
+                ],
+            },
+            Change {
+                address: Address("sessions-redis".into()),
+                kind: "TencentDtsMigrationJob".into(),
+                remote_id: Some(RemoteId("dts-2".into())),
+                phase: Some(Phase::Failed),
+                actions: vec![
+                    Action::new(ActionKind::Resume, "onFailure: resume (attempt 1 of 2)")
+                        .disrupting(Disruption::ClearsTarget),
+                    Action::new(ActionKind::Retry, "retry, 100%, failed objects"),
+                    Action::new(ActionKind::Continue, "desired: running"),
+                ],
+            },
+            Change {
+                address: Address("catalog".into()),
+                kind: "TencentDtsMigrateJob".into(),
+                remote_id: Some(RemoteId("dts-3".into())),
+                phase: Some(Phase::Completed),
+                actions: vec![],
+            },
+        ];
+        let drift = vec![Drift {
+            address: Address("catalog".into()),
+            changes: vec![FieldChange {
+                field: "/spec/JobName".into(),
+                before: ChangeValue::Value(json!("catalog")),
+                after: ChangeValue::Value(json!("renamed: by hand, 100%")),
+                in_place: true,
+            }],
+        }];
+        Plan::new(binding, changes, drift)
+    }
+
+    fn empty() -> Plan {
+        Plan::new(
+            Binding::default(),
+            vec![Change {
+                address: Address("orders".into()),
+                kind: "TencentDtsMigrateJob".into(),
+                remote_id: Some(RemoteId("dts-1".into())),
+                phase: Some(Phase::Running),
+                actions: vec![],
+            }],
+            vec![],
+        )
+    }
+
+    #[test]
+    fn human_plans() {
+        insta::assert_snapshot!("human_rich", human(&rich(), &HumanStyle { color: false }));
+        insta::assert_snapshot!("human_empty", human(&empty(), &HumanStyle { color: false }));
+        insta::assert_snapshot!(
+            "human_rich_color",
+            human(&rich(), &HumanStyle { color: true })
+        );
+    }
+
+    #[test]
+    fn json_plans() {
+        insta::assert_snapshot!("json_rich", json(&rich()));
+        let back: Plan = serde_json::from_str(&json(&rich())).unwrap();
+        assert_eq!(back, rich());
+    }
+
+    #[test]
+    fn markdown_plans() {
+        insta::assert_snapshot!("markdown_rich", markdown(&rich()));
+        insta::assert_snapshot!("markdown_empty", markdown(&empty()));
+    }
+
+    #[test]
+    fn github_plans() {
+        insta::assert_snapshot!("github_rich", github(&rich()));
+        insta::assert_snapshot!("github_empty", github(&empty()));
+    }
+
+    #[test]
+    fn every_action_kind_and_disruption_is_rendered() {
+        let text = human(&rich(), &HumanStyle { color: false });
+        for kind in [
+            ActionKind::Create,
+            ActionKind::Modify,
+            ActionKind::Check,
+            ActionKind::Start,
+            ActionKind::Resume,
+            ActionKind::Retry,
+            ActionKind::Complete,
+            ActionKind::Pause,
+            ActionKind::Continue,
+            ActionKind::Stop,
+            ActionKind::Delete,
+        ] {
+            let line = format!("{} {}", kind.symbol(), kind.verb());
+            assert!(text.contains(&line), "missing `{line}` in\n{text}");
+        }
+        for disruption in [
+            Disruption::NeedsStop,
+            Disruption::NeedsPause,
+            Disruption::ForcesRecreate,
+            Disruption::OverwritesTarget,
+            Disruption::ClearsTarget,
+            Disruption::OverridesRoot,
+        ] {
+            assert!(text.contains(disruption.describe()), "{disruption:?}");
+        }
+        assert!(text.contains("spec.SrcInfo.Password: (sensitive, changed)"));
+    }
+
+    #[test]
+    fn github_escapes_messages_and_properties() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        let text = github(&rich());
+        assert!(
+            text.lines().any(
+                |line| line == "::warning title=catalog::changed outside migspec: spec.JobName"
+            ),
+            "{text}"
+        );
+        // Every annotation is one line, whatever the reasons hold.
+        let mut plan = rich();
+        let orders = plan
+            .changes
+            .iter_mut()
+            .find(|change| change.address.0 == "orders-to-cdb")
+            .expect("the rich plan has orders-to-cdb");
+        orders.actions[0].reason = "two\nlines, 50%".into();
+        let text = github(&plan);
+        assert!(text.contains("(two%0Alines, 50%25)"), "{text}");
+        assert!(text.lines().all(|line| line.starts_with("::")), "{text}");
+    }
+
+    #[test]
+    fn colour_follows_no_color_and_clicolor_force() {
+        assert!(color_choice(true, None, None));
+        assert!(!color_choice(false, None, None));
+        assert!(!color_choice(true, Some("1"), None));
+        assert!(color_choice(true, Some(""), None));
+        assert!(color_choice(false, None, Some("1")));
+        assert!(!color_choice(false, None, Some("0")));
+        assert!(!color_choice(true, Some("1"), Some("1")));
+    }
 }
