@@ -352,6 +352,17 @@ impl Worker<'_> {
             if self.run.options.cancel.is_cancelled() {
                 return Ok(Outcome::Interrupted);
             }
+            // Far enough for `--wait`: the remaining actions are left for a later apply.
+            if let Some(phase) = self.observed.object().map(|object| object.phase)
+                && index > 0
+                && self.run.options.wait.reached(phase)
+            {
+                self.record_applied().await?;
+                return Ok(Outcome::LeftInFlight {
+                    phase,
+                    remaining: actions[index..].iter().map(|a| a.kind).collect(),
+                });
+            }
             let action = actions[index].clone();
             self.run.reporter.report(Event::StepStarted {
                 address: self.address.clone(),
@@ -429,7 +440,10 @@ impl Worker<'_> {
                 }
                 StepOutcome::InFlight { observed, wait } => {
                     self.see(observed).await?;
-                    if let Some(phase) = self.observed.object().map(|object| object.phase)
+                    // Far enough for `--wait`: stop following, unless the step is already
+                    // finished (then it is applied again below and reported done).
+                    if !matches!(self.judge(&wait), Some(WaitEnd::Satisfied))
+                        && let Some(phase) = self.observed.object().map(|object| object.phase)
                         && self.run.options.wait.reached(phase)
                     {
                         return Ok(StepEnd::LeftInFlight(phase));
@@ -438,12 +452,6 @@ impl Worker<'_> {
                         WaitEnd::Satisfied => {}
                         WaitEnd::Failed(failure) => return Ok(StepEnd::Failed(failure)),
                         WaitEnd::Interrupted => return Ok(StepEnd::Interrupted),
-                    }
-                    if let Some(phase) = self.observed.object().map(|object| object.phase)
-                        && self.run.options.wait.reached(phase)
-                        && self.run.options.wait != WaitLevel::Completed
-                    {
-                        return Ok(StepEnd::LeftInFlight(phase));
                     }
                 }
             }
@@ -804,6 +812,263 @@ fn failure_of(error: &ProviderError) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::Mutex as StdMutex;
+
+    use migspec_provider::{
+        Description, DesiredSpec, ImportRequest, Imported, ObserveRequest, PlanError, Problem,
+        ProviderFuture, RemoteId, RemoteObject,
+    };
+
+    use crate::plan::{Binding, Change, Plan};
+    use crate::specs::SpecSet;
+    use crate::state::{LocalState, LockInfo, StateBackend};
+
+    /// A one-job cloud: `create` → creating → configured; `start` → starting → running, or
+    /// failed the first `failures` times; `resume` → starting again.
+    struct Fake {
+        job: StdMutex<Option<(Phase, u32)>>,
+        failures: u32,
+        calls: StdMutex<Vec<ActionKind>>,
+    }
+
+    impl Fake {
+        fn observed(&self) -> Observed {
+            let address = Address("job".into());
+            match *self.job.lock().unwrap() {
+                None => Observed::Missing { address },
+                Some((phase, _)) => Observed::Present {
+                    address,
+                    object: Box::new(RemoteObject {
+                        id: RemoteId("job-1".into()),
+                        phase,
+                        raw_status: format!("{phase:?}"),
+                        location: serde_json::Value::Null,
+                        view: serde_json::json!({"n": 1}),
+                        progress: None,
+                        failure: (phase == Phase::Failed).then(|| Failure {
+                            code: Some("E1".into()),
+                            message: "the loader died".into(),
+                            details: vec!["step loader: 40%".into()],
+                        }),
+                    }),
+                },
+            }
+        }
+
+        fn wait(until: Phase) -> Wait {
+            Wait {
+                until: vec![until],
+                fail_on: vec![Phase::Failed],
+                until_missing: false,
+                poll_after: Duration::from_millis(1),
+            }
+        }
+    }
+
+    impl Provider for Fake {
+        fn describe(&self) -> Description {
+            Description {
+                name: "fake".into(),
+                version: "0".into(),
+                kinds: vec![migspec_provider::KindDescription {
+                    kind: "Fake".into(),
+                    schema: serde_json::json!({}),
+                }],
+                rate_limits: vec![],
+            }
+        }
+        fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
+            Vec::new()
+        }
+        fn observe(&self, _: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+            let observed = self.observed();
+            Box::pin(async move { Ok(vec![observed]) })
+        }
+        fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+            let action = |kind| Action::new(kind, "test");
+            Ok(match request.observed.object().map(|o| o.phase) {
+                None => vec![action(ActionKind::Create), action(ActionKind::Start)],
+                Some(Phase::Configured) => vec![action(ActionKind::Start)],
+                Some(Phase::Failed) if request.recorded.attempts < 2 => {
+                    vec![action(ActionKind::Resume)]
+                }
+                Some(Phase::Failed) => {
+                    return Err(PlanError {
+                        address: request.address.clone(),
+                        message: "attempts exhausted".into(),
+                    });
+                }
+                _ => vec![],
+            })
+        }
+        fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
+            self.calls.lock().unwrap().push(step.action.kind);
+            let mut job = self.job.lock().unwrap();
+            let wait = match (step.action.kind, *job) {
+                (ActionKind::Create, None) => {
+                    *job = Some((Phase::Creating, 0));
+                    Some(Self::wait(Phase::Configured))
+                }
+                (
+                    ActionKind::Start | ActionKind::Resume,
+                    Some((Phase::Configured | Phase::Failed, n)),
+                ) => {
+                    *job = Some((Phase::Resuming, n));
+                    Some(Self::wait(Phase::Running))
+                }
+                _ => None,
+            };
+            drop(job);
+            let observed = self.observed();
+            Box::pin(async move {
+                Ok(match wait {
+                    Some(wait) => StepOutcome::InFlight { observed, wait },
+                    None => StepOutcome::Done { observed },
+                })
+            })
+        }
+        fn poll(&self, _: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+            {
+                let mut job = self.job.lock().unwrap();
+                *job = match *job {
+                    Some((Phase::Creating, n)) => Some((Phase::Configured, n)),
+                    Some((Phase::Resuming, n)) if n < self.failures => Some((Phase::Failed, n + 1)),
+                    Some((Phase::Resuming, n)) => Some((Phase::Running, n)),
+                    other => other,
+                };
+            }
+            let observed = self.observed();
+            Box::pin(async move { Ok(vec![observed]) })
+        }
+        fn import(&self, _: ImportRequest) -> ProviderFuture<'_, Imported> {
+            Box::pin(async {
+                Err(ProviderError::Config {
+                    message: "no".into(),
+                })
+            })
+        }
+    }
+
+    struct Quiet;
+    impl Reporter for Quiet {
+        fn report(&self, _: Event) {}
+    }
+
+    async fn run_fake(failures: u32, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
+        let fake = Arc::new(Fake {
+            job: StdMutex::new(None),
+            failures,
+            calls: StdMutex::new(Vec::new()),
+        });
+        let mut providers = Providers::new();
+        providers.register(fake.clone()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalState::new(dir.path());
+        let state = StateBackend::read(&backend).unwrap();
+        let address = Address("job".into());
+        let spec = Spec {
+            desired: DesiredSpec {
+                address: address.clone(),
+                kind: "Fake".into(),
+                document: serde_json::json!({}),
+                secrets: BTreeMap::new(),
+            },
+            file: "job.yaml".into(),
+            hash: "h".into(),
+            timeouts: Deadlines::default(),
+            deletion_policy: None,
+        };
+        let mut specs = SpecSet::default();
+        specs.specs.insert(address.clone(), spec);
+        let planned = Planned {
+            plan: Plan::new(
+                Binding::default(),
+                vec![Change {
+                    address: address.clone(),
+                    kind: "Fake".into(),
+                    remote_id: None,
+                    phase: None,
+                    actions: vec![
+                        Action::new(ActionKind::Create, "missing"),
+                        Action::new(ActionKind::Start, "then start"),
+                    ],
+                }],
+                vec![],
+            ),
+            specs,
+            observed: BTreeMap::from([(address.clone(), Observed::Missing { address })]),
+            state,
+        };
+        let held = StateBackend::lock(&backend, &LockInfo::current("test")).unwrap();
+        let options = ApplyOptions {
+            wait,
+            poll_interval: Duration::from_millis(1),
+            ..ApplyOptions::default()
+        };
+        let report = apply(&providers, held, planned, Arc::new(Quiet), options)
+            .await
+            .unwrap();
+        let calls = fake.calls.lock().unwrap().clone();
+        (report, calls, StateBackend::read(&backend).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_apply_converges_and_records_what_it_applied() {
+        let (report, calls, state) = run_fake(0, WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        // Each step is applied again once its wait is satisfied, to be reported done.
+        assert_eq!(
+            calls,
+            [
+                ActionKind::Create,
+                ActionKind::Create,
+                ActionKind::Start,
+                ActionKind::Start
+            ]
+        );
+        let resource = &state.resources[&Address("job".into())];
+        assert_eq!(resource.remote_id, Some(RemoteId("job-1".into())));
+        assert_eq!(resource.applied_spec_hash.as_deref(), Some("h"));
+        assert_eq!(resource.applied_view, Some(serde_json::json!({"n": 1})));
+        assert!(
+            state
+                .journal
+                .iter()
+                .any(|entry| entry.action == "create" && entry.status == JournalStatus::Intent)
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_migrations_are_resumed_per_the_providers_plan_then_fail_with_its_message() {
+        let (report, calls, state) = run_fake(1, WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        assert!(calls.contains(&ActionKind::Resume), "{calls:?}");
+        assert_eq!(state.resources[&Address("job".into())].attempts, 1);
+
+        let (report, _, state) = run_fake(5, WaitLevel::Completed).await;
+        match &report.outcomes[&Address("job".into())] {
+            Outcome::Failed { failure, .. } => {
+                assert_eq!(failure.message, "the loader died");
+                assert_eq!(failure.details, ["step loader: 40%"]);
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert_eq!(state.resources[&Address("job".into())].attempts, 2);
+    }
+
+    #[tokio::test]
+    async fn wait_levels_leave_jobs_in_flight_without_their_remaining_actions() {
+        let (report, calls, _) = run_fake(0, WaitLevel::None).await;
+        assert_eq!(calls, [ActionKind::Create]);
+        assert_eq!(
+            report.outcomes[&Address("job".into())],
+            Outcome::LeftInFlight {
+                phase: Phase::Creating,
+                remaining: vec![ActionKind::Create, ActionKind::Start],
+            }
+        );
+    }
 
     #[test]
     fn wait_levels_stop_at_their_phase() {
