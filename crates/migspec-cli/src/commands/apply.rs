@@ -10,8 +10,8 @@ use migspec_runner::state::LockInfo;
 use tokio_util::sync::CancellationToken;
 
 use super::ExitStatus;
-use super::plan::{Stopped, fail, prepare, render_plan, runner_message, runtime};
-use super::workspace::Workspace;
+use super::plan::{Stopped, fail, prepare, render_plan, runner_message};
+use super::workspace::{Workspace, in_workspace};
 use crate::args::{ApplyArgs, SelectionArgs, WaitArg};
 use crate::view::{self, progress};
 
@@ -24,17 +24,8 @@ fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
 }
 
 pub(crate) fn run(args: &ApplyArgs) -> ExitStatus {
-    runtime().block_on(async {
-        let workspace = match Workspace::open(&args.workspace).await {
-            Ok(workspace) => workspace,
-            Err(message) => {
-                fail(&message);
-                return ExitStatus::Failure;
-            }
-        };
-        let status = apply(args, &workspace).await.unwrap_or(ExitStatus::Failure);
-        workspace.close().await;
-        status
+    in_workspace(&args.workspace, async |workspace| {
+        apply(args, workspace).await
     })
 }
 

@@ -9,7 +9,7 @@ use migspec_runner::specs::{MissingSecrets, SpecSet};
 use migspec_schema::Options;
 
 use super::ExitStatus;
-use super::workspace::Workspace;
+use super::workspace::{Workspace, in_workspace};
 use crate::args::{PlanArgs, PlanFormat, SelectionArgs, ShowArgs};
 use crate::view::{self, diagnostics, plan as render};
 
@@ -181,36 +181,22 @@ pub(crate) fn load(path: &Path) -> Result<Plan, Stopped> {
 }
 
 pub(crate) fn run(args: &PlanArgs) -> ExitStatus {
-    runtime().block_on(async {
-        let workspace = match Workspace::open(&args.workspace).await {
-            Ok(workspace) => workspace,
-            Err(message) => {
-                fail(&message);
-                return ExitStatus::Failure;
-            }
-        };
-        let result = prepare(&args.paths, &workspace, &args.selection).await;
-        workspace.close().await;
-        let Ok(planned) = result else {
-            return ExitStatus::Failure;
-        };
-        let text = render_plan(&planned.plan, args.format);
-        view::out(text.trim_end());
+    in_workspace(&args.workspace, async |workspace| {
+        let planned = prepare(&args.paths, workspace, &args.selection).await?;
+        view::out(render_plan(&planned.plan, args.format).trim_end());
         if let Some(out) = &args.out {
-            if save(&planned.plan, out).is_err() {
-                return ExitStatus::Failure;
-            }
+            save(&planned.plan, out)?;
             view::err(&format!(
                 "Saved the plan to {}; apply exactly it with `migspec apply {}`.",
                 out.display(),
                 out.display()
             ));
         }
-        if args.detailed_exitcode && planned.plan.has_changes() {
+        Ok(if args.detailed_exitcode && planned.plan.has_changes() {
             ExitStatus::Changes
         } else {
             ExitStatus::Success
-        }
+        })
     })
 }
 

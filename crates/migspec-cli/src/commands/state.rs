@@ -5,26 +5,16 @@ use migspec_runner::planner::{self, Selection};
 use migspec_runner::state::{LocalState, LockInfo, Resource, StateBackend};
 
 use super::ExitStatus;
-use super::plan::{Stopped, fail, runner_message, runtime};
-use super::workspace::Workspace;
+use super::plan::{Stopped, fail, runner_message};
+use super::workspace::{Workspace, in_workspace};
 use crate::args::{ImportArgs, StateCommand, StatusArgs, WorkspaceArgs};
 use crate::view::{self, progress};
 
 pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
-    runtime().block_on(async {
-        let workspace = match Workspace::open(&args.workspace).await {
-            Ok(workspace) => workspace,
-            Err(message) => {
-                fail(&message);
-                return ExitStatus::Failure;
-            }
-        };
-        let result = status_of(args, &workspace).await;
-        workspace.close().await;
-        match result {
-            Ok(()) => ExitStatus::Success,
-            Err(Stopped) => ExitStatus::Failure,
-        }
+    in_workspace(&args.workspace, async |workspace| {
+        status_of(args, workspace)
+            .await
+            .map(|()| ExitStatus::Success)
     })
 }
 
@@ -202,20 +192,10 @@ fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
 }
 
 pub(crate) fn import(args: &ImportArgs) -> ExitStatus {
-    runtime().block_on(async {
-        let workspace = match Workspace::open(&args.workspace).await {
-            Ok(workspace) => workspace,
-            Err(message) => {
-                fail(&message);
-                return ExitStatus::Failure;
-            }
-        };
-        let result = import_one(args, &workspace).await;
-        workspace.close().await;
-        match result {
-            Ok(()) => ExitStatus::Success,
-            Err(Stopped) => ExitStatus::Failure,
-        }
+    in_workspace(&args.workspace, async |workspace| {
+        import_one(args, workspace)
+            .await
+            .map(|()| ExitStatus::Success)
     })
 }
 

@@ -20,6 +20,8 @@ use migspec_spec::model::SecretRef;
 use migspec_spec::secret::{EnvironmentSecrets, Secret, SecretError, SecretSource};
 use migspec_tencent_dts::{Credentials, Endpoint, TencentConfig, TencentDtsProvider};
 
+use super::ExitStatus;
+use super::plan::{Stopped, fail, runtime};
 use crate::args::WorkspaceArgs;
 
 /// `migspec.yaml`: settings that are not specs. Every key is optional.
@@ -223,6 +225,26 @@ impl Workspace {
             emulator.shutdown().await;
         }
     }
+}
+
+/// Runs a command's work with a workspace open (and the emulator stopped afterwards): the
+/// work returns its exit status, or [`Stopped`] once it printed why it stopped.
+pub(crate) fn in_workspace(
+    args: &WorkspaceArgs,
+    work: impl AsyncFnOnce(&Workspace) -> Result<ExitStatus, Stopped>,
+) -> ExitStatus {
+    runtime().block_on(async {
+        let workspace = match Workspace::open(args).await {
+            Ok(workspace) => workspace,
+            Err(message) => {
+                fail(&message);
+                return ExitStatus::Failure;
+            }
+        };
+        let status = work(&workspace).await.unwrap_or(ExitStatus::Failure);
+        workspace.close().await;
+        status
+    })
 }
 
 async fn start_emulator(dir: &Path) -> Result<RunningEmulator, String> {
