@@ -205,3 +205,57 @@ pub fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+impl Cloud {
+    /// Sends one Huawei OMS request with the emulator's token (no signature needed), as a
+    /// change made outside migspec. Returns the status code and body.
+    pub fn oms(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the emulator");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nX-Auth-Token: migspec-emulator-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// How many requests of a (service, action) the emulator accepted, e.g.
+    /// `("tencent", "CreateMigrateJob")`, over every API version.
+    pub fn accepted(&self, service: &str, action: &str) -> u64 {
+        let stats = self.stats();
+        stats["services"][service]["versions"]
+            .as_object()
+            .map_or(0, |versions| {
+                versions
+                    .values()
+                    .filter_map(|actions| actions[action]["ok"].as_u64())
+                    .sum()
+            })
+    }
+
+    /// Creates accepted by the emulator, every kind.
+    pub fn creates(&self) -> u64 {
+        self.accepted("tencent", "CreateMigrateJob")
+            + self.accepted("tencent", "CreateMigrationService")
+            + self.accepted("huawei", "CreateTaskGroup")
+    }
+
+    /// A shipped spec's text (`specs/NAME`).
+    pub fn shipped(name: &str) -> String {
+        std::fs::read_to_string(workspace_dir().join("specs").join(name)).expect("a shipped spec")
+    }
+}
