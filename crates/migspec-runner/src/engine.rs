@@ -241,6 +241,20 @@ pub async fn apply(
             if spec.is_none() && observed.object().is_none() {
                 // The object and its spec are both gone: nothing left to remember.
                 run.forget(&address).await?;
+            } else if spec.is_some() && observed.object().is_some() {
+                // Nothing to do, but the state may not know the object yet: a run that was
+                // killed between a create and its record, found again by its tag.
+                if let Some((provider, _)) = run.providers.for_kind(&change.kind) {
+                    let mut worker = Worker {
+                        run: &run,
+                        provider,
+                        address: address.clone(),
+                        kind: change.kind.clone(),
+                        spec,
+                        observed: observed.clone(),
+                    };
+                    worker.adopt(observed).await?;
+                }
             }
             continue;
         }
@@ -405,6 +419,24 @@ impl Worker<'_> {
         }
         self.record_applied().await?;
         Ok(Outcome::Converged)
+    }
+
+    /// Records an object that needs no action as applied, when the state does not say so
+    /// already (its id, location, spec hash, view and secret fingerprints).
+    async fn adopt(&mut self, observed: Observed) -> Result<(), RunnerError> {
+        let current = {
+            let state = self.run.state.lock().await;
+            state.resources.get(&self.address).is_some_and(|resource| {
+                resource.remote_id.as_ref() == observed.object().map(|object| &object.id)
+                    && resource.applied_spec_hash.as_deref()
+                        == self.spec.as_ref().map(|spec| spec.hash.as_str())
+            })
+        };
+        if current {
+            return Ok(());
+        }
+        self.see(observed).await?;
+        self.record_applied().await
     }
 
     /// Applies one action until the provider reports it done (or failed).
@@ -1055,6 +1087,68 @@ mod tests {
             other => panic!("expected a failure, got {other:?}"),
         }
         assert_eq!(state.resources[&Address("job".into())].attempts, 2);
+    }
+
+    #[tokio::test]
+    async fn an_object_found_by_its_tag_is_recorded_even_without_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalState::new(dir.path());
+        let address = Address("job".into());
+        let fake = Arc::new(Fake {
+            job: StdMutex::new(Some((Phase::Running, 0))),
+            failures: 0,
+            calls: StdMutex::new(Vec::new()),
+        });
+        let mut providers = Providers::new();
+        providers.register(fake.clone()).unwrap();
+        let mut specs = SpecSet::default();
+        specs.specs.insert(
+            address.clone(),
+            Spec {
+                desired: DesiredSpec {
+                    address: address.clone(),
+                    kind: "Fake".into(),
+                    document: serde_json::json!({}),
+                    secrets: BTreeMap::new(),
+                },
+                file: "job.yaml".into(),
+                hash: "h".into(),
+                timeouts: Deadlines::default(),
+                deletion_policy: None,
+            },
+        );
+        let planned = Planned {
+            plan: Plan::new(
+                Binding::default(),
+                vec![Change {
+                    address: address.clone(),
+                    kind: "Fake".into(),
+                    remote_id: Some(RemoteId("job-1".into())),
+                    phase: Some(Phase::Running),
+                    actions: vec![],
+                }],
+                vec![],
+            ),
+            specs,
+            observed: BTreeMap::from([(address.clone(), fake.observed())]),
+            state: StateBackend::read(&backend).unwrap(),
+        };
+        let held = StateBackend::lock(&backend, &LockInfo::current("test")).unwrap();
+        let report = apply(
+            &providers,
+            held,
+            planned,
+            Arc::new(Quiet),
+            ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert!(report.outcomes.is_empty());
+        assert!(fake.calls.lock().unwrap().is_empty(), "nothing is applied");
+        let state = StateBackend::read(&backend).unwrap();
+        let resource = &state.resources[&address];
+        assert_eq!(resource.remote_id, Some(RemoteId("job-1".into())));
+        assert_eq!(resource.applied_spec_hash.as_deref(), Some("h"));
     }
 
     #[tokio::test]
