@@ -31,7 +31,9 @@ fn refused(cloud: &Cloud, output: &std::process::Output, expected: &str) {
         describe(output)
     );
     assert_eq!(
-        text.lines().filter(|line| line.starts_with("error:")).count(),
+        text.lines()
+            .filter(|line| line.starts_with("error:"))
+            .count(),
         1,
         "one message:\n{}",
         describe(output)
