@@ -982,6 +982,27 @@ mod tests {
         }
     }
 
+    /// A spec set of one `Fake` spec with hash `h`.
+    fn fake_specs(address: &Address) -> SpecSet {
+        let mut specs = SpecSet::default();
+        specs.specs.insert(
+            address.clone(),
+            Spec {
+                desired: DesiredSpec {
+                    address: address.clone(),
+                    kind: "Fake".into(),
+                    document: serde_json::json!({}),
+                    secrets: BTreeMap::new(),
+                },
+                file: "job.yaml".into(),
+                hash: "h".into(),
+                timeouts: Deadlines::default(),
+                deletion_policy: None,
+            },
+        );
+        specs
+    }
+
     struct Quiet;
     impl Reporter for Quiet {
         fn report(&self, _: Event) {}
@@ -999,20 +1020,7 @@ mod tests {
         let backend = LocalState::new(dir.path());
         let state = StateBackend::read(&backend).unwrap();
         let address = Address("job".into());
-        let spec = Spec {
-            desired: DesiredSpec {
-                address: address.clone(),
-                kind: "Fake".into(),
-                document: serde_json::json!({}),
-                secrets: BTreeMap::new(),
-            },
-            file: "job.yaml".into(),
-            hash: "h".into(),
-            timeouts: Deadlines::default(),
-            deletion_policy: None,
-        };
-        let mut specs = SpecSet::default();
-        specs.specs.insert(address.clone(), spec);
+        let specs = fake_specs(&address);
         let planned = Planned {
             plan: Plan::new(
                 Binding::default(),
@@ -1101,22 +1109,7 @@ mod tests {
         });
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();
-        let mut specs = SpecSet::default();
-        specs.specs.insert(
-            address.clone(),
-            Spec {
-                desired: DesiredSpec {
-                    address: address.clone(),
-                    kind: "Fake".into(),
-                    document: serde_json::json!({}),
-                    secrets: BTreeMap::new(),
-                },
-                file: "job.yaml".into(),
-                hash: "h".into(),
-                timeouts: Deadlines::default(),
-                deletion_policy: None,
-            },
-        );
+        let specs = fake_specs(&address);
         let planned = Planned {
             plan: Plan::new(
                 Binding::default(),
