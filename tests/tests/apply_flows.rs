@@ -277,3 +277,54 @@ fn only_and_exclude_select_addresses_and_detailed_exit_codes_say_what_changed() 
     let rest = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
     assert_eq!(rest.status.code(), Some(2), "{}", describe(&rest));
 }
+
+#[test]
+fn a_spec_that_leaves_the_set_is_forgotten_or_with_prune_deleted() {
+    let cloud = with_specs(
+        None,
+        &[
+            "orders-mysql.yaml",
+            "media-archive-oms.yaml",
+            "invoices-oms-list.yaml",
+        ],
+    );
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    std::fs::remove_file(cloud.dir().join("specs/media-archive-oms.yaml")).unwrap();
+    std::fs::remove_file(cloud.dir().join("specs/invoices-oms-list.yaml")).unwrap();
+
+    // With --prune, the plan deletes them.
+    let prune = cloud.run(&["plan", "specs/", "--prune", "--format", "json"]);
+    assert_eq!(prune.status.code(), Some(0), "{}", describe(&prune));
+    let document: serde_json::Value = serde_json::from_slice(&prune.stdout).unwrap();
+    assert_eq!(document["summary"]["delete"], 2, "{document}");
+
+    // Without it, they are forgotten, visibly, and nothing is deleted.
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", describe(&plan));
+    assert!(
+        stdout(&plan).contains("? forget invoices-list"),
+        "{}",
+        describe(&plan)
+    );
+    assert!(
+        stdout(&plan).contains("? forget media-archive"),
+        "{}",
+        describe(&plan)
+    );
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--only", "media-*"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    let state = cloud.state();
+    assert!(state["resources"]["media-archive"].is_null(), "{state}");
+    assert!(state["resources"]["invoices-list"].is_object(), "{state}");
+    assert_eq!(cloud.accepted("huawei", "DeleteTaskGroup"), 0);
+
+    // The one left is deleted with --prune: pause first (OMS refuses to delete a running
+    // group), then delete, waiting until it is gone.
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--prune"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    assert_eq!(cloud.accepted("huawei", "DeleteTaskGroup"), 1);
+    assert!(cloud.state()["resources"]["invoices-list"].is_null());
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode", "--prune"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+}

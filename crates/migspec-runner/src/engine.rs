@@ -287,6 +287,9 @@ pub async fn apply(
             (address, outcome)
         });
     }
+    for address in &planned.plan.forget {
+        run.forget(address).await?;
+    }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         let (address, outcome) = joined.map_err(|error| RunnerError::Internal {

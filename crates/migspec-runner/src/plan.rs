@@ -129,6 +129,10 @@ pub struct Plan {
     /// Drift, shown apart from the planned changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// Addresses whose spec left the set and that are not deleted (no `--prune`, no
+    /// `deletionPolicy: delete`): apply forgets them; their remote jobs stay in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forget: Vec<Address>,
     /// Counts.
     pub summary: Summary,
 }
@@ -158,14 +162,15 @@ impl Plan {
             binding,
             changes,
             drift,
+            forget: Vec::new(),
             summary,
         }
     }
 
-    /// Whether the plan does anything.
+    /// Whether the plan does anything (forgetting an address changes the state).
     #[must_use]
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|change| !change.actions.is_empty())
+        !self.forget.is_empty() || self.changes.iter().any(|change| !change.actions.is_empty())
     }
 
     /// `Plan: 2 to create, 1 to modify, 3 lifecycle steps, 0 to delete.`

@@ -116,6 +116,7 @@ pub async fn plan(
 
     let mut changes = Vec::new();
     let mut drift = Vec::new();
+    let mut forget = Vec::new();
     let mut errors = Vec::new();
     for subject in &subjects {
         let observation = observed[&subject.address].clone();
@@ -140,6 +141,10 @@ pub async fn plan(
             });
         }
         match providers.get(subject.provider).plan(&request) {
+            Ok(actions) if spec.is_none() && actions.is_empty() => {
+                // The spec left the set and nothing deletes the object: forget it.
+                forget.push(subject.address.clone());
+            }
             Ok(actions) => changes.push(Change {
                 address: subject.address.clone(),
                 kind: subject.kind.clone(),
@@ -169,8 +174,11 @@ pub async fn plan(
         exclude: selection.exclude_globs.clone(),
         prune: selection.prune,
     };
+    let mut plan = Plan::new(binding, changes, drift);
+    forget.sort();
+    plan.forget = forget;
     Ok(Planned {
-        plan: Plan::new(binding, changes, drift),
+        plan,
         specs,
         observed,
         state,

@@ -117,6 +117,8 @@ fn header(change: &Change) -> String {
     text
 }
 
+const FORGET_TITLE: &str = "Forgotten (the spec left the set; the remote job stays in place, `--prune` or `lifecycle.deletionPolicy: delete` would delete it):";
+
 /// The plan for people.
 pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
     let paint = Paint(style.color);
@@ -143,6 +145,17 @@ pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
                 out,
                 "{}",
                 paint.with(DIM, &format!("= {} (no change)", header(change)))
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.forget.is_empty() {
+        let _ = writeln!(out, "{}", paint.with(BOLD, FORGET_TITLE));
+        for address in &plan.forget {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint.with(YELLOW, &format!("? forget {address}"))
             );
         }
         out.push('\n');
@@ -299,6 +312,12 @@ pub(crate) fn markdown(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\n</details>");
     }
+    if !plan.forget.is_empty() {
+        let _ = writeln!(out, "\n#### {}\n", FORGET_TITLE.trim_end_matches(':'));
+        for address in &plan.forget {
+            let _ = writeln!(out, "- `{address}`");
+        }
+    }
     if !plan.drift.is_empty() {
         let _ = writeln!(out, "\n#### Drift (changed outside migspec)\n");
         for drift in &plan.drift {
@@ -363,6 +382,16 @@ pub(crate) fn github(plan: &Plan) -> String {
                 escape_data(&action.reason)
             );
         }
+    }
+    for address in &plan.forget {
+        let _ = writeln!(
+            out,
+            "::warning title={}::{}",
+            escape_property(&address.0),
+            escape_data(
+                "the spec left the set: migspec forgets this job and leaves it in place (--prune deletes it)"
+            )
+        );
     }
     for drift in &plan.drift {
         let fields: Vec<String> = drift
@@ -478,7 +507,9 @@ mod tests {
                 in_place: true,
             }],
         }];
-        Plan::new(binding, changes, drift)
+        let mut plan = Plan::new(binding, changes, drift);
+        plan.forget = vec![Address("old-orders".into())];
+        plan
     }
 
     fn empty() -> Plan {
