@@ -33,7 +33,7 @@ fn a_saved_plan_is_applied_exactly_once_and_then_refused_as_stale() {
         !saved.contains("secret-"),
         "a plan file holds no secret:\n{saved}"
     );
-    assert!(saved.contains("\"format_version\": \"1\""));
+    assert!(saved.contains("\"format_version\": \"2\""));
 
     let show = cloud.run(&["show", "plan.json"]);
     assert_eq!(show.status.code(), Some(0), "{}", describe(&show));

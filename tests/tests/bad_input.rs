@@ -92,6 +92,12 @@ fn a_held_lock_names_its_holder() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Freeze the holder, so that whatever the state says next was written by the second apply.
+    let stop = std::process::Command::new("kill")
+        .args(["-STOP", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stop.success());
     let serial = cloud.state()["serial"].clone();
     let output = cloud.run(&["apply", "specs/", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));

@@ -61,9 +61,14 @@ pub(crate) struct SelectionArgs {
     /// Leave out addresses matching this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
-    /// Delete remote jobs whose spec left the spec set (otherwise they are forgotten)
+    /// Delete remote jobs whose spec left the given paths (otherwise they are forgotten;
+    /// `lifecycle.deletionPolicy: orphan` always keeps them)
     #[arg(long)]
     pub(crate) prune: bool,
+    /// Delete this address's remote job safely and create it again; also allows a planned
+    /// re-create that overwrites target data (repeatable)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) replace: Vec<String>,
 }
 
 /// Arguments of `migspec plan`.

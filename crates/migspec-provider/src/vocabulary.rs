@@ -210,6 +210,9 @@ pub enum ChangeValue {
     Value(serde_json::Value),
     /// A secret; its value is never shown.
     Sensitive,
+    /// A secret migspec never sent to this object (it was imported, and the API never
+    /// returns secrets): its value there is unknown, and the apply sends it.
+    Unknown,
 }
 
 /// One field that differs between what the spec asks and what the cloud has.

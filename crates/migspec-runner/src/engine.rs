@@ -287,8 +287,8 @@ pub async fn apply(
             (address, outcome)
         });
     }
-    for address in &planned.plan.forget {
-        run.forget(address).await?;
+    for entry in &planned.plan.forget {
+        run.forget(&entry.address).await?;
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
@@ -457,15 +457,26 @@ impl Worker<'_> {
             ),
         };
         self.journal(action, index, JournalStatus::Intent).await?;
+        if matches!(action.kind, ActionKind::Resume | ActionKind::Retry) {
+            // Every attempt counts, planned or in-run, before it is made: a crash after the
+            // call never gives a free attempt.
+            self.count_attempt().await?;
+        }
         let deadline = Instant::now() + self.deadline_of(action.kind);
         for _ in 0..MAX_REAPPLY {
             let outcome = match self.implementation().apply(step.clone()).await {
                 Ok(outcome) => outcome,
                 Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
             };
+            // A create or modify that the cloud accepted carried the spec's secrets.
+            let sent_secrets = matches!(action.kind, ActionKind::Create | ActionKind::Modify)
+                && !matches!(outcome, StepOutcome::Failed { .. });
             match outcome {
                 StepOutcome::Done { observed } => {
                     self.see(observed).await?;
+                    if sent_secrets {
+                        self.record_secrets_sent().await?;
+                    }
                     self.journal(action, index, JournalStatus::Done).await?;
                     return Ok(StepEnd::Done);
                 }
@@ -475,6 +486,9 @@ impl Worker<'_> {
                 }
                 StepOutcome::InFlight { observed, wait } => {
                     self.see(observed).await?;
+                    if sent_secrets {
+                        self.record_secrets_sent().await?;
+                    }
                     // Far enough for `--wait`: stop following, unless the step is already
                     // finished (then it is applied again below and reported done).
                     if !matches!(self.judge(&wait), Some(WaitEnd::Satisfied))
@@ -632,7 +646,7 @@ impl Worker<'_> {
     }
 
     /// On a failed migration, the actions `onFailure` allows (asked of the provider's own
-    /// planner, with the attempts spent), after counting the attempt in the state.
+    /// planner, with the attempts spent; the attempt is counted when its step runs).
     async fn recovery(&mut self, failure: &Failure) -> Result<Option<Vec<Action>>, RunnerError> {
         let Some(object) = self.observed.object() else {
             return Ok(None);
@@ -669,20 +683,54 @@ impl Worker<'_> {
         {
             return Ok(None);
         }
-        let address = self.address.clone();
-        self.run
-            .update(|state| {
-                if let Some(resource) = state.resources.get_mut(&address) {
-                    resource.attempts = attempts + 1;
-                }
-            })
-            .await?;
         self.run.reporter.report(Event::Recovering {
             address: self.address.clone(),
             attempt: attempts + 1,
             failure: failure.clone(),
         });
         Ok(Some(actions))
+    }
+
+    /// Adds one resume/retry attempt to the state's count for the current object.
+    async fn count_attempt(&self) -> Result<(), RunnerError> {
+        let address = self.address.clone();
+        let id = self.observed.object().map(|object| object.id.clone());
+        self.run
+            .update(|state| {
+                if let Some(resource) = state.resources.get_mut(&address)
+                    && resource.remote_id == id
+                {
+                    resource.attempts += 1;
+                }
+            })
+            .await
+    }
+
+    /// Records the fingerprints of the secrets a create or modify call sent, on the record
+    /// of the object it was sent to (after [`Self::see`] recorded its id).
+    async fn record_secrets_sent(&self) -> Result<(), RunnerError> {
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        let Some(id) = self.observed.object().map(|object| object.id.clone()) else {
+            return Ok(());
+        };
+        let address = self.address.clone();
+        let secrets = spec.desired.secrets.clone();
+        self.run
+            .update(|state| {
+                let salt = state.salt.clone();
+                if let Some(resource) = state.resources.get_mut(&address)
+                    && resource.remote_id.as_ref() == Some(&id)
+                {
+                    for (pointer, secret) in &secrets {
+                        resource
+                            .secret_fingerprints
+                            .insert(pointer.clone(), secret.fingerprint(&salt));
+                    }
+                }
+            })
+            .await
     }
 
     /// Takes in an observation: remembers it and records the remote id and location.
@@ -693,10 +741,11 @@ impl Worker<'_> {
         });
         let address = self.address.clone();
         let kind = self.kind.clone();
-        let deletion_policy = self
+        let deletion_policy = self.spec.as_ref().and_then(|spec| spec.deletion_policy);
+        let file = self
             .spec
             .as_ref()
-            .and_then(|spec| spec.deletion_policy.clone());
+            .map(|spec| crate::scope::project_relative(&spec.file));
         let previous = self.observed.object().map(|object| object.id.clone());
         self.observed = observed;
         match self.observed.object() {
@@ -718,12 +767,15 @@ impl Worker<'_> {
                                 secret_fingerprints: BTreeMap::new(),
                                 applied_spec_hash: None,
                                 deletion_policy,
+                                file,
+                                config_hash: None,
                                 attempts: 0,
                                 applied_view: None,
                             });
                             if resource.remote_id.as_ref() != Some(&id) {
                                 resource.attempts = 0;
                                 resource.applied_view = None;
+                                resource.secret_fingerprints.clear();
                             }
                             resource.kind = kind;
                             resource.remote_id = Some(id);
@@ -742,6 +794,7 @@ impl Worker<'_> {
                                 resource.remote_id = None;
                                 resource.applied_view = None;
                                 resource.attempts = 0;
+                                resource.secret_fingerprints.clear();
                             }
                         } else {
                             state.resources.remove(&address);
@@ -767,7 +820,9 @@ impl Worker<'_> {
         let id = object.id.clone();
         let hash = spec.hash.clone();
         let secrets = spec.desired.secrets.clone();
-        let policy = spec.deletion_policy.clone();
+        let policy = spec.deletion_policy;
+        let file = crate::scope::project_relative(&spec.file);
+        let config_hash = spec.config_hash.clone();
         self.run
             .update(|state| {
                 let salt = state.salt.clone();
@@ -777,6 +832,8 @@ impl Worker<'_> {
                     resource.applied_spec_hash = Some(hash);
                     resource.applied_view = Some(view);
                     resource.deletion_policy = policy;
+                    resource.file = Some(file);
+                    resource.config_hash = Some(config_hash);
                     resource.secret_fingerprints = secrets
                         .iter()
                         .map(|(pointer, secret)| (pointer.clone(), secret.fingerprint(&salt)))
@@ -999,6 +1056,7 @@ mod tests {
                 },
                 file: "job.yaml".into(),
                 hash: "h".into(),
+                config_hash: "c".into(),
                 timeouts: Deadlines::default(),
                 deletion_policy: None,
             },

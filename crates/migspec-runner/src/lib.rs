@@ -23,6 +23,7 @@ pub mod plan;
 pub mod planner;
 mod poller;
 pub mod providers;
+pub mod scope;
 pub mod specs;
 pub mod state;
 

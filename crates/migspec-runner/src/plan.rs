@@ -24,10 +24,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use migspec_provider::{Action, ActionKind, Address, FieldChange, Observed, Phase, RemoteId};
+use migspec_provider::{
+    Action, ActionKind, Address, Disruption, FieldChange, Observed, Phase, RemoteId,
+};
 
 /// The version of the plan format.
-pub const PLAN_FORMAT_VERSION: &str = "1";
+pub const PLAN_FORMAT_VERSION: &str = "2";
 
 /// What a plan was computed from; all must still hold when it is applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +54,9 @@ pub struct Binding {
     /// Whether the plan was made with `--prune`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune: bool,
+    /// `--replace` addresses of the plan (re-created on purpose).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<Address>,
 }
 
 impl Binding {
@@ -102,6 +107,51 @@ pub struct Drift {
     pub changes: Vec<FieldChange>,
 }
 
+/// An address whose spec left the set and whose remote object stays in place: apply removes
+/// it from the state only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forget {
+    /// The address.
+    pub address: Address,
+    /// The recorded kind.
+    pub kind: String,
+    /// The remote object left in place, when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<RemoteId>,
+    /// The spec file the address was last applied from (relative to the project root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Why it is forgotten and not deleted, and which given path it left. Display only.
+    pub reason: String,
+}
+
+/// An address that cannot be planned: shown with why and the way out, never applied. The
+/// other addresses are planned and applied as usual.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    /// The address.
+    pub address: Address,
+    /// The kind.
+    pub kind: String,
+    /// The remote object, when one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<RemoteId>,
+    /// Why it cannot be planned (the provider's or migspec's words).
+    pub reason: String,
+    /// What to do about it (commands to run).
+    pub help: String,
+}
+
+/// Something a reviewer should know about an address that changes no action (a likely
+/// rename, an object that can only be found through the state). Display only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The address.
+    pub address: Address,
+    /// What to know, and what to do.
+    pub message: String,
+}
+
 /// Counts for the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -115,6 +165,12 @@ pub struct Summary {
     pub delete: usize,
     /// Addresses without actions.
     pub unchanged: usize,
+    /// Addresses forgotten (removed from the state; their remote objects stay).
+    #[serde(default)]
+    pub forget: usize,
+    /// Addresses that cannot be planned.
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 /// A plan.
@@ -129,10 +185,17 @@ pub struct Plan {
     /// Drift, shown apart from the planned changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
-    /// Addresses whose spec left the set and that are not deleted (no `--prune`, no
-    /// `deletionPolicy: delete`): apply forgets them; their remote jobs stay in place.
+    /// Addresses whose spec left the given paths and that are not deleted (no `--prune`, no
+    /// `deletionPolicy: delete`, or an explicit `deletionPolicy: orphan`): apply forgets
+    /// them; their remote jobs stay in place.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub forget: Vec<Address>,
+    pub forget: Vec<Forget>,
+    /// Addresses that cannot be planned, each with its reason and way out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<Blocked>,
+    /// Notes for the reviewer. Display only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// Counts.
     pub summary: Summary,
 }
@@ -143,8 +206,44 @@ impl Plan {
     pub fn new(binding: Binding, mut changes: Vec<Change>, mut drift: Vec<Drift>) -> Self {
         changes.sort_by(|a, b| a.address.cmp(&b.address));
         drift.sort_by(|a, b| a.address.cmp(&b.address));
-        let mut summary = Summary::default();
-        for change in &changes {
+        let summary = Self::count(&changes, 0, 0);
+        Self {
+            format_version: PLAN_FORMAT_VERSION.to_owned(),
+            binding,
+            changes,
+            drift,
+            forget: Vec::new(),
+            blocked: Vec::new(),
+            warnings: Vec::new(),
+            summary,
+        }
+    }
+
+    /// Sets the forgotten and blocked addresses and the warnings (each sorted by address).
+    #[must_use]
+    pub fn with_outside(
+        mut self,
+        mut forget: Vec<Forget>,
+        mut blocked: Vec<Blocked>,
+        mut warnings: Vec<Warning>,
+    ) -> Self {
+        forget.sort_by(|a, b| a.address.cmp(&b.address));
+        blocked.sort_by(|a, b| a.address.cmp(&b.address));
+        warnings.sort_by(|a, b| a.address.cmp(&b.address));
+        self.summary = Self::count(&self.changes, forget.len(), blocked.len());
+        self.forget = forget;
+        self.blocked = blocked;
+        self.warnings = warnings;
+        self
+    }
+
+    fn count(changes: &[Change], forget: usize, blocked: usize) -> Summary {
+        let mut summary = Summary {
+            forget,
+            blocked,
+            ..Summary::default()
+        };
+        for change in changes {
             if change.actions.is_empty() {
                 summary.unchanged += 1;
             }
@@ -157,14 +256,7 @@ impl Plan {
                 }
             }
         }
-        Self {
-            format_version: PLAN_FORMAT_VERSION.to_owned(),
-            binding,
-            changes,
-            drift,
-            forget: Vec::new(),
-            summary,
-        }
+        summary
     }
 
     /// Whether the plan does anything (forgetting an address changes the state).
@@ -173,7 +265,8 @@ impl Plan {
         !self.forget.is_empty() || self.changes.iter().any(|change| !change.actions.is_empty())
     }
 
-    /// `Plan: 2 to create, 1 to modify, 3 lifecycle steps, 0 to delete.`
+    /// `Plan: 2 to create, 1 to modify, 3 lifecycle steps, 0 to delete.` (then `, 1 to
+    /// forget` and `, 1 blocked` when there are any).
     #[must_use]
     pub fn summary_line(&self) -> String {
         let Summary {
@@ -182,11 +275,99 @@ impl Plan {
             lifecycle,
             delete,
             unchanged: _,
+            forget,
+            blocked,
         } = self.summary;
         let steps = if lifecycle == 1 { "step" } else { "steps" };
-        format!(
-            "Plan: {create} to create, {modify} to modify, {lifecycle} lifecycle {steps}, {delete} to delete."
-        )
+        let mut line = format!(
+            "Plan: {create} to create, {modify} to modify, {lifecycle} lifecycle {steps}, {delete} to delete"
+        );
+        if forget > 0 {
+            line.push_str(&format!(", {forget} to forget"));
+        }
+        if blocked > 0 {
+            line.push_str(&format!(", {blocked} blocked"));
+        }
+        line.push('.');
+        line
+    }
+
+    /// What differs between the actions of this (saved, reviewed) plan and a plan computed
+    /// afresh from the same inputs, one line per address (empty: the same actions). Reasons
+    /// are display only and not compared; verbs, field changes and disruptions are.
+    #[must_use]
+    pub fn action_differences(&self, fresh: &Self) -> Vec<String> {
+        use std::collections::{BTreeMap, BTreeSet};
+        /// What of an action must match: the verb, its field changes and disruptions.
+        type Compared<'a> = Vec<(ActionKind, &'a [FieldChange], &'a [Disruption])>;
+        fn actions(plan: &Plan) -> BTreeMap<&Address, Compared<'_>> {
+            plan.changes
+                .iter()
+                .filter(|change| !change.actions.is_empty())
+                .map(|change| {
+                    let list = change
+                        .actions
+                        .iter()
+                        .map(|action| {
+                            (
+                                action.kind,
+                                action.changes.as_slice(),
+                                action.disruptions.as_slice(),
+                            )
+                        })
+                        .collect();
+                    (&change.address, list)
+                })
+                .collect()
+        }
+        fn verbs(list: Option<&Compared<'_>>) -> String {
+            match list {
+                None => "nothing".to_owned(),
+                Some(list) => list
+                    .iter()
+                    .map(|(kind, _, _)| kind.verb())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        }
+        let saved = actions(self);
+        let now = actions(fresh);
+        let mut lines = Vec::new();
+        let addresses: BTreeSet<&&Address> = saved.keys().chain(now.keys()).collect();
+        for address in addresses {
+            let (before, after) = (saved.get(*address), now.get(*address));
+            if before != after {
+                let (before_verbs, after_verbs) = (verbs(before), verbs(after));
+                if before_verbs == after_verbs {
+                    lines.push(format!(
+                        "{address}: the saved plan's actions ({before_verbs}) carry other field changes or disruptions than a fresh plan's"
+                    ));
+                } else {
+                    lines.push(format!(
+                        "{address}: the saved plan says {before_verbs}, a fresh plan says {after_verbs}"
+                    ));
+                }
+            }
+        }
+        let forgotten = |plan: &Self| -> BTreeSet<Address> {
+            plan.forget
+                .iter()
+                .map(|forget| forget.address.clone())
+                .collect()
+        };
+        let (saved_forget, fresh_forget) = (forgotten(self), forgotten(fresh));
+        for address in saved_forget.symmetric_difference(&fresh_forget) {
+            if saved_forget.contains(address) {
+                lines.push(format!(
+                    "{address}: the saved plan forgets it, a fresh plan does not"
+                ));
+            } else {
+                lines.push(format!(
+                    "{address}: a fresh plan forgets it, the saved plan does not"
+                ));
+            }
+        }
+        lines
     }
 }
 
@@ -220,6 +401,7 @@ mod tests {
             only: vec![],
             exclude: vec![],
             prune: false,
+            replace: vec![],
         }
     }
 

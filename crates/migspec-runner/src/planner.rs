@@ -2,31 +2,41 @@
 //! call per provider), ask each address's provider for its actions, and bind the result to
 //! what it was computed from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 
 use migspec_provider::{
-    Address, ChangeValue, FieldChange, ObserveRequest, ObserveTarget, Observed, PlanError,
-    PlanRequest, Recorded,
+    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, ObserveRequest,
+    ObserveTarget, Observed, PlanError, PlanRequest, Recorded, RemoteId,
 };
+use migspec_spec::model::DeletionPolicy;
 
 use crate::RunnerError;
-use crate::plan::{Binding, Change, Drift, Plan, fingerprint};
+use crate::plan::{Binding, Blocked, Change, Drift, Forget, Plan, Warning, fingerprint};
 use crate::providers::Providers;
+use crate::scope::Scope;
 use crate::specs::SpecSet;
 use crate::state::{Resource, State};
 
-/// Which addresses a run considers, and whether orphans are deleted.
+/// Which addresses a run considers, and what it may delete or re-create.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     only: Option<GlobSet>,
     exclude: Option<GlobSet>,
     only_globs: Vec<String>,
     exclude_globs: Vec<String>,
-    /// Delete remote objects whose spec left the set (`--prune`).
+    /// Delete remote objects whose spec left the given paths (`--prune`), unless their spec
+    /// said `deletionPolicy: orphan`.
     pub prune: bool,
+    /// Addresses to delete safely and create again (`--replace`), and whose planned
+    /// re-creates may overwrite target data.
+    pub replace: BTreeSet<Address>,
+    /// The spec paths of the run: recorded addresses whose spec file lies outside them are
+    /// not considered at all.
+    pub scope: Scope,
 }
 
 impl Selection {
@@ -59,7 +69,23 @@ impl Selection {
             only_globs: only.to_vec(),
             exclude_globs: exclude.to_vec(),
             prune,
+            replace: BTreeSet::new(),
+            scope: Scope::default(),
         })
+    }
+
+    /// The same selection, over these spec paths.
+    #[must_use]
+    pub fn with_paths(mut self, paths: &[PathBuf]) -> Self {
+        self.scope = Scope::new(paths);
+        self
+    }
+
+    /// The same selection, re-creating these addresses (`--replace`).
+    #[must_use]
+    pub fn with_replace(mut self, addresses: &[String]) -> Self {
+        self.replace = addresses.iter().map(|a| Address(a.clone())).collect();
+        self
     }
 
     /// Whether an address is in the run.
@@ -97,12 +123,20 @@ struct Subject<'a> {
     recorded: Option<&'a Resource>,
 }
 
-/// Observes every selected address and plans it.
+/// What planning one address gave.
+enum Planning {
+    Change(Change),
+    Forget(Forget),
+    Blocked(Blocked),
+}
+
+/// Observes every selected address and plans it. An address that cannot be planned is
+/// [`Blocked`] in the plan; the others are planned as usual.
 ///
 /// # Errors
 ///
-/// A kind no provider serves, a provider error while observing (auth, network, …), or the
-/// plan errors of every address that cannot be planned.
+/// A kind no provider serves, a `--replace` address that is not in the set, or a provider
+/// error while observing (auth, network, …).
 pub async fn plan(
     providers: &Providers,
     state: State,
@@ -111,53 +145,56 @@ pub async fn plan(
 ) -> Result<Planned, RunnerError> {
     let mut specs = specs;
     specs.specs.retain(|address, _| selection.selects(address));
+    if let Some(unknown) = selection
+        .replace
+        .iter()
+        .find(|address| !specs.specs.contains_key(*address))
+    {
+        return Err(RunnerError::Usage {
+            message: format!(
+                "--replace {unknown}: no selected spec has that address (specs: {})",
+                specs
+                    .specs
+                    .keys()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     let subjects = subjects(providers, &state, &specs, selection)?;
     let observed = observe_all(providers, &subjects).await?;
+    let owners = shared_remote_ids(&state, &subjects, &observed);
 
     let mut changes = Vec::new();
     let mut drift = Vec::new();
     let mut forget = Vec::new();
-    let mut errors = Vec::new();
+    let mut blocked = Vec::new();
     for subject in &subjects {
-        let observation = observed[&subject.address].clone();
-        let spec = specs.specs.get(&subject.address);
-        let recorded = recorded(subject.recorded, spec, &state.salt, &observation);
-        let delete_orphan = selection.prune
-            || subject
-                .recorded
-                .and_then(|resource| resource.deletion_policy.as_deref())
-                == Some("delete");
-        let request = PlanRequest {
-            address: subject.address.clone(),
-            desired: spec.map(|spec| spec.desired.clone()),
-            observed: observation.clone(),
-            recorded,
-            delete_orphan,
-        };
-        if let Some(found) = drift_of(subject.recorded, &observation) {
+        let observation = &observed[&subject.address];
+        if let Some(found) = drift_of(subject.recorded, observation) {
             drift.push(Drift {
                 address: subject.address.clone(),
                 changes: found,
             });
         }
-        match providers.get(subject.provider).plan(&request) {
-            Ok(actions) if spec.is_none() && actions.is_empty() => {
-                // The spec left the set and nothing deletes the object: forget it.
-                forget.push(subject.address.clone());
-            }
-            Ok(actions) => changes.push(Change {
+        let planning = match owners.get(&subject.address) {
+            Some(message) => Planning::Blocked(Blocked {
                 address: subject.address.clone(),
                 kind: subject.kind.clone(),
                 remote_id: observation.object().map(|object| object.id.clone()),
-                phase: observation.object().map(|object| object.phase),
-                actions,
+                reason: message.clone(),
+                help: "one remote object belongs to at most one address: remove the wrong record with `migspec state rm ADDRESS` (the remote job is untouched), or rename with `migspec state mv OLD NEW`".to_owned(),
             }),
-            Err(error) => errors.push(error),
+            None => plan_subject(providers, &state, &specs, selection, subject, observation),
+        };
+        match planning {
+            Planning::Change(change) => changes.push(change),
+            Planning::Forget(entry) => forget.push(entry),
+            Planning::Blocked(entry) => blocked.push(entry),
         }
     }
-    if !errors.is_empty() {
-        return Err(RunnerError::Plan { errors });
-    }
+    let warnings = rename_hints(&state, &specs, &changes, &forget);
     let observations: Vec<Observed> = observed.values().cloned().collect();
     let binding = Binding {
         // A state never written has no lineage yet (each read of a missing file makes one).
@@ -173,16 +210,277 @@ pub async fn plan(
         only: selection.only_globs.clone(),
         exclude: selection.exclude_globs.clone(),
         prune: selection.prune,
+        replace: selection.replace.iter().cloned().collect(),
     };
-    let mut plan = Plan::new(binding, changes, drift);
-    forget.sort();
-    plan.forget = forget;
+    let plan = Plan::new(binding, changes, drift).with_outside(forget, blocked, warnings);
     Ok(Planned {
         plan,
         specs,
         observed,
         state,
     })
+}
+
+/// Plans one address: the provider's actions, or a forget, or why it is blocked.
+fn plan_subject(
+    providers: &Providers,
+    state: &State,
+    specs: &SpecSet,
+    selection: &Selection,
+    subject: &Subject<'_>,
+    observation: &Observed,
+) -> Planning {
+    let provider = providers.get(subject.provider);
+    let spec = specs.specs.get(&subject.address);
+    let recorded = recorded(subject.recorded, spec, &state.salt, observation);
+    let unknown_secrets = recorded.unknown_secrets.clone();
+    let policy = subject
+        .recorded
+        .and_then(|resource| resource.deletion_policy);
+    let delete_orphan = match policy {
+        Some(DeletionPolicy::Orphan) => false,
+        Some(DeletionPolicy::Delete) => true,
+        None => selection.prune,
+    };
+    let remote_id = observation.object().map(|object| object.id.clone());
+    let blocked = |reason: String, help: String| {
+        Planning::Blocked(Blocked {
+            address: subject.address.clone(),
+            kind: subject.kind.clone(),
+            remote_id: remote_id.clone(),
+            reason,
+            help,
+        })
+    };
+    let replacing = selection.replace.contains(&subject.address);
+    let request = PlanRequest {
+        address: subject.address.clone(),
+        desired: spec.map(|spec| spec.desired.clone()),
+        observed: observation.clone(),
+        recorded: recorded.request,
+        delete_orphan,
+    };
+    let planned = if replacing && observation.object().is_some() {
+        replace_actions(provider.as_ref(), &request)
+    } else {
+        provider.plan(&request)
+    };
+    let mut actions = match planned {
+        Ok(actions) => actions,
+        Err(error) => {
+            let mut ways = Vec::new();
+            if spec.is_some() && observation.object().is_some() {
+                ways.push(format!(
+                    "`migspec apply --replace {}` deletes the job safely and creates it again",
+                    subject.address
+                ));
+            }
+            if subject
+                .recorded
+                .is_some_and(|resource| resource.attempts > 0)
+            {
+                ways.push(format!(
+                    "`migspec state reset-attempts {}` lets onFailure try again once the cause is fixed",
+                    subject.address
+                ));
+            }
+            ways.push("fix what the reason says, then plan again".to_owned());
+            return blocked(error.message, ways.join("; "));
+        }
+    };
+    if spec.is_none() && actions.is_empty() {
+        let resource = subject.recorded;
+        let file = resource.and_then(|resource| resource.file.clone());
+        let why = match (policy, selection.prune) {
+            (Some(DeletionPolicy::Orphan), true) => {
+                "its spec said `lifecycle.deletionPolicy: orphan`, which wins over --prune: the job stays in place"
+            }
+            (Some(DeletionPolicy::Orphan), false) => {
+                "its spec said `lifecycle.deletionPolicy: orphan`: the job stays in place"
+            }
+            _ if observation.object().is_none() => "its remote job no longer exists",
+            _ => {
+                "the job stays in place (`--prune` or `lifecycle.deletionPolicy: delete` would delete it)"
+            }
+        };
+        return Planning::Forget(Forget {
+            address: subject.address.clone(),
+            kind: subject.kind.clone(),
+            remote_id,
+            reason: format!(
+                "{} left {}; {why}",
+                file.as_deref()
+                    .map_or_else(|| "its spec".to_owned(), |file| format!("its spec {file}")),
+                selection.scope.describe()
+            ),
+            file,
+        });
+    }
+    let recreates = actions.iter().any(|a| a.kind == ActionKind::Delete)
+        && actions.iter().any(|a| a.kind == ActionKind::Create);
+    let overwrites = actions.iter().any(|action| {
+        action
+            .disruptions
+            .iter()
+            .any(|d| matches!(d, Disruption::OverwritesTarget | Disruption::ClearsTarget))
+    });
+    if recreates && overwrites && !replacing {
+        return blocked(
+            format!(
+                "the plan re-creates {} ({}), which migrates the data again into the live target and overwrites it",
+                remote_id
+                    .as_ref()
+                    .map_or_else(|| "the job".to_owned(), |id| format!("job {id}")),
+                actions
+                    .iter()
+                    .map(|action| action.kind.verb())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "`migspec plan --replace {0}` shows it, `migspec apply --replace {0}` does it; or revert the spec change",
+                subject.address
+            ),
+        );
+    }
+    mark_unknown_secrets(&mut actions, &unknown_secrets);
+    Planning::Change(Change {
+        address: subject.address.clone(),
+        kind: subject.kind.clone(),
+        remote_id,
+        phase: observation.object().map(|object| object.phase),
+        actions,
+    })
+}
+
+/// `--replace`: the provider's safe delete of the object (as for a pruned spec), then its
+/// create from nothing, each asked of the provider's own planner.
+fn replace_actions(
+    provider: &dyn migspec_provider::Provider,
+    request: &PlanRequest,
+) -> Result<Vec<Action>, PlanError> {
+    let mut deleting = request.clone();
+    deleting.desired = None;
+    deleting.delete_orphan = true;
+    let mut actions = provider.plan(&deleting)?;
+    let mut creating = request.clone();
+    creating.observed = Observed::Missing {
+        address: request.address.clone(),
+    };
+    creating.recorded = Recorded::default();
+    let mut then = provider.plan(&creating)?;
+    if let Some(create) = then.first_mut()
+        && create.kind == ActionKind::Create
+    {
+        create.reason = format!("--replace: {}", create.reason);
+        let marked = std::mem::replace(create, Action::new(ActionKind::Create, String::new()));
+        *create = marked.disrupting(Disruption::ForcesRecreate);
+    }
+    actions.extend(then);
+    Ok(actions)
+}
+
+/// Secrets migspec never sent (an imported object): their field changes say so.
+fn mark_unknown_secrets(actions: &mut [Action], unknown: &[String]) {
+    for action in actions {
+        for change in &mut action.changes {
+            if unknown.contains(&change.field) {
+                change.before = ChangeValue::Unknown;
+            }
+        }
+    }
+}
+
+/// Addresses whose remote object another address holds too, with the message: a state in
+/// which two addresses hold one id (or an object found by tag that another address
+/// records) is refused for each of them.
+fn shared_remote_ids(
+    state: &State,
+    subjects: &[Subject<'_>],
+    observed: &BTreeMap<Address, Observed>,
+) -> BTreeMap<Address, String> {
+    let mut holders: BTreeMap<&RemoteId, BTreeSet<&Address>> = BTreeMap::new();
+    for (address, resource) in &state.resources {
+        if let Some(id) = &resource.remote_id {
+            holders.entry(id).or_default().insert(address);
+        }
+    }
+    for subject in subjects {
+        if let Some(object) = observed[&subject.address].object() {
+            holders
+                .entry(&object.id)
+                .or_default()
+                .insert(&subject.address);
+        }
+    }
+    let mut refused = BTreeMap::new();
+    for (id, addresses) in holders {
+        if addresses.len() < 2 {
+            continue;
+        }
+        for address in &addresses {
+            let others: Vec<String> = addresses
+                .iter()
+                .filter(|other| *other != address)
+                .map(ToString::to_string)
+                .collect();
+            refused.insert(
+                (*address).clone(),
+                format!(
+                    "remote object {id} is held by {address} and by {}: migspec will not act on it for either",
+                    others.join(", ")
+                ),
+            );
+        }
+    }
+    refused
+}
+
+/// A create next to a forget (or prune) of the same configuration looks like a renamed
+/// `metadata.name`: say how to keep the job.
+fn rename_hints(
+    state: &State,
+    specs: &SpecSet,
+    changes: &[Change],
+    forget: &[Forget],
+) -> Vec<Warning> {
+    let leaving: Vec<&Address> = forget
+        .iter()
+        .map(|entry| &entry.address)
+        .chain(
+            changes
+                .iter()
+                .filter(|change| !specs.specs.contains_key(&change.address))
+                .map(|change| &change.address),
+        )
+        .collect();
+    let mut warnings = Vec::new();
+    for change in changes {
+        if change.actions.first().map(|action| action.kind) != Some(ActionKind::Create)
+            || change.remote_id.is_some()
+        {
+            continue;
+        }
+        let Some(spec) = specs.specs.get(&change.address) else {
+            continue;
+        };
+        for old in &leaving {
+            let same = state.resources.get(*old).is_some_and(|resource| {
+                resource.kind == change.kind
+                    && resource.config_hash.as_deref() == Some(spec.config_hash.as_str())
+            });
+            if same {
+                warnings.push(Warning {
+                    address: change.address.clone(),
+                    message: format!(
+                        "looks like a rename of {old} (same configuration): to keep its job instead of creating another, run `migspec state mv {old} {}` and plan again",
+                        change.address
+                    ),
+                });
+            }
+        }
+    }
+    warnings
 }
 
 /// Observes every address recorded in the state (for `migspec status`), batched.
@@ -195,11 +493,15 @@ pub async fn observe_state(
     state: &State,
     selection: &Selection,
 ) -> Result<BTreeMap<Address, Observed>, RunnerError> {
-    let subjects = subjects(providers, state, &SpecSet::default(), selection)?;
+    let mut everything = selection.clone();
+    everything.scope = Scope::everything();
+    let subjects = subjects(providers, state, &SpecSet::default(), &everything)?;
     observe_all(providers, &subjects).await
 }
 
-/// The spec addresses and the orphans recorded in state, with their observe targets.
+/// The spec addresses and the orphans recorded in state, with their observe targets. A
+/// recorded address without a spec is an orphan only when its recorded spec file lies
+/// under the run's paths; others are outside the run and not even observed.
 fn subjects<'a>(
     providers: &Providers,
     state: &'a State,
@@ -247,7 +549,10 @@ fn subjects<'a>(
         });
     }
     for (address, resource) in &state.resources {
-        if specs.specs.contains_key(address) || !selection.selects(address) {
+        if specs.specs.contains_key(address)
+            || !selection.selects(address)
+            || !selection.scope.covers(resource.file.as_deref())
+        {
             continue;
         }
         let (provider, _) =
@@ -319,35 +624,55 @@ async fn observe_all(
     Ok(observed)
 }
 
-/// What the provider gets from the state: the remote id, which secrets changed, attempts.
+/// What the provider gets from the state, and which secrets migspec never sent.
+struct RecordedSecrets {
+    request: Recorded,
+    /// Secret pointers of an existing object that migspec never sent (imported objects):
+    /// planned as changed, shown as unknown.
+    unknown_secrets: Vec<String>,
+}
+
+/// What the provider gets from the state: the remote id, which secrets changed (or were
+/// never sent to this object), attempts.
 fn recorded(
     resource: Option<&Resource>,
     spec: Option<&crate::specs::Spec>,
     salt: &str,
     observed: &Observed,
-) -> Recorded {
+) -> RecordedSecrets {
     let Some(resource) = resource else {
-        return Recorded::default();
+        return RecordedSecrets {
+            request: Recorded::default(),
+            unknown_secrets: Vec::new(),
+        };
     };
-    let changed_secrets = spec.map_or_else(Vec::new, |spec| {
-        spec.desired
-            .secrets
-            .iter()
-            .filter(|(pointer, secret)| {
-                resource
-                    .secret_fingerprints
-                    .get(*pointer)
-                    .is_some_and(|recorded| *recorded != secret.fingerprint(salt))
-            })
-            .map(|(pointer, _)| pointer.clone())
-            .collect()
-    });
-    // Attempts belong to the object that failed: a re-created object starts afresh.
-    let same_object = observed.object().map(|object| &object.id) == resource.remote_id.as_ref();
-    Recorded {
-        remote_id: resource.remote_id.clone(),
-        changed_secrets,
-        attempts: if same_object { resource.attempts } else { 0 },
+    // Attempts and secrets belong to the object the state knows: a re-created one starts
+    // afresh.
+    let same_object = observed
+        .object()
+        .is_some_and(|object| Some(&object.id) == resource.remote_id.as_ref());
+    let mut changed_secrets = Vec::new();
+    let mut unknown_secrets = Vec::new();
+    for (pointer, secret) in spec.map(|spec| &spec.desired.secrets).into_iter().flatten() {
+        match resource.secret_fingerprints.get(pointer) {
+            Some(recorded) if *recorded != secret.fingerprint(salt) => {
+                changed_secrets.push(pointer.clone());
+            }
+            Some(_) => {}
+            None if same_object => {
+                changed_secrets.push(pointer.clone());
+                unknown_secrets.push(pointer.clone());
+            }
+            None => {}
+        }
+    }
+    RecordedSecrets {
+        request: Recorded {
+            remote_id: resource.remote_id.clone(),
+            changed_secrets,
+            attempts: if same_object { resource.attempts } else { 0 },
+        },
+        unknown_secrets,
     }
 }
 
@@ -458,6 +783,8 @@ mod tests {
             secret_fingerprints: BTreeMap::new(),
             applied_spec_hash: None,
             deletion_policy: None,
+            file: None,
+            config_hash: None,
             attempts: 2,
             applied_view: Some(view),
         }
@@ -499,6 +826,7 @@ mod tests {
                 "s",
                 &present("x", json!({}))
             )
+            .request
             .attempts,
             2
         );
@@ -509,6 +837,7 @@ mod tests {
                 "s",
                 &present("y", json!({}))
             )
+            .request
             .attempts,
             0
         );

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use migspec_provider::{Address, DesiredSpec};
 use migspec_schema::ValidDocument;
-use migspec_spec::model::SecretRef;
+use migspec_spec::model::{DeletionPolicy, SecretRef};
 use migspec_spec::secret::{Secret, SecretError, SecretSource};
 
 use crate::plan::fingerprint;
@@ -25,8 +25,12 @@ pub struct Spec {
     pub hash: String,
     /// Per-phase deadlines from `lifecycle.timeouts`.
     pub timeouts: Deadlines,
-    /// `lifecycle.deletionPolicy` (`orphan` when absent).
-    pub deletion_policy: Option<String>,
+    /// `lifecycle.deletionPolicy` as written (`None`: not said, so `--prune` decides).
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// SHA-256 of the `spec` body with every string equal to the address masked: equal for a
+    /// spec renamed (`metadata.name`, and a `JobName` that follows it) and nothing else, so
+    /// a create next to a forget of the same configuration can be flagged as a likely rename.
+    pub config_hash: String,
 }
 
 impl Spec {
@@ -199,11 +203,12 @@ impl SpecSet {
             }
             let spec = Spec {
                 hash: fingerprint(&document),
+                config_hash: config_hash(&document, &address),
                 timeouts: Deadlines::from_document(&document),
                 deletion_policy: document
                     .pointer("/lifecycle/deletionPolicy")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                    .cloned()
+                    .and_then(|value| serde_json::from_value(value).ok()),
                 desired: DesiredSpec {
                     address: address.clone(),
                     kind: valid.document.kind().as_str().to_owned(),
@@ -231,6 +236,28 @@ impl SpecSet {
             .collect();
         fingerprint(&pairs)
     }
+}
+
+/// The hash of a document's `spec` body with strings equal to its address masked (see
+/// [`Spec::config_hash`]).
+#[must_use]
+pub fn config_hash(document: &Value, address: &Address) -> String {
+    fn mask(value: &Value, name: &str) -> Value {
+        match value {
+            Value::String(text) if text == name => Value::String("\u{0}address".to_owned()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|item| mask(item, name)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, child)| (key.clone(), mask(child, name)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    let body = document.get("spec").cloned().unwrap_or(Value::Null);
+    fingerprint(&(document.get("kind"), mask(&body, &address.0)))
 }
 
 /// Where a field of a document is in its file (line and column, 1-based). The node trees

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use migspec_provider::{Address, RemoteId};
+use migspec_spec::model::DeletionPolicy;
 
 /// The version of the state file format.
 pub const STATE_FORMAT_VERSION: u32 = 1;
@@ -79,9 +80,19 @@ pub struct Resource {
     /// SHA-256 of the spec document last applied (secrets are references, not values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_spec_hash: Option<String>,
-    /// `delete` when the spec asked for deletion once it leaves the set.
+    /// `lifecycle.deletionPolicy` of the spec last applied, when it said one: `delete`
+    /// deletes the object once the spec leaves the set, `orphan` keeps it even with
+    /// `--prune`; absent, `--prune` decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<String>,
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// The spec file last applied, relative to the project root (see `scope`): a run over
+    /// other paths leaves this address alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The last applied spec's configuration hash with its name masked (a likely rename is
+    /// a create of the same hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
     /// Resumes or retries spent on the current failure.
     #[serde(default)]
     pub attempts: u32,
@@ -516,6 +527,8 @@ mod tests {
                 secret_fingerprints: BTreeMap::new(),
                 applied_spec_hash: None,
                 deletion_policy: None,
+                file: None,
+                config_hash: None,
                 attempts: 0,
                 applied_view: None,
             },

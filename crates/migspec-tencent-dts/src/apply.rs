@@ -510,7 +510,7 @@ fn already_modified(step: &Step, job: &ObservedJob, intent: Option<&Intent>) -> 
         .action
         .changes
         .iter()
-        .any(|change| change.before == migspec_provider::ChangeValue::Sensitive);
+        .any(|change| change.after == migspec_provider::ChangeValue::Sensitive);
     if sensitive {
         return false;
     }

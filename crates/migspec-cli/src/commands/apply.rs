@@ -45,8 +45,9 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
                 only: saved.binding.only.clone(),
                 exclude: saved.binding.exclude.clone(),
                 prune: saved.binding.prune,
+                replace: saved.binding.replace.iter().map(|a| a.0.clone()).collect(),
             };
-            let mut fresh = prepare(&paths, workspace, &selection).await?;
+            let fresh = prepare(&paths, workspace, &selection).await?;
             let reasons = saved.binding.stale_reasons(&fresh.plan.binding);
             if !reasons.is_empty() {
                 return Err(fail(&format!(
@@ -56,9 +57,17 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
                     path.display()
                 )));
             }
-            // Exactly the saved actions (a pure planner gives the same ones for the same
-            // inputs; the saved plan is what was reviewed).
-            fresh.plan = saved;
+            // A saved plan is an approval, not a program: what runs is the plan computed
+            // afresh from the bound inputs, and only when its actions are the saved ones.
+            let differences = saved.action_differences(&fresh.plan);
+            if !differences.is_empty() {
+                return Err(fail(&format!(
+                    "the saved plan {} does not match what its inputs plan now, so it is not what was reviewed (edited by hand?); nothing was applied:\n  {}\n  help: make a new plan with `migspec plan --out {}` and review it",
+                    path.display(),
+                    differences.join("\n  "),
+                    path.display()
+                )));
+            }
             fresh
         }
         None => prepare(&args.paths, workspace, &args.selection).await?,
@@ -66,6 +75,12 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
 
     view::out(render_plan(&planned.plan, args.format).trim_end());
     let has_changes = planned.plan.has_changes();
+    let blocked: Vec<String> = planned
+        .plan
+        .blocked
+        .iter()
+        .map(|entry| entry.address.to_string())
+        .collect();
     if has_changes && !args.auto_approve {
         confirm()?;
     }
@@ -122,7 +137,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     let in_flight = count(|o| matches!(o, Outcome::LeftInFlight { .. }));
     let failed = count(|o| matches!(o, Outcome::Failed { .. }));
     let interrupted = count(|o| matches!(o, Outcome::Interrupted));
-    if !has_changes {
+    if !has_changes && blocked.is_empty() {
         return Ok(ExitStatus::Success);
     }
     view::err(&format!(
@@ -135,7 +150,14 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     ));
     if cancel.is_cancelled() || report.interrupted() {
         Ok(ExitStatus::Interrupted)
-    } else if report.failed() {
+    } else if report.failed() || !blocked.is_empty() {
+        if !blocked.is_empty() {
+            view::err(&format!(
+                "error: {} blocked address(es) were not applied: {}",
+                blocked.len(),
+                blocked.join(", ")
+            ));
+        }
         Ok(ExitStatus::Failure)
     } else {
         Ok(ExitStatus::Success)

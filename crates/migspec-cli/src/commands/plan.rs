@@ -92,7 +92,9 @@ pub(crate) async fn prepare(
         ));
     }
     let selection = Selection::new(&selection.only, &selection.exclude, selection.prune)
-        .map_err(|error| fail(&error.to_string()))?;
+        .map_err(|error| fail(&error.to_string()))?
+        .with_paths(paths)
+        .with_replace(&selection.replace);
     let state = workspace
         .backend
         .read()
@@ -192,12 +194,26 @@ pub(crate) fn run(args: &PlanArgs) -> ExitStatus {
                 out.display()
             ));
         }
-        Ok(if args.detailed_exitcode && planned.plan.has_changes() {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        })
+        Ok(plan_status(&planned.plan, args.detailed_exitcode))
     })
+}
+
+/// The exit status of `plan`: 1 when every address is blocked (nothing could be planned);
+/// with `--detailed-exitcode`, 2 when there are changes or blocked addresses (something to
+/// apply or to look at), 0 when there is neither.
+fn plan_status(plan: &Plan, detailed: bool) -> ExitStatus {
+    if !plan.blocked.is_empty() && plan.changes.is_empty() && plan.forget.is_empty() {
+        view::err(&format!(
+            "error: every address is blocked ({}): nothing could be planned",
+            plan.blocked.len()
+        ));
+        return ExitStatus::Failure;
+    }
+    if detailed && (plan.has_changes() || !plan.blocked.is_empty()) {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    }
 }
 
 pub(crate) fn show(args: &ShowArgs) -> ExitStatus {

@@ -279,6 +279,12 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             secret_fingerprints: std::collections::BTreeMap::new(),
             applied_spec_hash: None,
             deletion_policy: None,
+            // The spec written with `--out` is where the address lives from now on.
+            file: args
+                .out
+                .as_deref()
+                .map(migspec_runner::scope::project_relative),
+            config_hash: None,
             attempts: 0,
             applied_view: None,
         },

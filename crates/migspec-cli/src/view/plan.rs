@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use migspec_provider::{Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase};
-use migspec_runner::plan::{Change, Plan};
+use migspec_runner::plan::{Change, Forget, Plan};
 
 /// How the human rendering looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +77,17 @@ fn value_text(value: &ChangeValue) -> String {
     match value {
         ChangeValue::Absent => "(absent)".to_owned(),
         ChangeValue::Sensitive => "(sensitive)".to_owned(),
+        ChangeValue::Unknown => "(unknown)".to_owned(),
         ChangeValue::Value(value) => value.to_string(),
     }
 }
 
-/// `before → after`, or `(sensitive, changed)` for secrets.
+/// `before → after`, `(sensitive, changed)` for secrets, and `(sensitive, unknown: will be
+/// sent)` for a secret migspec never sent to the object (an imported one).
 fn change_text(change: &FieldChange) -> String {
+    if matches!(change.before, ChangeValue::Unknown) {
+        return "(sensitive, unknown: will be sent)".to_owned();
+    }
     if matches!(change.after, ChangeValue::Sensitive)
         || matches!(change.before, ChangeValue::Sensitive)
     {
@@ -117,7 +122,20 @@ fn header(change: &Change) -> String {
     text
 }
 
-const FORGET_TITLE: &str = "Forgotten (the spec left the set; the remote job stays in place, `--prune` or `lifecycle.deletionPolicy: delete` would delete it):";
+const FORGET_TITLE: &str = "Forgotten (the spec left the given paths; removed from the state, the remote job stays in place):";
+
+const BLOCKED_TITLE: &str = "Blocked (cannot be planned; not applied, the others are):";
+
+const WARNINGS_TITLE: &str = "Warnings:";
+
+fn forget_line(entry: &Forget) -> String {
+    let mut text = format!("{} ({}", entry.address, entry.kind);
+    if let Some(id) = &entry.remote_id {
+        let _ = write!(text, ", {id}");
+    }
+    let _ = write!(text, "): {}", entry.reason);
+    text
+}
 
 /// The plan for people.
 pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
@@ -151,11 +169,39 @@ pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
     }
     if !plan.forget.is_empty() {
         let _ = writeln!(out, "{}", paint.with(BOLD, FORGET_TITLE));
-        for address in &plan.forget {
+        for entry in &plan.forget {
             let _ = writeln!(
                 out,
                 "  {}",
-                paint.with(YELLOW, &format!("? forget {address}"))
+                paint.with(YELLOW, &format!("? forget {}", forget_line(entry)))
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.blocked.is_empty() {
+        let _ = writeln!(out, "{}", paint.with(BOLD, BLOCKED_TITLE));
+        for entry in &plan.blocked {
+            let mut head = format!("✘ {} ({}", entry.address, entry.kind);
+            if let Some(id) = &entry.remote_id {
+                let _ = write!(head, ", {id}");
+            }
+            head.push(')');
+            let _ = writeln!(out, "  {}", paint.with(RED, &head));
+            let _ = writeln!(out, "      {}", entry.reason);
+            let _ = writeln!(out, "      hint: {}", entry.help);
+        }
+        out.push('\n');
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "{}", paint.with(BOLD, WARNINGS_TITLE));
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint.with(
+                    YELLOW,
+                    &format!("! {}: {}", warning.address, warning.message)
+                )
             );
         }
         out.push('\n');
@@ -182,7 +228,7 @@ pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
         }
         out.push('\n');
     }
-    if plan.has_changes() {
+    if plan.has_changes() || !plan.blocked.is_empty() {
         let _ = writeln!(out, "{}", paint.with(BOLD, &plan.summary_line()));
     } else {
         let _ = writeln!(out, "No changes. Remote jobs match the specs.");
@@ -227,7 +273,7 @@ fn cell(text: &str) -> String {
 /// A pull-request comment.
 pub(crate) fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let title = if plan.has_changes() {
+    let title = if plan.has_changes() || !plan.blocked.is_empty() {
         plan.summary_line()
     } else {
         "No changes. Remote jobs match the specs.".to_owned()
@@ -314,8 +360,26 @@ pub(crate) fn markdown(plan: &Plan) -> String {
     }
     if !plan.forget.is_empty() {
         let _ = writeln!(out, "\n#### {}\n", FORGET_TITLE.trim_end_matches(':'));
-        for address in &plan.forget {
-            let _ = writeln!(out, "- `{address}`");
+        for entry in &plan.forget {
+            let _ = writeln!(out, "- `{}`: {}", entry.address, cell(&forget_line(entry)));
+        }
+    }
+    if !plan.blocked.is_empty() {
+        let _ = writeln!(out, "\n#### ✘ {}\n", BLOCKED_TITLE.trim_end_matches(':'));
+        for entry in &plan.blocked {
+            let _ = writeln!(
+                out,
+                "- `{}`: {} — {}",
+                entry.address,
+                cell(&entry.reason),
+                cell(&entry.help)
+            );
+        }
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\n#### {}\n", WARNINGS_TITLE.trim_end_matches(':'));
+        for warning in &plan.warnings {
+            let _ = writeln!(out, "- `{}`: {}", warning.address, cell(&warning.message));
         }
     }
     if !plan.drift.is_empty() {
@@ -351,7 +415,7 @@ fn escape_property(text: &str) -> String {
 /// action and per drifted address.
 pub(crate) fn github(plan: &Plan) -> String {
     let mut out = String::new();
-    let summary = if plan.has_changes() {
+    let summary = if plan.has_changes() || !plan.blocked.is_empty() {
         plan.summary_line()
     } else {
         "No changes. Remote jobs match the specs.".to_owned()
@@ -383,14 +447,28 @@ pub(crate) fn github(plan: &Plan) -> String {
             );
         }
     }
-    for address in &plan.forget {
+    for entry in &plan.forget {
         let _ = writeln!(
             out,
             "::warning title={}::{}",
-            escape_property(&address.0),
-            escape_data(
-                "the spec left the set: migspec forgets this job and leaves it in place (--prune deletes it)"
-            )
+            escape_property(&entry.address.0),
+            escape_data(&format!("forget: {}", entry.reason))
+        );
+    }
+    for entry in &plan.blocked {
+        let _ = writeln!(
+            out,
+            "::error title={}::{}",
+            escape_property(&entry.address.0),
+            escape_data(&format!("blocked: {} (hint: {})", entry.reason, entry.help))
+        );
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "::warning title={}::{}",
+            escape_property(&warning.address.0),
+            escape_data(&warning.message)
         );
     }
     for drift in &plan.drift {
@@ -413,7 +491,7 @@ pub(crate) fn github(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use migspec_provider::{Address, RemoteId};
-    use migspec_runner::plan::{Binding, Drift};
+    use migspec_runner::plan::{Binding, Blocked, Drift, Warning};
     use serde_json::json;
 
     fn rich() -> Plan {
@@ -507,9 +585,26 @@ mod tests {
                 in_place: true,
             }],
         }];
-        let mut plan = Plan::new(binding, changes, drift);
-        plan.forget = vec![Address("old-orders".into())];
-        plan
+        Plan::new(binding, changes, drift).with_outside(
+            vec![Forget {
+                address: Address("old-orders".into()),
+                kind: "TencentDtsMigrateJob".into(),
+                remote_id: Some(RemoteId("dts-9".into())),
+                file: Some("specs/old-orders.yaml".into()),
+                reason: "its spec specs/old-orders.yaml left specs; the job stays in place (`--prune` or `lifecycle.deletionPolicy: delete` would delete it)".into(),
+            }],
+            vec![Blocked {
+                address: Address("fatal-r21".into()),
+                kind: "TencentDtsMigrationJob".into(),
+                remote_id: Some(RemoteId("dts-7".into())),
+                reason: "job dts-7 failed (error): disk full; it was resumed 2 times already and onFailure.maxAttempts is 2".into(),
+                help: "`migspec apply --replace fatal-r21` deletes the job safely and creates it again; `migspec state reset-attempts fatal-r21` lets onFailure try again once the cause is fixed".into(),
+            }],
+            vec![Warning {
+                address: Address("orders-v2".into()),
+                message: "looks like a rename of orders (same configuration): to keep its job instead of creating another, run `migspec state mv orders orders-v2` and plan again".into(),
+            }],
+        )
     }
 
     fn empty() -> Plan {

@@ -1,0 +1,459 @@
+//! Issue 9 (safety), the planner's part, end to end against an emulator process: what a
+//! reviewed plan shows is all that happens. Each test plays a path that deleted, orphaned
+//! or duplicated a job nobody asked to touch, and checks the emulator's own counts.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::cloud::{Cloud, describe};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `plan PATHS… --format json` (plus extra arguments), parsed.
+fn plan_json(cloud: &Cloud, args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let output = cloud.run(&all);
+    let document = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("plan JSON: {error}\n{}", describe(&output)));
+    (output.status.code(), document)
+}
+
+fn apply(cloud: &Cloud, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    all.push("--auto-approve");
+    cloud.run(&all)
+}
+
+/// Every delete-like call the emulator accepted (2018 delete, 2021 isolate/destroy, OMS).
+fn deletes(cloud: &Cloud) -> u64 {
+    cloud.accepted("tencent", "DeleteMigrateJob")
+        + cloud.accepted("tencent", "IsolateMigrateJob")
+        + cloud.accepted("tencent", "DestroyMigrateJob")
+        + cloud.accepted("huawei", "DeleteTaskGroup")
+}
+
+fn verbs(change: &Value) -> Vec<String> {
+    change["actions"]
+        .as_array()
+        .map(|actions| {
+            actions
+                .iter()
+                .map(|action| action["kind"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|change| change["address"] == address))
+        .unwrap_or_else(|| panic!("no change for {address} in {plan:#}"))
+}
+
+fn orders_spec() -> String {
+    Cloud::shipped("orders-mysql.yaml")
+}
+
+/// Item 3: a saved plan is an approval, not a program. A hand-edited action list is
+/// refused, naming the address, and nothing is deleted.
+#[test]
+fn issue_9_a_tampered_saved_plan_is_refused_naming_the_address() {
+    let mut cloud = Cloud::start(None);
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    cloud.write(
+        "specs/media-archive-oms.yaml",
+        &Cloud::shipped("media-archive-oms.yaml"),
+    );
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+
+    // No changes now; the reviewer approves an empty plan, someone edits it into a delete.
+    let plan = cloud.run(&["plan", "specs/", "--out", "plan.json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let path = cloud.dir().join("plan.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let target = saved["changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|change| change["address"] == "orders-to-cdb")
+        .expect("orders-to-cdb is in the plan");
+    target["actions"] = serde_json::json!([{"kind": "delete", "reason": "approved"}]);
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+
+    let tampered = apply(&cloud, &["plan.json"]);
+    assert_eq!(tampered.status.code(), Some(1), "{}", describe(&tampered));
+    let text = stderr(&tampered);
+    assert!(
+        text.contains("orders-to-cdb: the saved plan says delete, a fresh plan says nothing"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was applied"), "{text}");
+    assert_eq!(deletes(&cloud), 0, "a tampered plan deleted a job");
+    assert_eq!(cloud.creates(), 2);
+
+    // The untouched file applies (it is what its inputs plan).
+    let plan = cloud.run(&["plan", "specs/", "--out", "plan.json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let honest = apply(&cloud, &["plan.json"]);
+    assert_eq!(honest.status.code(), Some(0), "{}", describe(&honest));
+}
+
+/// Item 5: an explicit `deletionPolicy: orphan` wins over `--prune`, and the plan says why.
+#[test]
+fn issue_9_deletion_policy_orphan_wins_over_prune() {
+    let mut cloud = Cloud::start(None);
+    let kept = orders_spec().replace(
+        "  timeouts: {check: 15m, start: 1h}",
+        "  timeouts: {check: 15m, start: 1h}\n  deletionPolicy: orphan",
+    );
+    assert_ne!(kept, orders_spec());
+    cloud.write("specs/orders-mysql.yaml", &kept);
+    cloud.write(
+        "specs/inventory-2021.yaml",
+        &Cloud::shipped("inventory-2021.yaml"),
+    );
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    std::fs::remove_file(cloud.dir().join("specs/orders-mysql.yaml")).unwrap();
+
+    let (code, plan) = plan_json(&cloud, &["specs/", "--prune"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan:#}");
+    let forget = &plan["forget"][0];
+    assert_eq!(forget["address"], "orders-to-cdb", "{plan:#}");
+    assert!(
+        forget["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`lifecycle.deletionPolicy: orphan`, which wins over --prune"),
+        "{plan:#}"
+    );
+    let pruned = apply(&cloud, &["specs/", "--prune"]);
+    assert_eq!(pruned.status.code(), Some(0), "{}", describe(&pruned));
+    assert_eq!(deletes(&cloud), 0, "--prune deleted an orphan-policy job");
+    assert!(cloud.state()["resources"]["orders-to-cdb"].is_null());
+    assert!(cloud.state()["resources"]["inventory-2021"].is_object());
+}
+
+/// Item 6: applying a sub-directory leaves addresses recorded from outside it alone; a spec
+/// removed from within it is forgotten, and the plan names the path.
+#[test]
+fn issue_9_applying_a_sub_directory_touches_only_what_it_holds() {
+    let mut cloud = Cloud::start(None);
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    cloud.write(
+        "specs/media-archive-oms.yaml",
+        &Cloud::shipped("media-archive-oms.yaml"),
+    );
+    cloud.write(
+        "specs/redis/sessions-redis.yaml",
+        &Cloud::shipped("sessions-redis.yaml"),
+    );
+    cloud.write(
+        "specs/redis/inventory-2021.yaml",
+        &Cloud::shipped("inventory-2021.yaml"),
+    );
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let recorded = |cloud: &Cloud| -> Vec<String> {
+        cloud.state()["resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(recorded(&cloud).len(), 4);
+
+    // The sub-directory alone, even with --prune: nothing outside it is planned or touched.
+    let (code, plan) = plan_json(&cloud, &["specs/redis", "--prune", "--detailed-exitcode"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    assert!(plan.get("forget").is_none(), "{plan:#}");
+    let sub = apply(&cloud, &["specs/redis", "--prune"]);
+    assert_eq!(sub.status.code(), Some(0), "{}", describe(&sub));
+    assert_eq!(recorded(&cloud).len(), 4, "{}", describe(&sub));
+    assert_eq!(deletes(&cloud), 0);
+
+    // A spec removed from within the sub-directory is forgotten, saying where it was.
+    std::fs::remove_file(cloud.dir().join("specs/redis/sessions-redis.yaml")).unwrap();
+    let (code, plan) = plan_json(&cloud, &["specs/redis"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    let forgets: Vec<&str> = plan["forget"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(forgets, ["sessions-redis"], "{plan:#}");
+    assert_eq!(
+        plan["forget"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+        "its spec specs/redis/sessions-redis.yaml left specs/redis",
+        "{plan:#}"
+    );
+    let human = cloud.run(&["plan", "specs/redis"]);
+    assert!(
+        stdout(&human).contains("1 to forget."),
+        "{}",
+        describe(&human)
+    );
+    let forget = apply(&cloud, &["specs/redis"]);
+    assert_eq!(forget.status.code(), Some(0), "{}", describe(&forget));
+    let mut left = recorded(&cloud);
+    left.sort();
+    assert_eq!(left, ["inventory-2021", "media-archive", "orders-to-cdb"]);
+    assert_eq!(deletes(&cloud), 0);
+}
+
+/// Item 7: a renamed `metadata.name` is flagged as a likely rename with the command that
+/// keeps the job.
+#[test]
+fn issue_9_a_renamed_spec_is_flagged_with_state_mv() {
+    let mut cloud = Cloud::start(None);
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let renamed = orders_spec().replace("orders-to-cdb", "orders-v2");
+    cloud.write("specs/orders-mysql.yaml", &renamed);
+
+    let (code, plan) = plan_json(&cloud, &["specs/"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    assert_eq!(verbs(change(&plan, "orders-v2"))[0], "create");
+    assert_eq!(plan["forget"][0]["address"], "orders-to-cdb", "{plan:#}");
+    assert_eq!(plan["warnings"][0]["address"], "orders-v2", "{plan:#}");
+    assert!(
+        plan["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("looks like a rename of orders-to-cdb (same configuration): to keep its job instead of creating another, run `migspec state mv orders-to-cdb orders-v2`"),
+        "{plan:#}"
+    );
+    // Another configuration is not a rename.
+    let other = renamed.replace("refunds", "returns");
+    cloud.write("specs/orders-mysql.yaml", &other);
+    let (_, plan) = plan_json(&cloud, &["specs/"]);
+    assert!(plan.get("warnings").is_none(), "{plan:#}");
+}
+
+/// Item 2 (the planner's part): a state in which two addresses hold one remote id is
+/// refused for both; nothing is deleted, even with --prune.
+#[test]
+fn issue_9_two_addresses_holding_one_job_are_both_blocked() {
+    let mut cloud = Cloud::start(None);
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    cloud.write(
+        "specs/catalog-mongodb.yaml",
+        &Cloud::shipped("catalog-mongodb.yaml"),
+    );
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let mut state = cloud.state();
+    let id = state["resources"]["orders-to-cdb"]["remote_id"].clone();
+    let catalog = state["resources"]["catalog-mongodb"]["remote_id"].clone();
+    assert_ne!(id, catalog);
+    state["resources"]["catalog-mongodb"]["remote_id"] = id.clone();
+    std::fs::write(
+        cloud.state_path(),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+
+    let (code, plan) = plan_json(&cloud, &["specs/", "--prune"]);
+    assert_eq!(code, Some(1), "every address is blocked: {plan:#}");
+    let blocked: Vec<&str> = plan["blocked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocked, ["catalog-mongodb", "orders-to-cdb"], "{plan:#}");
+    let reason = plan["blocked"][0]["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        format!(
+            "remote object {} is held by catalog-mongodb and by orders-to-cdb: migspec will not act on it for either",
+            id.as_str().unwrap()
+        )
+    );
+    let pruned = apply(&cloud, &["specs/", "--prune"]);
+    assert_eq!(pruned.status.code(), Some(1), "{}", describe(&pruned));
+    assert_eq!(deletes(&cloud), 0);
+    assert_eq!(cloud.creates(), 2);
+}
+
+/// Items 11 and 12: every resume counts, planned or in-run; once `maxAttempts` is spent,
+/// the job is blocked while the others are planned and applied, and the ways out are
+/// real verbs.
+#[test]
+fn issue_9_attempts_are_counted_and_one_failed_job_blocks_only_itself() {
+    let config = r#"
+durations: {migrating: 2s}
+faults:
+  rules:
+    - match: "inventory-*"
+      fail_at_percent: 30
+      resumes_needed: 99
+      failure: resumable
+      error_message: "loader lost its connection"
+"#;
+    let mut cloud = Cloud::start(Some(config));
+    cloud.write(
+        "specs/inventory-2021.yaml",
+        &Cloud::shipped("inventory-2021.yaml"),
+    );
+    // Leave the job as soon as it runs; it fails later, by itself.
+    let first = apply(&cloud, &["specs/", "--wait", "running"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, plan) = plan_json(&cloud, &["specs/"]);
+        let planned = plan["changes"]
+            .as_array()
+            .and_then(|changes| changes.first())
+            .map(verbs)
+            .unwrap_or_default();
+        if planned.first().map(String::as_str) == Some("resume") {
+            let reason = change(&plan, "inventory-2021")["actions"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(reason.contains("attempt 1 of 2"), "{reason}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job never failed: {plan:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The planned resume is attempt 1, the in-run one attempt 2: never a third.
+    let second = apply(&cloud, &["specs/"]);
+    assert_eq!(second.status.code(), Some(1), "{}", describe(&second));
+    assert_eq!(cloud.accepted("tencent", "ResumeMigrateJob"), 2);
+    assert_eq!(cloud.state()["resources"]["inventory-2021"]["attempts"], 2);
+
+    // A new spec next to the exhausted job: planned and applied; the job is blocked.
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", describe(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains("✘ inventory-2021"), "{text}");
+    assert!(
+        text.contains(
+            "`migspec apply --replace inventory-2021` deletes the job safely and creates it again"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("`migspec state reset-attempts inventory-2021` lets onFailure try again"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 to create") && text.contains("1 blocked."),
+        "{text}"
+    );
+    let third = apply(&cloud, &["specs/"]);
+    assert_eq!(third.status.code(), Some(1), "{}", describe(&third));
+    assert!(
+        stderr(&third).contains("1 blocked address(es) were not applied: inventory-2021"),
+        "{}",
+        describe(&third)
+    );
+    assert_eq!(cloud.creates(), 2, "orders-to-cdb was created");
+    assert_eq!(cloud.accepted("tencent", "ResumeMigrateJob"), 2);
+
+    // The way out: --replace deletes the failed job safely and creates it again.
+    let old = cloud.state()["resources"]["inventory-2021"]["remote_id"].clone();
+    let (code, plan) = plan_json(&cloud, &["specs/", "--replace", "inventory-2021"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    let planned = verbs(change(&plan, "inventory-2021"));
+    assert!(planned.contains(&"delete".to_owned()), "{planned:?}");
+    let create = planned.iter().position(|verb| verb == "create").unwrap();
+    assert!(
+        planned[..create].contains(&"delete".to_owned()),
+        "{planned:?}"
+    );
+    let replaced = apply(
+        &cloud,
+        &["specs/", "--replace", "inventory-2021", "--wait", "checked"],
+    );
+    assert_eq!(replaced.status.code(), Some(0), "{}", describe(&replaced));
+    let new = cloud.state()["resources"]["inventory-2021"]["remote_id"].clone();
+    assert!(new.is_string() && new != old, "{old} → {new}");
+    assert_eq!(cloud.creates(), 3);
+    assert!(deletes(&cloud) >= 1);
+    // An unknown --replace address is a usage error, not a silent no-op.
+    let unknown = cloud.run(&["plan", "specs/", "--replace", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", describe(&unknown));
+    assert!(
+        stderr(&unknown).contains("--replace nope: no selected spec has that address"),
+        "{}",
+        describe(&unknown)
+    );
+}
+
+/// Item 13: an imported object's secrets are unknown until migspec sends them; the plan
+/// says so and the next apply sends them.
+#[test]
+fn issue_9_an_imported_jobs_secrets_are_unknown_until_sent() {
+    let mut cloud = Cloud::start(None);
+    let configured = orders_spec().replace("desired: running", "desired: configured");
+    cloud.write("specs/orders-mysql.yaml", &configured);
+    let first = apply(&cloud, &["specs/"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let id = cloud.state()["resources"]["orders-to-cdb"]["remote_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rm = cloud.run(&["state", "rm", "orders-to-cdb"]);
+    assert_eq!(rm.status.code(), Some(0), "{}", describe(&rm));
+    let import = cloud.run(&[
+        "import",
+        "TencentDtsMigrateJob",
+        "orders-to-cdb",
+        &id,
+        "--region",
+        "ap-guangzhou",
+    ]);
+    assert_eq!(import.status.code(), Some(0), "{}", describe(&import));
+    let state = cloud.state();
+    assert!(
+        state["resources"]["orders-to-cdb"]
+            .get("secret_fingerprints")
+            .is_none(),
+        "an import records no secret it never sent: {state:#}"
+    );
+
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", describe(&plan));
+    let text = stdout(&plan);
+    assert!(
+        text.contains("spec.SrcInfo.Password: (sensitive, unknown: will be sent)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spec.DstInfo.Password: (sensitive, unknown: will be sent)"),
+        "{text}"
+    );
+    let modifies = cloud.accepted("tencent", "ModifyMigrateJob");
+    let sent = apply(&cloud, &["specs/"]);
+    assert_eq!(sent.status.code(), Some(0), "{}", describe(&sent));
+    assert_eq!(cloud.accepted("tencent", "ModifyMigrateJob"), modifies + 1);
+    let again = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
+    assert_eq!(cloud.creates(), 1);
+}
