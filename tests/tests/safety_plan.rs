@@ -457,3 +457,21 @@ fn issue_9_an_imported_jobs_secrets_are_unknown_until_sent() {
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
     assert_eq!(cloud.creates(), 1);
 }
+
+/// Issue 10 item 6: with `--detailed-exitcode`, 2 means "changes" only: a usage error
+/// exits 1 there (and 2 elsewhere, as clap does).
+#[test]
+fn issue_10_a_usage_error_with_detailed_exitcode_is_not_a_change() {
+    let cloud = Cloud::start(None);
+    let detailed = cloud.run(&["plan", "--detailed-exitcode", "--bogus"]);
+    assert_eq!(detailed.status.code(), Some(1), "{}", describe(&detailed));
+    assert!(
+        stderr(&detailed).contains("unexpected argument '--bogus'"),
+        "{}",
+        describe(&detailed)
+    );
+    let plain = cloud.run(&["plan", "--bogus"]);
+    assert_eq!(plain.status.code(), Some(2), "{}", describe(&plain));
+    let help = cloud.run(&["plan", "--help", "--detailed-exitcode"]);
+    assert_eq!(help.status.code(), Some(0), "{}", describe(&help));
+}

@@ -11,7 +11,20 @@ use crate::args::{Cli, Command};
 use crate::commands::ExitStatus;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // CI reads 2 from `plan --detailed-exitcode` as "changes present": a usage error
+            // there must not look like one.
+            let detailed = std::env::args_os().any(|arg| arg == "--detailed-exitcode");
+            return match error.exit_code() {
+                0 => std::process::ExitCode::SUCCESS,
+                _ if detailed => std::process::ExitCode::from(1),
+                code => std::process::ExitCode::from(u8::try_from(code).unwrap_or(2)),
+            };
+        }
+    };
     let status = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Schema(args) => commands::schema::run(&args),

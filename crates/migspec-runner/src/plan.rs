@@ -1,11 +1,11 @@
 //! The plan: a serializable document of what an apply will do, per address, bound to what
 //! it was computed from.
 //!
-//! # JSON format (`format_version` 1)
+//! # JSON format (`format_version` 2, see `docs/plan-format.md`)
 //!
 //! ```json
 //! {
-//!   "format_version": "1",
+//!   "format_version": "2",
 //!   "binding": {"lineage": "…", "serial": 4, "specs": "sha256…", "observed": "sha256…"},
 //!   "changes": [
 //!     {"address": "orders-to-cdb", "kind": "TencentDtsMigrateJob", "remote_id": "dts-1kl0iy0v",
@@ -438,6 +438,68 @@ mod tests {
         );
         assert_eq!(plan.summary.unchanged, 1);
         assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn action_differences_name_each_address_and_ignore_reasons() {
+        let change = |address: &str, actions: Vec<Action>| Change {
+            address: Address(address.into()),
+            kind: "K".into(),
+            remote_id: None,
+            phase: None,
+            actions,
+        };
+        let fresh = Plan::new(
+            binding(),
+            vec![
+                change("a", vec![Action::new(ActionKind::Start, "now")]),
+                change("b", vec![]),
+            ],
+            vec![],
+        );
+        let mut reworded = fresh.clone();
+        reworded.changes[0].actions[0].reason = "other words".into();
+        assert!(reworded.action_differences(&fresh).is_empty());
+        let tampered = Plan::new(
+            binding(),
+            vec![
+                change("a", vec![Action::new(ActionKind::Start, "now")]),
+                change("b", vec![Action::new(ActionKind::Delete, "approved")]),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            tampered.action_differences(&fresh),
+            ["b: the saved plan says delete, a fresh plan says nothing"]
+        );
+        let mut disrupted = fresh.clone();
+        disrupted.changes[0].actions[0] =
+            Action::new(ActionKind::Start, "now").disrupting(Disruption::OverwritesTarget);
+        assert_eq!(
+            disrupted.action_differences(&fresh),
+            [
+                "a: the saved plan's actions (start) carry other field changes or disruptions than a fresh plan's"
+            ]
+        );
+        let forgetting = fresh.clone().with_outside(
+            vec![Forget {
+                address: Address("c".into()),
+                kind: "K".into(),
+                remote_id: None,
+                file: None,
+                reason: "gone".into(),
+            }],
+            vec![],
+            vec![],
+        );
+        assert_eq!(
+            forgetting.action_differences(&fresh),
+            ["c: the saved plan forgets it, a fresh plan does not"]
+        );
+        assert_eq!(
+            forgetting.summary_line(),
+            "Plan: 0 to create, 0 to modify, 1 lifecycle step, 0 to delete, 1 to forget."
+        );
     }
 
     #[test]
