@@ -475,3 +475,35 @@ fn issue_10_a_usage_error_with_detailed_exitcode_is_not_a_change() {
     let help = cloud.run(&["plan", "--help", "--detailed-exitcode"]);
     assert_eq!(help.status.code(), Some(0), "{}", describe(&help));
 }
+
+/// Issue 10 item 5: a saved plan is recognised by its content, whatever its name, and
+/// applying it asks for no `yes` (it was reviewed); applying paths still does.
+#[test]
+fn issue_10_saved_plans_are_recognised_by_content_and_need_no_confirmation() {
+    let mut cloud = Cloud::start(None);
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    let plan = cloud.run(&["plan", "specs/", "--out", "migspec.plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    // No terminal and no --auto-approve: paths are refused, the reviewed plan is applied.
+    let paths = cloud
+        .migspec()
+        .args(["apply", "specs/"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(paths.status.code(), Some(1), "{}", describe(&paths));
+    assert!(
+        stderr(&paths).contains("pass --auto-approve"),
+        "{}",
+        describe(&paths)
+    );
+    assert_eq!(cloud.creates(), 0);
+    let saved = cloud
+        .migspec()
+        .args(["apply", "migspec.plan"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(saved.status.code(), Some(0), "{}", describe(&saved));
+    assert_eq!(cloud.creates(), 1);
+}

@@ -15,12 +15,24 @@ use super::workspace::{Workspace, in_workspace};
 use crate::args::{ApplyArgs, SelectionArgs, WaitArg};
 use crate::view::{self, progress};
 
-/// The saved plan file among the arguments, if that is what was given.
+/// The saved plan file among the arguments, if that is what was given: one file whose
+/// content is a plan document (any name: `plan.json`, `tfplan`, `migspec.plan`). A YAML
+/// spec never starts with `{`, so the first non-blank byte decides before anything parses.
 fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
-    match paths {
-        [path] if path.is_file() && path.extension().is_some_and(|ext| ext == "json") => Some(path),
-        _ => None,
+    use std::io::Read;
+    let [path] = paths else {
+        return None;
+    };
+    if !path.is_file() {
+        return None;
     }
+    let mut head = [0_u8; 512];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| file.read(&mut head))
+        .ok()?;
+    let text = String::from_utf8_lossy(&head[..read]);
+    let trimmed = text.trim_start();
+    (trimmed.starts_with('{') && trimmed.contains("\"format_version\"")).then_some(path)
 }
 
 pub(crate) fn run(args: &ApplyArgs) -> ExitStatus {
@@ -37,6 +49,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         .lock(&LockInfo::current(command))
         .map_err(|error| fail(&error.to_string()))?;
 
+    let from_saved_plan = saved_plan(&args.paths).is_some();
     let planned = match saved_plan(&args.paths) {
         Some(path) => {
             let saved = super::plan::load(path)?;
@@ -81,7 +94,9 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         .iter()
         .map(|entry| entry.address.to_string())
         .collect();
-    if has_changes && !args.auto_approve {
+    // A saved plan was reviewed when it was made (and is applied only if it still holds):
+    // applying it asks nothing more.
+    if has_changes && !args.auto_approve && !from_saved_plan {
         confirm()?;
     }
 
