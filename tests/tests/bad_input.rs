@@ -92,12 +92,31 @@ fn a_held_lock_names_its_holder() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let serial = cloud.state()["serial"].clone();
+    // The first apply still records its create and starts the check (its own writes):
+    // wait until it sits in the 30 s check, writing nothing.
+    let mut serial = cloud.state()["serial"].clone();
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = cloud.state()["serial"].clone();
+        if now == serial {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first apply never settled");
+        serial = now;
+    }
     let output = cloud.run(&["apply", "specs/", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let text = stderr(&output);
     assert!(text.contains("is locked by pid"), "{text}");
-    assert!(text.contains("migspec state unlock --force"), "{text}");
+    assert!(
+        text.contains(&format!("is locked by pid {}", first.id())),
+        "{text}"
+    );
+    assert!(text.contains("which is still running"), "{text}");
+    assert!(
+        !text.contains("unlock --force"),
+        "a live holder is not to be unlocked: {text}"
+    );
     assert_eq!(cloud.creates(), 1, "the second apply created nothing");
     assert_eq!(cloud.state()["serial"], serial);
     first.kill().unwrap();
