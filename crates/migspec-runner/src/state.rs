@@ -50,13 +50,16 @@ pub struct State {
 /// A newer migspec may add fields at the top level, per resource or per journal entry; an
 /// older one keeps them as they were (it cannot know what they mean, so it never changes
 /// them). A resource's fields go with its address (`state mv` moves them, a forgotten
-/// address drops them); a journal entry's stay with that entry for as long as it is kept.
+/// address drops them) for as long as it records the same remote object: they describe
+/// that object, so a record whose remote id changed (the object was re-created) drops them.
+/// A journal entry's stay with that entry for as long as it is kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnknownFields {
     /// Top-level fields.
     pub top: serde_json::Map<String, serde_json::Value>,
-    /// Per resource, by address.
-    pub resources: BTreeMap<Address, serde_json::Map<String, serde_json::Value>>,
+    /// Per resource, by address, with the remote id the record had when they were read.
+    pub resources:
+        BTreeMap<Address, (Option<RemoteId>, serde_json::Map<String, serde_json::Value>)>,
     /// Per journal entry, keyed by the entry's known fields as JSON (entries are only ever
     /// appended or dropped from the front, never edited).
     pub journal: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
@@ -74,7 +77,9 @@ impl UnknownFields {
             let known = serde_json::to_value(resource).expect("resource serializes");
             let extra = extra_fields(&raw["resources"][&address.0], &known);
             if !extra.is_empty() {
-                unknown.resources.insert(address.clone(), extra);
+                unknown
+                    .resources
+                    .insert(address.clone(), (resource.remote_id.clone(), extra));
             }
         }
         for (index, entry) in state.journal.iter().enumerate() {
@@ -98,10 +103,14 @@ impl UnknownFields {
             }
         };
         add(value, &self.top);
-        for (address, extra) in &self.resources {
-            if let Some(target) = value
-                .get_mut("resources")
-                .and_then(|resources| resources.get_mut(&address.0))
+        for (address, (remote_id, extra)) in &self.resources {
+            let same_object = state.resources.get(address).is_some_and(|resource| {
+                remote_id.is_none() || resource.remote_id.as_ref() == remote_id.as_ref()
+            });
+            if same_object
+                && let Some(target) = value
+                    .get_mut("resources")
+                    .and_then(|resources| resources.get_mut(&address.0))
             {
                 add(target, extra);
             }
@@ -883,6 +892,19 @@ mod tests {
         assert!(written["journal"][1].get("why").is_none());
         assert!(written["journal"][2].get("why").is_none());
         assert_eq!(written["serial"], 4);
+
+        // A record whose remote object was re-created (another id) drops what described the
+        // old one.
+        let mut recreated = state.clone();
+        recreated
+            .resources
+            .get_mut(&Address("orders".into()))
+            .unwrap()
+            .remote_id = Some(RemoteId("dts-2".into()));
+        let mut value = serde_json::to_value(&recreated).unwrap();
+        recreated.unknown.merge_into(&recreated, &mut value);
+        assert!(value["resources"]["orders"].get("newer").is_none());
+        assert_eq!(value["newer_top"], serde_json::json!([1, 2]));
 
         // Renamed, the unknown fields go with the record; the journal says so.
         let mut state = backend.read().unwrap();
