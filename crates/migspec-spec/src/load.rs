@@ -126,12 +126,16 @@ fn walk_problem(at: &Path, error: &walkdir::Error) -> Diagnostic {
     if let Some(problem) = error.io_error().and_then(|io| link_problem(at, io)) {
         return problem;
     }
+    // walkdir's own message repeats the path; the I/O error alone says why.
+    let why = error
+        .io_error()
+        .map_or_else(|| error.to_string(), ToString::to_string);
     Diagnostic::error(
         "migspec::load::unreadable",
-        format!("cannot list `{}`: {error}", at.display()),
+        format!("cannot list `{}`: {why}", at.display()),
     )
     .at_path(at, None)
-    .with_help("make it readable, or pass only the spec paths that are")
+    .with_help("make it readable, or pass only the spec paths that are (a spec not read would look like a spec that left the set)")
 }
 
 /// `ELOOP` on Linux (and most Unix systems but macOS, where it is 62).
