@@ -103,7 +103,15 @@ fn a_held_lock_names_its_holder() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let text = stderr(&output);
     assert!(text.contains("is locked by pid"), "{text}");
-    assert!(text.contains("migspec state unlock --force"), "{text}");
+    assert!(
+        text.contains(&format!("is locked by pid {}", first.id())),
+        "{text}"
+    );
+    assert!(text.contains("which is still running"), "{text}");
+    assert!(
+        !text.contains("unlock --force"),
+        "a live holder is not to be unlocked: {text}"
+    );
     assert_eq!(cloud.creates(), 1, "the second apply created nothing");
     assert_eq!(cloud.state()["serial"], serial);
     first.kill().unwrap();

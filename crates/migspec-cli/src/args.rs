@@ -168,8 +168,23 @@ pub(crate) enum StateCommand {
     Show(StateAddressArgs),
     /// Forget an address (the remote job is left alone)
     Rm(StateAddressArgs),
-    /// Release a lock left by a process that died
+    /// Rename an address: move its record (remote id, fingerprints, attempts) to a new name
+    Mv(StateMoveArgs),
+    /// Set the resume/retry attempts spent on an address's failure back to 0
+    ResetAttempts(StateAddressArgs),
+    /// Clear the lock record left by a process that died (refused while it runs)
     Unlock(UnlockArgs),
+}
+
+/// Arguments of `migspec state mv`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StateMoveArgs {
+    /// The recorded address
+    pub(crate) from: String,
+    /// Its new name (the spec's new metadata.name); must not be recorded
+    pub(crate) to: String,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
 }
 
 /// Arguments of `migspec state list`.
@@ -191,7 +206,7 @@ pub(crate) struct StateAddressArgs {
 /// Arguments of `migspec state unlock`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct UnlockArgs {
-    /// Required: confirms that the process holding the lock is gone
+    /// Required: clear the record of a holder that is gone (a live holder is refused)
     #[arg(long)]
     pub(crate) force: bool,
     #[command(flatten)]

@@ -40,6 +40,119 @@ pub struct State {
     /// Intents and completed steps, oldest first.
     #[serde(default)]
     pub journal: Vec<JournalEntry>,
+    /// Fields this migspec does not know (a newer one wrote them), kept so that a write
+    /// does not lose them. Filled by [`LocalState::read`], put back by its write.
+    #[serde(skip)]
+    pub unknown: UnknownFields,
+}
+
+/// Fields of a state file that this migspec does not know, by where they were found.
+///
+/// A newer migspec may add fields at the top level, per resource or per journal entry; an
+/// older one keeps them as they were (it cannot know what they mean, so it never changes
+/// them). A resource's fields go with its address (`state mv` moves them, a forgotten
+/// address drops them) for as long as it records the same remote object: they describe
+/// that object, so a record whose remote id changed (the object was re-created) drops them.
+/// A journal entry's stay with that entry for as long as it is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnknownFields {
+    /// Top-level fields.
+    pub top: serde_json::Map<String, serde_json::Value>,
+    /// Per resource, by address, with the remote id the record had when they were read.
+    pub resources:
+        BTreeMap<Address, (Option<RemoteId>, serde_json::Map<String, serde_json::Value>)>,
+    /// Per journal entry, keyed by the entry's known fields as JSON (entries are only ever
+    /// appended or dropped from the front, never edited).
+    pub journal: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
+}
+
+impl UnknownFields {
+    /// The fields of `raw` (a state file's JSON) that `state` (read from it) does not hold.
+    fn between(raw: &serde_json::Value, state: &State) -> Self {
+        let known = serde_json::to_value(state).expect("state serializes");
+        let mut unknown = Self {
+            top: extra_fields(raw, &known),
+            ..Self::default()
+        };
+        for (address, resource) in &state.resources {
+            let known = serde_json::to_value(resource).expect("resource serializes");
+            let extra = extra_fields(&raw["resources"][&address.0], &known);
+            if !extra.is_empty() {
+                unknown
+                    .resources
+                    .insert(address.clone(), (resource.remote_id.clone(), extra));
+            }
+        }
+        for (index, entry) in state.journal.iter().enumerate() {
+            let known = serde_json::to_value(entry).expect("journal entry serializes");
+            let extra = extra_fields(&raw["journal"][index], &known);
+            if !extra.is_empty() {
+                unknown.journal.push((known.to_string(), extra));
+            }
+        }
+        unknown
+    }
+
+    /// Puts the fields back into `value`, the JSON of `state`, without overriding any.
+    fn merge_into(&self, state: &State, value: &mut serde_json::Value) {
+        let add = |target: &mut serde_json::Value,
+                   extra: &serde_json::Map<String, serde_json::Value>| {
+            if let Some(object) = target.as_object_mut() {
+                for (name, field) in extra {
+                    object.entry(name.clone()).or_insert_with(|| field.clone());
+                }
+            }
+        };
+        add(value, &self.top);
+        for (address, (remote_id, extra)) in &self.resources {
+            let same_object = state.resources.get(address).is_some_and(|resource| {
+                remote_id.is_none() || resource.remote_id.as_ref() == remote_id.as_ref()
+            });
+            if same_object
+                && let Some(target) = value
+                    .get_mut("resources")
+                    .and_then(|resources| resources.get_mut(&address.0))
+            {
+                add(target, extra);
+            }
+        }
+        if self.journal.is_empty() {
+            return;
+        }
+        let mut pending: std::collections::HashMap<&str, std::collections::VecDeque<_>> =
+            std::collections::HashMap::new();
+        for (key, extra) in &self.journal {
+            pending.entry(key.as_str()).or_default().push_back(extra);
+        }
+        for (index, entry) in state.journal.iter().enumerate() {
+            let key = serde_json::to_value(entry)
+                .expect("journal entry serializes")
+                .to_string();
+            if let Some(extra) = pending
+                .get_mut(key.as_str())
+                .and_then(std::collections::VecDeque::pop_front)
+                && let Some(target) = value
+                    .get_mut("journal")
+                    .and_then(|journal| journal.get_mut(index))
+            {
+                add(target, extra);
+            }
+        }
+    }
+}
+
+/// The fields of the object `raw` that `known` does not have.
+fn extra_fields(
+    raw: &serde_json::Value,
+    known: &serde_json::Value,
+) -> serde_json::Map<String, serde_json::Value> {
+    let Some(raw) = raw.as_object() else {
+        return serde_json::Map::new();
+    };
+    raw.iter()
+        .filter(|(name, _)| known.get(name.as_str()).is_none())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 impl State {
@@ -53,7 +166,32 @@ impl State {
             salt: uuid::Uuid::new_v4().simple().to_string(),
             resources: BTreeMap::new(),
             journal: Vec::new(),
+            unknown: UnknownFields::default(),
         }
+    }
+
+    /// Moves the record of `from` to `to`, with the fields this migspec does not know, and
+    /// journals the move (the entries written under `from` stay as they were: they are what
+    /// happened under that name). Returns the record moved, or `None` when `from` is not
+    /// recorded; an existing record of `to` is never replaced.
+    pub fn rename(&mut self, from: &Address, to: &Address) -> Option<&Resource> {
+        if self.resources.contains_key(to) {
+            return None;
+        }
+        let resource = self.resources.remove(from)?;
+        if let Some(extra) = self.unknown.resources.remove(from) {
+            self.unknown.resources.insert(to.clone(), extra);
+        }
+        self.journal.push(JournalEntry {
+            at: now_rfc3339(),
+            address: to.clone(),
+            action: "state mv".to_owned(),
+            key: format!("{}:state-mv:{from}:{to}", self.lineage),
+            status: JournalStatus::Done,
+            remote_id: resource.remote_id.clone(),
+        });
+        self.resources.insert(to.clone(), resource);
+        self.resources.get(to)
     }
 }
 
@@ -193,17 +331,32 @@ pub enum StateError {
         /// What is wrong.
         message: String,
     },
-    /// The state file is of a newer format.
-    #[error("state file {} has format version {found}; this migspec reads up to {STATE_FORMAT_VERSION}: upgrade migspec", path.display())]
+    /// The state file is of a newer format: it is neither read nor written.
+    #[error("state file {} has format version {found}; this migspec reads and writes up to {STATE_FORMAT_VERSION}: upgrade migspec (the file is left as it is)", path.display())]
     TooNew {
         /// The file.
         path: PathBuf,
         /// Its version.
-        found: u32,
+        found: u64,
     },
-    /// Another process holds the lock.
+    /// The state file has no usable `format_version` (missing, 0, not a whole number).
     #[error(
-        "state {} is locked by pid {} on {} since {} (`{}`); wait for it to finish, or if it died, run `migspec state unlock --force`",
+        "state file {} {}; every migspec state has format version {STATE_FORMAT_VERSION} or later: restore it from version control or a backup (it is never rewritten while unreadable)",
+        path.display(),
+        match found {
+            None => "has no format_version".to_owned(),
+            Some(value) => format!("has format version {value}, which no migspec writes"),
+        }
+    )]
+    BadVersion {
+        /// The file.
+        path: PathBuf,
+        /// The value found (JSON), `None` when the field is missing.
+        found: Option<String>,
+    },
+    /// A live process holds the lock: the OS lock is held, so its holder has not exited.
+    #[error(
+        "state {} is locked by pid {} on {} since {} (`{}`), which is still running (it holds the OS lock); wait for it to finish, or stop that process: the OS releases the lock of a process that is gone",
         path.display(), holder.pid, holder.host, holder.since, holder.command
     )]
     Locked {
@@ -247,11 +400,13 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug {
     /// [`StateError::Locked`] naming the holder, or an I/O failure.
     fn lock(&self, info: &LockInfo) -> Result<Box<dyn HeldState>, StateError>;
 
-    /// Releases a lock left by a process that died, returning who held it.
+    /// Clears a lock left by a process that is gone, returning who held it; refuses while
+    /// the holder is alive.
     ///
     /// # Errors
     ///
-    /// When the lock cannot be released.
+    /// [`StateError::Locked`] while a live process holds the lock, or when the lock cannot
+    /// be cleared.
     fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
 }
 
@@ -367,18 +522,28 @@ impl LocalState {
                 path: path.clone(),
                 message: error.to_string(),
             })?;
-        let found = value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|v| u32::try_from(v).ok())
-            .unwrap_or(0);
-        if found > STATE_FORMAT_VERSION {
-            return Err(StateError::TooNew { path, found });
+        match value.get("format_version") {
+            None => return Err(StateError::BadVersion { path, found: None }),
+            Some(version) => match version.as_u64() {
+                Some(found) if found > u64::from(STATE_FORMAT_VERSION) => {
+                    return Err(StateError::TooNew { path, found });
+                }
+                Some(found) if found >= 1 => {}
+                _ => {
+                    return Err(StateError::BadVersion {
+                        path,
+                        found: Some(version.to_string()),
+                    });
+                }
+            },
         }
-        serde_json::from_value(value).map_err(|error| StateError::Corrupt {
-            path,
-            message: error.to_string(),
-        })
+        let mut state: State =
+            serde_json::from_value(value.clone()).map_err(|error| StateError::Corrupt {
+                path,
+                message: error.to_string(),
+            })?;
+        state.unknown = UnknownFields::between(&value, &state);
+        Ok(state)
     }
 
     /// Takes the exclusive lock for a whole run, recording who holds it.
@@ -399,15 +564,10 @@ impl LocalState {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = serde_json::from_str(&text).unwrap_or(LockInfo {
-                    pid: 0,
-                    host: "unknown".to_owned(),
-                    command: "unknown".to_owned(),
-                    since: "unknown".to_owned(),
+                return Err(StateError::Locked {
+                    holder: read_holder(&mut file),
+                    path,
                 });
-                return Err(StateError::Locked { path, holder });
             }
             Err(std::fs::TryLockError::Error(error)) => return Err(self.io("lock", &path)(error)),
         }
@@ -419,21 +579,45 @@ impl LocalState {
         Ok(StateLock { file, path })
     }
 
-    /// Removes a lock left by a process that died (`migspec state unlock --force`).
+    /// Clears the record a process that died left in the lock file (`migspec state unlock
+    /// --force`), returning who it names; `None` when there is none.
+    ///
+    /// The lock itself is the OS file lock, which the OS releases when its holder exits, so
+    /// only a holder that is gone can be cleared: while the OS lock is held, its holder is
+    /// alive and this refuses. The lock file is emptied under the OS lock, never removed
+    /// (removing it would let the next two processes lock two different files).
     ///
     /// # Errors
     ///
-    /// When the lock file cannot be removed.
+    /// [`StateError::Locked`] (with the holder) while a live process holds the lock, or an
+    /// I/O failure.
     pub fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
         let path = self.lock_path();
-        let holder = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok());
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(holder),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(self.io("unlock", &path)(error)),
+        let mut file = match File::options().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(self.io("unlock", &path)(error)),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StateError::Locked {
+                    holder: read_holder(&mut file),
+                    path,
+                });
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(self.io("unlock", &path)(error));
+            }
         }
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(self.io("unlock", &path))?;
+        file.set_len(0)
+            .and_then(|()| file.sync_all())
+            .map_err(self.io("unlock", &path))?;
+        let _ = file.unlock();
+        Ok(serde_json::from_str(&text).ok())
     }
 
     /// Writes the state atomically (temporary file, fsync, rename; mode 0600), bumping its
@@ -444,6 +628,20 @@ impl LocalState {
     /// I/O failures, or [`StateError::Conflict`].
     pub fn write(&self, _lock: &StateLock, state: &mut State) -> Result<(), StateError> {
         let path = self.path();
+        // This migspec writes only the format it knows; a newer state is not rewritten
+        // (its fields would be written with an older meaning).
+        if state.format_version > STATE_FORMAT_VERSION {
+            return Err(StateError::TooNew {
+                path,
+                found: u64::from(state.format_version),
+            });
+        }
+        if state.format_version == 0 {
+            return Err(StateError::BadVersion {
+                path,
+                found: Some("0".to_owned()),
+            });
+        }
         let on_disk = self.read()?;
         if on_disk.serial != state.serial && on_disk.lineage == state.lineage {
             return Err(StateError::Conflict {
@@ -464,7 +662,9 @@ impl LocalState {
                 .set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(self.io("write", &path))?;
         }
-        let mut text = serde_json::to_string_pretty(state).expect("state serializes");
+        let mut value = serde_json::to_value(&*state).expect("state serializes");
+        state.unknown.merge_into(state, &mut value);
+        let mut text = serde_json::to_string_pretty(&value).expect("state serializes");
         text.push('\n');
         temporary
             .write_all(text.as_bytes())
@@ -475,6 +675,18 @@ impl LocalState {
             .map_err(|error| self.io("write", &path)(error.error))?;
         Ok(())
     }
+}
+
+/// Who the lock file names (a holder that has not written itself yet is "unknown").
+fn read_holder(file: &mut File) -> LockInfo {
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    serde_json::from_str(&text).unwrap_or(LockInfo {
+        pid: 0,
+        host: "unknown".to_owned(),
+        command: "unknown".to_owned(),
+        since: "unknown".to_owned(),
+    })
 }
 
 impl StateLock {
@@ -562,9 +774,10 @@ mod tests {
             message.contains(&std::process::id().to_string()),
             "{message}"
         );
+        assert!(message.contains("still running"), "{message}");
         assert!(
-            message.contains("migspec state unlock --force"),
-            "{message}"
+            !message.contains("unlock --force"),
+            "a live holder is not to be unlocked: {message}"
         );
     }
 
@@ -614,13 +827,177 @@ mod tests {
     }
 
     #[test]
-    fn force_unlock_reports_the_holder() {
+    fn force_unlock_refuses_a_held_lock_and_clears_a_dead_holders_record() {
         let (_dir, backend) = backend();
-        let info = LockInfo::current("migspec apply");
-        let lock = backend.lock(&info).unwrap();
-        std::mem::forget(lock);
-        let holder = backend.force_unlock().unwrap().unwrap();
-        assert_eq!(holder.command, "migspec apply");
+        assert!(backend.force_unlock().unwrap().is_none(), "never locked");
+        let held = backend.lock(&LockInfo::current("migspec apply")).unwrap();
+        let error = backend.force_unlock().unwrap_err();
+        assert!(matches!(error, StateError::Locked { .. }), "{error}");
+        assert!(error.to_string().contains("migspec apply"), "{error}");
+        assert!(
+            std::fs::read_to_string(backend.lock_path())
+                .unwrap()
+                .contains("migspec apply"),
+            "a live holder's record stays"
+        );
+        drop(held);
+        // A holder killed before it could release: its record is left, the OS lock is not.
+        let dead = LockInfo {
+            pid: 4_194_304,
+            host: "elsewhere".to_owned(),
+            command: "migspec apply specs/".to_owned(),
+            since: "2026-01-01T00:00:00Z".to_owned(),
+        };
+        std::fs::write(backend.lock_path(), serde_json::to_string(&dead).unwrap()).unwrap();
+        assert_eq!(backend.force_unlock().unwrap(), Some(dead));
+        assert_eq!(std::fs::read_to_string(backend.lock_path()).unwrap(), "");
         assert!(backend.force_unlock().unwrap().is_none());
+        assert!(backend.lock(&LockInfo::current("next")).is_ok());
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_write_at_every_level() {
+        let (_dir, backend) = backend();
+        std::fs::create_dir_all(backend.path().parent().unwrap()).unwrap();
+        let text = serde_json::json!({
+            "format_version": 1,
+            "lineage": "l-1",
+            "serial": 3,
+            "salt": "s",
+            "resources": {
+                "orders": {"kind": "TencentDtsMigrateJob", "remote_id": "dts-1", "newer": {"a": 1}},
+                "plain": {"kind": "TencentDtsMigrateJob"}
+            },
+            "journal": [
+                {"at": "t0", "address": "orders", "action": "create", "key": "k0", "status": "intent", "why": "x"},
+                {"at": "t1", "address": "orders", "action": "create", "key": "k0", "status": "done"}
+            ],
+            "newer_top": [1, 2]
+        });
+        std::fs::write(backend.path(), text.to_string()).unwrap();
+        let mut state = backend.read().unwrap();
+        assert_eq!(state.unknown.top.len(), 1);
+        let lock = backend.lock(&LockInfo::current("test")).unwrap();
+        state.journal.push(JournalEntry {
+            at: "t2".into(),
+            address: Address("plain".into()),
+            action: "check".into(),
+            key: "k1".into(),
+            status: JournalStatus::Done,
+            remote_id: None,
+        });
+        state
+            .resources
+            .get_mut(&Address("orders".into()))
+            .unwrap()
+            .attempts = 1;
+        backend.write(&lock, &mut state).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(backend.path()).unwrap()).unwrap();
+        assert_eq!(written["newer_top"], serde_json::json!([1, 2]));
+        assert_eq!(
+            written["resources"]["orders"]["newer"],
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(written["resources"]["orders"]["attempts"], 1);
+        assert!(written["resources"]["plain"].get("newer").is_none());
+        assert_eq!(written["journal"][0]["why"], "x");
+        assert!(written["journal"][1].get("why").is_none());
+        assert!(written["journal"][2].get("why").is_none());
+        assert_eq!(written["serial"], 4);
+
+        // A record whose remote object was re-created (another id) drops what described the
+        // old one.
+        let mut recreated = state.clone();
+        recreated
+            .resources
+            .get_mut(&Address("orders".into()))
+            .unwrap()
+            .remote_id = Some(RemoteId("dts-2".into()));
+        let mut value = serde_json::to_value(&recreated).unwrap();
+        recreated.unknown.merge_into(&recreated, &mut value);
+        assert!(value["resources"]["orders"].get("newer").is_none());
+        assert_eq!(value["newer_top"], serde_json::json!([1, 2]));
+
+        // Renamed, the unknown fields go with the record; the journal says so.
+        let mut state = backend.read().unwrap();
+        let moved = state
+            .rename(&Address("orders".into()), &Address("renamed".into()))
+            .unwrap()
+            .clone();
+        assert_eq!(moved.remote_id, Some(RemoteId("dts-1".into())));
+        assert!(
+            state
+                .rename(&Address("renamed".into()), &Address("plain".into()))
+                .is_none(),
+            "an existing record is never replaced"
+        );
+        assert!(
+            state
+                .rename(&Address("orders".into()), &Address("x".into()))
+                .is_none()
+        );
+        backend.write(&lock, &mut state).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(backend.path()).unwrap()).unwrap();
+        assert!(written["resources"]["orders"].is_null());
+        assert_eq!(
+            written["resources"]["renamed"]["newer"],
+            serde_json::json!({"a": 1})
+        );
+        let last = &written["journal"][3];
+        assert_eq!(last["address"], "renamed");
+        assert_eq!(last["action"], "state mv");
+        assert_eq!(last["remote_id"], "dts-1");
+    }
+
+    #[test]
+    fn missing_zero_and_newer_format_versions_are_neither_read_nor_written() {
+        let (_dir, backend) = backend();
+        std::fs::create_dir_all(backend.path().parent().unwrap()).unwrap();
+        let base = serde_json::json!({"lineage": "l", "serial": 1, "salt": "s"});
+        for (version, expected) in [
+            (None, "has no format_version"),
+            (
+                Some(serde_json::json!(0)),
+                "has format version 0, which no migspec writes",
+            ),
+            (Some(serde_json::json!("1")), "has format version \"1\""),
+            (Some(serde_json::json!(-1)), "has format version -1"),
+        ] {
+            let mut value = base.clone();
+            if let Some(version) = version {
+                value["format_version"] = version;
+            }
+            std::fs::write(backend.path(), value.to_string()).unwrap();
+            let error = backend.read().unwrap_err();
+            assert!(matches!(error, StateError::BadVersion { .. }), "{error}");
+            let message = error.to_string();
+            assert!(message.contains(expected), "{message}");
+            assert!(message.contains("state.json"), "{message}");
+            let lock = backend.lock(&LockInfo::current("test")).unwrap();
+            assert!(backend.write(&lock, &mut State::new()).is_err());
+            assert_eq!(
+                std::fs::read_to_string(backend.path()).unwrap(),
+                value.to_string(),
+                "never rewritten"
+            );
+        }
+
+        // A newer state in memory is not written, whatever is on disk.
+        std::fs::remove_file(backend.path()).unwrap();
+        let lock = backend.lock(&LockInfo::current("test")).unwrap();
+        let mut newer = State::new();
+        newer.format_version = STATE_FORMAT_VERSION + 1;
+        let error = backend.write(&lock, &mut newer).unwrap_err();
+        assert!(matches!(error, StateError::TooNew { .. }), "{error}");
+        assert!(!backend.path().exists());
+        let mut zero = State::new();
+        zero.format_version = 0;
+        assert!(matches!(
+            backend.write(&lock, &mut zero),
+            Err(StateError::BadVersion { .. })
+        ));
+        assert!(!backend.path().exists());
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every `*.yaml`/`*.yml` under the given paths is a spec file, except the project file
 //! `migspec.yaml` (`migspec.yml`) and anything in a hidden directory (`.git`, `.migspec`).
-//! A path named explicitly is read whatever its extension. Files are read whole, refused
+//! A path named explicitly is read whatever its extension. Symbolic links are followed (see
+//! [`discover`] for loops, dangling links and a file reached twice). Files are read whole, refused
 //! above [`MAX_FILE_BYTES`], and must be UTF-8 text.
 
 use std::io::Read;
@@ -31,6 +32,14 @@ pub struct LoadedDocument {
 
 /// Lists the spec files under `paths`, sorted, with a diagnostic for each path that does not
 /// exist or cannot be listed.
+///
+/// Symbolic links are followed, to files and to directories. A link that leads nowhere
+/// (dangling), a link loop, an unreadable directory and a special file (a FIFO, a socket)
+/// with a spec file's name are errors naming the path, so that a spec set with a hole in it
+/// is never planned (a spec that is not read would look like a spec that left the set). A
+/// file reached twice (a link to a file already in the set) is read once, with a warning
+/// naming both paths. Other names, the project file and hidden directories are skipped
+/// silently, as documented above.
 #[must_use]
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut files = Vec::new();
@@ -39,14 +48,15 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
         let metadata = match std::fs::metadata(path) {
             Ok(metadata) => metadata,
             Err(error) => {
-                problems.push(
-                    Diagnostic::error(
+                problems.push(match link_problem(path, &error) {
+                    Some(problem) => problem,
+                    None => Diagnostic::error(
                         "migspec::load::not_found",
                         format!("cannot read `{}`: {error}", path.display()),
                     )
                     .at_path(path, None)
                     .with_help("pass a spec file or a directory of *.yaml specs"),
-                );
+                });
                 continue;
             }
         };
@@ -54,32 +64,167 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
             files.push(path.clone());
             continue;
         }
+        if !metadata.is_dir() {
+            problems.push(not_a_file(path));
+            continue;
+        }
         let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
         for entry in walker {
             match entry {
-                Ok(entry) if entry.file_type().is_file() && is_spec_file(entry.path()) => {
-                    files.push(entry.into_path());
-                }
-                Ok(_) => {}
+                Ok(entry) if !is_spec_file(entry.path()) => {}
+                Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
+                Ok(entry) if entry.file_type().is_dir() => {}
+                Ok(entry) => problems.push(not_a_file(entry.path())),
                 Err(error) => {
                     let at = error.path().unwrap_or(path).to_path_buf();
-                    problems.push(
-                        Diagnostic::error(
-                            "migspec::load::unreadable",
-                            format!("cannot list `{}`: {error}", at.display()),
-                        )
-                        .at_path(&at, None),
-                    );
+                    // Editors leave dangling links such as `.#spec.yaml`: hidden, so skipped.
+                    if at != *path && at.file_name().is_some_and(is_hidden) {
+                        continue;
+                    }
+                    problems.push(walk_problem(&at, &error));
                 }
             }
         }
     }
     files.sort();
     files.dedup();
+    let (files, duplicates) = read_once(files);
+    problems.extend(duplicates);
     (files, problems)
+}
+
+fn not_a_file(path: &Path) -> Diagnostic {
+    Diagnostic::error(
+        "migspec::load::not_a_file",
+        format!(
+            "`{}` is neither a regular file nor a directory (a FIFO, socket or device)",
+            path.display()
+        ),
+    )
+    .at_path(path, None)
+    .with_help("remove it from the spec directory, or rename it")
+}
+
+/// A diagnostic for an entry the walk could not follow or list.
+fn walk_problem(at: &Path, error: &walkdir::Error) -> Diagnostic {
+    if let Some(ancestor) = error.loop_ancestor() {
+        return Diagnostic::error(
+            "migspec::load::symlink_loop",
+            format!(
+                "`{}` is a symbolic link loop: it leads back to `{}`",
+                at.display(),
+                ancestor.display()
+            ),
+        )
+        .at_path(at, None)
+        .with_help("remove the link, or point it at a directory outside the spec set");
+    }
+    if let Some(problem) = error.io_error().and_then(|io| link_problem(at, io)) {
+        return problem;
+    }
+    // walkdir's own message repeats the path; the I/O error alone says why.
+    let why = error
+        .io_error()
+        .map_or_else(|| error.to_string(), ToString::to_string);
+    Diagnostic::error(
+        "migspec::load::unreadable",
+        format!("cannot list `{}`: {why}", at.display()),
+    )
+    .at_path(at, None)
+    .with_help("make it readable, or pass only the spec paths that are (a spec not read would look like a spec that left the set)")
+}
+
+/// `ELOOP` on Linux (and most Unix systems but macOS, where it is 62).
+#[cfg(not(target_os = "macos"))]
+const ELOOP: i32 = 40;
+#[cfg(target_os = "macos")]
+const ELOOP: i32 = 62;
+
+/// When `path` is a symbolic link that cannot be followed, says so (dangling or a loop).
+fn link_problem(path: &Path, error: &std::io::Error) -> Option<Diagnostic> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    let target = std::fs::read_link(path)
+        .map_or_else(|_| "?".to_owned(), |target| target.display().to_string());
+    // "Too many levels of symbolic links": the chain of links never reaches a file.
+    let looping = error.raw_os_error() == Some(ELOOP);
+    Some(if looping {
+        Diagnostic::error(
+            "migspec::load::symlink_loop",
+            format!(
+                "`{}` is a symbolic link loop (to `{target}`, which never reaches a file)",
+                path.display()
+            ),
+        )
+        .at_path(path, None)
+        .with_help("point the link at a spec file or directory, or remove it")
+    } else {
+        Diagnostic::error(
+            "migspec::load::dangling_link",
+            format!(
+                "`{}` is a dangling symbolic link (to `{target}`): {error}",
+                path.display()
+            ),
+        )
+        .at_path(path, None)
+        .with_help("restore its target, or remove the link")
+    })
+}
+
+/// Keeps one path per file: a file reached twice (through a link) is read once, under the
+/// path that is not a link when there is one, else the first in order, with a warning.
+fn read_once(files: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut by_target: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for file in files {
+        // A file that cannot be resolved is kept as it is: reading it says why.
+        let target = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        match index.get(&target) {
+            Some(&at) => {
+                let (_, paths): &mut (PathBuf, Vec<PathBuf>) = &mut by_target[at];
+                paths.push(file);
+            }
+            None => {
+                index.insert(target.clone(), by_target.len());
+                by_target.push((target, vec![file]));
+            }
+        }
+    }
+    let mut kept = Vec::with_capacity(by_target.len());
+    let mut warnings = Vec::new();
+    for (_, mut paths) in by_target {
+        let chosen = paths
+            .iter()
+            .position(|path| {
+                !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+            })
+            .unwrap_or(0);
+        let first = paths.remove(chosen);
+        for other in paths {
+            warnings.push(
+                Diagnostic::error(
+                    "migspec::load::same_file",
+                    format!(
+                        "`{}` is the same file as `{}` (a symbolic link): read once",
+                        other.display(),
+                        first.display()
+                    ),
+                )
+                .warning()
+                .at_path(&other, None)
+                .with_help("remove the extra link if it is not needed"),
+            );
+        }
+        kept.push(first);
+    }
+    kept.sort();
+    (kept, warnings)
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -261,6 +406,71 @@ mod tests {
             .map(|file| file.strip_prefix(&dir).unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a.yml", "b.yaml", "nested/c.yaml"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_once_and_broken_links_are_errors_naming_them() {
+        use std::os::unix::fs::symlink;
+        let dir = temp_dir();
+        let specs = dir.join("specs");
+        std::fs::create_dir_all(specs.join(".hidden")).unwrap();
+        std::fs::create_dir_all(dir.join("elsewhere/deep")).unwrap();
+        std::fs::write(dir.join("elsewhere/linked.yaml"), "x: 1\n").unwrap();
+        std::fs::write(dir.join("elsewhere/deep/d.yaml"), "x: 1\n").unwrap();
+        std::fs::write(specs.join("a.yaml"), "x: 1\n").unwrap();
+        symlink("../elsewhere/linked.yaml", specs.join("file-link.yaml")).unwrap();
+        symlink("../elsewhere/deep", specs.join("dir-link")).unwrap();
+        symlink("a.yaml", specs.join("0-again.yaml")).unwrap();
+        // Skipped silently: a link with another name, and an editor's dangling lock link.
+        symlink("a.yaml", specs.join("notes.txt")).unwrap();
+        symlink("user@host.1234", specs.join(".#a.yaml")).unwrap();
+        let (files, problems) = discover(std::slice::from_ref(&specs));
+        let names: Vec<_> = files
+            .iter()
+            .map(|file| file.strip_prefix(&specs).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.yaml", "dir-link/d.yaml", "file-link.yaml"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(!problems[0].is_error());
+        assert_eq!(problems[0].code, "migspec::load::same_file");
+        assert!(problems[0].message.contains("0-again.yaml"), "{problems:?}");
+
+        symlink("missing.yaml", specs.join("dangling.yaml")).unwrap();
+        symlink("loop-b.yaml", specs.join("loop-a.yaml")).unwrap();
+        symlink("loop-a.yaml", specs.join("loop-b.yaml")).unwrap();
+        symlink(".", specs.join("up")).unwrap();
+        let (_, problems) = discover(std::slice::from_ref(&specs));
+        let errors: Vec<_> = problems
+            .iter()
+            .filter(|problem| problem.is_error())
+            .map(|problem| (problem.code.to_string(), problem.message.clone()))
+            .collect();
+        let codes: Vec<_> = errors.iter().map(|(code, _)| code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "migspec::load::dangling_link",
+                "migspec::load::symlink_loop",
+                "migspec::load::symlink_loop",
+                "migspec::load::symlink_loop",
+            ],
+            "{errors:?}"
+        );
+        for (name, (_, message)) in ["dangling.yaml", "loop-a.yaml", "loop-b.yaml", "up"]
+            .iter()
+            .zip(&errors)
+        {
+            assert!(message.contains(&format!("specs/{name}`")), "{message}");
+        }
+
+        // A link named explicitly is followed too, and a dangling one is named.
+        let (files, problems) = discover(&[specs.join("file-link.yaml")]);
+        assert_eq!(files.len(), 1);
+        assert!(problems.is_empty());
+        let (_, problems) = discover(&[specs.join("dangling.yaml")]);
+        assert_eq!(problems[0].code, "migspec::load::dangling_link");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,4 +1,5 @@
-//! `migspec status`, `migspec state list|show|rm|unlock` and `migspec import`.
+//! `migspec status`, `migspec state list|show|rm|mv|reset-attempts|unlock` and `migspec
+//! import`. Every command that changes the state holds the state lock while it does.
 
 use migspec_provider::{Address, ImportRequest, ObserveRequest, ObserveTarget, RemoteId};
 use migspec_runner::planner::{self, Selection};
@@ -7,7 +8,7 @@ use migspec_runner::state::{LocalState, LockInfo, Resource, StateBackend};
 use super::ExitStatus;
 use super::plan::{Stopped, fail, runner_message};
 use super::workspace::{Workspace, in_workspace};
-use crate::args::{ImportArgs, StateCommand, StatusArgs, WorkspaceArgs};
+use crate::args::{ImportArgs, StateCommand, StateMoveArgs, StatusArgs, WorkspaceArgs};
 use crate::view::{self, progress};
 
 pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
@@ -79,6 +80,8 @@ pub(crate) fn state(command: &StateCommand) -> ExitStatus {
         StateCommand::List(args) => list(&args.workspace),
         StateCommand::Show(args) => show(&args.workspace, &args.address),
         StateCommand::Rm(args) => remove(&args.workspace, &args.address),
+        StateCommand::Mv(args) => rename(args),
+        StateCommand::ResetAttempts(args) => reset_attempts(&args.workspace, &args.address),
         StateCommand::Unlock(args) => unlock(&args.workspace, args.force),
     };
     match result {
@@ -169,16 +172,94 @@ fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
     Ok(())
 }
 
+/// Whether `name` can be an address (`metadata.name`: lower-case letters, digits and `-`,
+/// at most 63 characters, starting and ending with a letter or digit).
+fn is_address(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+}
+
+fn rename(args: &StateMoveArgs) -> Result<(), Stopped> {
+    let (from, to) = (&args.from, &args.to);
+    if !is_address(to) {
+        return Err(fail(&format!(
+            "`{to}` cannot be an address: a metadata.name is lower-case letters, digits and `-`, at most 63 characters, starting and ending with a letter or digit"
+        )));
+    }
+    let backend = backend(&args.workspace);
+    let held = backend
+        .lock(&LockInfo::current(format!("migspec state mv {from} {to}")))
+        .map_err(|error| fail(&error.to_string()))?;
+    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    recorded(&state, from)?;
+    if let Some(existing) = state.resources.get(&Address(to.clone())) {
+        return Err(fail(&format!(
+            "`{to}` is already recorded ({} {}): pick another name, or `migspec state rm {to}` first if that record is wrong",
+            existing.kind,
+            existing
+                .remote_id
+                .as_ref()
+                .map_or_else(|| "(no remote id)".to_owned(), ToString::to_string)
+        )));
+    }
+    let moved = state
+        .rename(&Address(from.clone()), &Address(to.clone()))
+        .expect("checked above: `from` is recorded and `to` is not")
+        .clone();
+    held.write(&mut state)
+        .map_err(|error| fail(&error.to_string()))?;
+    view::err(&format!(
+        "Moved {from} to {to} ({}{}); the remote job is untouched.\n\nNext: set `metadata.name: {to}` in the spec that said `{from}` (keep it in the same paths); the next `migspec plan` then shows no create for {to}.",
+        moved.kind,
+        moved
+            .remote_id
+            .map_or_else(String::new, |id| format!(" {id}"))
+    ));
+    Ok(())
+}
+
+fn reset_attempts(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let backend = backend(args);
+    let held = backend
+        .lock(&LockInfo::current(format!(
+            "migspec state reset-attempts {address}"
+        )))
+        .map_err(|error| fail(&error.to_string()))?;
+    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    let before = recorded(&state, address)?.attempts;
+    if before == 0 {
+        view::err(&format!(
+            "{address}: attempts already 0; nothing was written."
+        ));
+        return Ok(());
+    }
+    if let Some(resource) = state.resources.get_mut(&Address(address.to_owned())) {
+        resource.attempts = 0;
+    }
+    held.write(&mut state)
+        .map_err(|error| fail(&error.to_string()))?;
+    view::err(&format!(
+        "{address}: attempts {before} → 0; the next `migspec apply` may resume or retry it again, up to onFailure.maxAttempts."
+    ));
+    Ok(())
+}
+
 fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
     if !force {
         return Err(fail(
-            "`state unlock` needs --force: make sure the process holding the lock is gone first",
+            "`state unlock` needs --force: it clears the lock record of a process that is gone (a lock held by a running process is refused either way)",
         ));
     }
+    // Refused with the holder while the OS lock is held: that process is alive.
     match backend(args).force_unlock() {
         Ok(Some(holder)) => {
             view::err(&format!(
-                "Released the lock held by pid {} on {} since {} (`{}`).",
+                "Cleared the lock record of pid {} on {} since {} (`{}`), which is no longer running (the OS had released its lock).",
                 holder.pid, holder.host, holder.since, holder.command
             ));
             Ok(())
@@ -225,6 +306,17 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
                 .remote_id
                 .as_ref()
                 .map_or_else(String::new, ToString::to_string)
+        )));
+    }
+    // One remote object belongs to at most one address (DESIGN.md, "Safety rules").
+    if let Some((owner, existing)) = state
+        .resources
+        .iter()
+        .find(|(_, resource)| resource.remote_id.as_ref() == Some(&remote_id))
+    {
+        return Err(fail(&format!(
+            "`{remote_id}` is already managed by `{owner}` ({}) in this state: one remote job belongs to one address; to give it the name `{address}`, run `migspec state mv {owner} {address}` (and rename metadata.name in its spec)",
+            existing.kind
         )));
     }
     let imported = provider
