@@ -398,13 +398,13 @@ fn issue_9_7_state_mv_renames_an_address_and_the_next_plan_creates_nothing() {
 
 #[test]
 fn issue_9_12_reset_attempts_lets_on_failure_try_again() {
-    // inventory-2021 allows 2 resumes; five failures exhaust them.
+    // inventory-2021 allows 2 resumes; the migration needs four.
     let config = r#"
 faults:
   rules:
     - match: "inventory-*"
       fail_at_percent: 30
-      resumes_needed: 5
+      resumes_needed: 4
       failure: resumable
       error_message: "loader lost its connection"
 "#;
@@ -431,8 +431,8 @@ faults:
     );
     assert_eq!(cloud.state()["resources"]["inventory-2021"]["attempts"], 0);
 
-    // onFailure resumes again, up to maxAttempts once more: three more resumes (the
-    // planned one and two on failure) are the five the migration needs.
+    // onFailure resumes again, up to maxAttempts once more: two more resumes (the planned
+    // one counts as the first) are the four the migration needs.
     let apply = cloud.run(&["apply", "specs/", "--auto-approve"]);
     assert_exit(&apply, 0);
     let plan = String::from_utf8_lossy(&apply.stdout);
@@ -442,7 +442,7 @@ faults:
         "{}",
         describe(&apply)
     );
-    assert_eq!(cloud.accepted("tencent", "ResumeMigrateJob"), resumes + 3);
+    assert_eq!(cloud.accepted("tencent", "ResumeMigrateJob"), resumes + 2);
     assert!(
         stderr(&apply).contains("inventory-2021: ✔ matches its spec"),
         "{}",

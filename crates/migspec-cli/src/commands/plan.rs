@@ -47,6 +47,10 @@ pub(crate) async fn prepare(
             "{errors} validation error(s): nothing was planned; fix the specs (`migspec validate` shows the same)"
         )));
     }
+    if !report.diagnostics.is_empty() {
+        // Warnings only (a file reached twice through a link, …): said, then planned.
+        view::err(diagnostics::human(&report.diagnostics, view::stderr_color()).trim_end());
+    }
     if report.files == 0 {
         return Err(fail(&format!(
             "no spec files (*.yaml, *.yml) under {}",
