@@ -217,7 +217,10 @@ fn outcome(output: &Output) -> String {
 /// The last lines of a command's standard error, for the operation log.
 fn tail(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
     lines[lines.len().saturating_sub(3)..].join(" | ")
 }
 
@@ -320,10 +323,7 @@ impl Model {
 
     fn applied(&mut self, label: &str, args: &[&str], prune: bool) -> Result<Effect, String> {
         let (plan, output) = self.apply(args);
-        self.note(format!(
-            "{label}: {}",
-            outcome(&output)
-        ));
+        self.note(format!("{label}: {}", outcome(&output)));
         let dirs = args
             .iter()
             .filter(|arg| arg.starts_with("specs"))
@@ -428,7 +428,10 @@ impl Model {
             .filter(|&index| changes[index]["remote_id"].is_string())
             .collect();
         let target = if let Some(&index) = self.random.pick(&with_id) {
-            let address = changes[index]["address"].as_str().unwrap_or_default().to_owned();
+            let address = changes[index]["address"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             tampered["changes"][index]["actions"] =
                 serde_json::json!([{"kind": "delete", "reason": "x"}]);
             address
@@ -522,10 +525,7 @@ impl Model {
     fn kill(&mut self) -> Result<Effect, String> {
         let (plan, what) = self.kill_once();
         let (again, output) = self.apply(&["specs/"]);
-        self.note(format!(
-            "{what}, then apply specs/: {}",
-            outcome(&output)
-        ));
+        self.note(format!("{what}, then apply specs/: {}", outcome(&output)));
         Ok(Effect {
             plans: plan.into_iter().chain(again).collect(),
             applied: Some(vec!["specs".to_owned()]),
@@ -663,15 +663,19 @@ impl Model {
     }
 
     fn add(&mut self) -> Result<Effect, String> {
-        let (_, file) = *self.random.pick(BASE).expect("base specs");
+        let (base_dir, file) = *self.random.pick(BASE).expect("base specs");
         let text = Cloud::shipped(file);
         let base = name_of(&text);
         let present = self.addresses();
         let recorded = self.cloud.records();
-        let name = if present.contains_key(&base) || recorded.contains_key(&base) {
-            format!("{base}-a{}", self.fresh())
+        // A base address comes back in its own directory (an address never moves between
+        // directories, so "outside the applied path" stays well defined); a copy gets a
+        // new name and any directory.
+        let (name, dir) = if present.contains_key(&base) || recorded.contains_key(&base) {
+            let dir = *self.random.pick(DIRS).expect("dirs");
+            (format!("{base}-a{}", self.fresh()), dir)
         } else {
-            base.clone()
+            (base.clone(), base_dir)
         };
         let text = text
             .replacen(&format!("name: {base}\n"), &format!("name: {name}\n"), 1)
@@ -680,7 +684,6 @@ impl Model {
                 &format!("JobName: {name}\n"),
                 1,
             );
-        let dir = *self.random.pick(DIRS).expect("dirs");
         let path = format!("specs/{dir}/{name}.yaml");
         self.note(format!("add {path} ({name}, from {file})"));
         self.put(&path, text);
@@ -829,6 +832,7 @@ fn shown(record: Option<&Record>) -> String {
             kind,
             remote_id: Some(id),
             region,
+            ..
         }) => format!(
             "recorded as {id} ({kind} in {})",
             region.as_deref().unwrap_or("?")
@@ -906,13 +910,24 @@ impl Model {
     }
 
     /// Checks every invariant after a step; returns the violations.
-    #[expect(clippy::too_many_lines, reason = "one list of invariants, read in order")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one list of invariants, read in order"
+    )]
     fn check(&mut self, before: &Snapshot, effect: &Effect) -> Vec<String> {
         let objects = self.cloud.objects();
         let records = self.cloud.records();
         let specs = self.addresses();
         let plan = planned(&effect.plans);
         let mut violations = Vec::new();
+        // The spec said orphan: as last applied (the model), or as the state recorded it.
+        let orphaned = |address: &str| {
+            self.orphan.contains(address)
+                || before
+                    .records
+                    .get(address)
+                    .is_some_and(|record| record.deletion_policy.as_deref() == Some("orphan"))
+        };
         let owner_before = |id: &str| {
             before
                 .records
@@ -968,7 +983,7 @@ impl Model {
                                     "planned deletes only: {what} although its spec left the set without --prune (it must be forgotten)"
                                 ));
                             }
-                            if left && self.orphan.contains(owner) {
+                            if left && orphaned(owner) {
                                 violations.push(format!(
                                     "planned deletes only: {what} although its spec said deletionPolicy: orphan"
                                 ));
@@ -1061,14 +1076,17 @@ impl Model {
                     id.clone(),
                     format!("{address} was listed under forget by an applied plan"),
                 );
-            } else if self.orphan.contains(address) && !specs.contains_key(address) {
+            } else if orphaned(address) && !specs.contains_key(address) {
                 self.released.insert(
                     id.clone(),
                     format!("{address} left the set with deletionPolicy: orphan"),
                 );
             }
         }
-        for id in records.values().filter_map(|record| record.remote_id.as_ref()) {
+        for id in records
+            .values()
+            .filter_map(|record| record.remote_id.as_ref())
+        {
             self.released.remove(id);
         }
 
@@ -1187,7 +1205,10 @@ impl Model {
             }
         }
         if let Some((old, new)) = &effect.moved {
-            let id = before.records.get(old).and_then(|record| record.remote_id.clone());
+            let id = before
+                .records
+                .get(old)
+                .and_then(|record| record.remote_id.clone());
             let after = records.get(new).and_then(|record| record.remote_id.clone());
             if after != id || records.contains_key(old) {
                 violations.push(format!(
@@ -1220,6 +1241,10 @@ impl Model {
 
 /// Runs one seeded sequence; returns the failure report of the first step that breaks an
 /// invariant (with `keep_going`, of every such step).
+#[expect(
+    clippy::print_stderr,
+    reason = "the operation log, shown by the test runner on failure or with --no-capture"
+)]
 fn run(seed: u64, steps: usize, keep_going: bool) -> Vec<String> {
     let mut model = Model::new(seed);
     let mut failures = Vec::new();

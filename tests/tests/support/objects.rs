@@ -71,6 +71,8 @@ pub struct Record {
     pub remote_id: Option<String>,
     /// `location.region`, when recorded.
     pub region: Option<String>,
+    /// `deletion_policy` of the last applied spec (`orphan`, `delete`), when it had one.
+    pub deletion_policy: Option<String>,
 }
 
 impl Cloud {
@@ -144,7 +146,8 @@ impl Cloud {
                             Record {
                                 kind: resource["kind"].as_str().unwrap_or_default().to_owned(),
                                 remote_id: resource["remote_id"].as_str().map(str::to_owned),
-                                region: resource["location"]["region"]
+                                region: resource["location"]["region"].as_str().map(str::to_owned),
+                                deletion_policy: resource["deletion_policy"]
                                     .as_str()
                                     .map(str::to_owned),
                             },
