@@ -26,8 +26,9 @@
 //! choose the run; by default three fixed seeds of a length that keeps this test within
 //! two minutes on a 2-core machine. `cargo xtask bench safety` runs more seeds, longer. A
 //! failure names the seed, the step, every operation so far and the violated invariant;
-//! re-run with that seed to reproduce it (`MIGSPEC_SAFETY_KEEP_GOING=1` reports every
-//! violating step instead of stopping at the first, for diagnosis). What the emulator cannot make deterministic:
+//! re-run with that seed to reproduce it. For diagnosis, `MIGSPEC_SAFETY_KEEP_GOING=1`
+//! reports every violating step instead of stopping at the first, and
+//! `MIGSPEC_SAFETY_OPS=apply,edit,kill` restricts the operations (names in `OPERATIONS`). What the emulator cannot make deterministic:
 //! remote ids (random), and where a kill -9 lands (a timing), so a kill step may play out
 //! differently on a re-run.
 
@@ -201,6 +202,15 @@ fn dir_of(path: &str) -> String {
     path.split('/').nth(1).unwrap_or_default().to_owned()
 }
 
+/// The plan document an `apply --format json` printed first on standard output (`None`
+/// when it printed none, e.g. killed before it planned, or refused before showing one).
+fn plan_in(stdout: &[u8]) -> Option<serde_json::Value> {
+    serde_json::Deserializer::from_slice(stdout)
+        .into_iter::<serde_json::Value>()
+        .map_while(Result::ok)
+        .find(|value| value.get("changes").is_some())
+}
+
 fn exit_of(output: &Output) -> Option<i32> {
     output.status.code()
 }
@@ -290,31 +300,24 @@ impl Model {
             .args(["--auto-approve", "--format", "json"])
             .output()
             .expect("migspec runs");
-        let plan = serde_json::from_slice(&output.stdout).ok();
+        let plan = plan_in(&output.stdout);
         (plan, output)
     }
 
     /// Picks and runs one operation; returns what the invariants need.
-    fn operate(&mut self, step: usize) -> Result<Effect, String> {
-        let choice = if step == 0 { 0 } else { self.random.below(100) };
-        match choice {
-            0..=11 => self.apply_all(),
-            12..=18 => self.apply_sub(),
-            19..=23 => self.apply_prune(),
-            24..=28 => self.apply_saved(),
-            29..=33 => self.tamper(),
-            34..=38 => self.kill(),
-            39..=47 => self.edit(),
-            48..=53 => self.region(),
-            54..=59 => self.rename(),
-            60..=65 => self.remove(),
-            66..=71 => self.add(),
-            72..=76 => self.symlink(),
-            77..=82 => self.import(),
-            83..=86 => self.set_orphan(),
-            87..=91 => self.replace(),
-            _ => self.apply_all(),
+    fn operate(&mut self, step: usize, allowed: &[&Operation]) -> Result<Effect, String> {
+        if step == 0 {
+            return self.apply_all();
         }
+        let total: u64 = allowed.iter().map(|operation| operation.1).sum();
+        let mut ticket = self.random.next() % total.max(1);
+        for (_, weight, run) in allowed.iter().copied() {
+            if ticket < *weight {
+                return run(self);
+            }
+            ticket -= weight;
+        }
+        self.apply_all()
     }
 
     fn note(&mut self, text: String) {
@@ -508,7 +511,7 @@ impl Model {
         child.wait().expect("reaped");
         // Drain standard error so that the reader thread's pipe closes.
         std::thread::spawn(move || lines.for_each(drop));
-        let plan = serde_json::from_slice(&reader.join().expect("stdout reader")).ok();
+        let plan = plan_in(&reader.join().expect("stdout reader"));
         (
             plan,
             format!(
@@ -779,8 +782,53 @@ impl Model {
         }
         Ok(Effect {
             import: Some((remote.id, owner)),
+            succeeded: exit_of(&output) == Some(0),
             ..Effect::default()
         })
+    }
+}
+
+/// An operation: its name (for `MIGSPEC_SAFETY_OPS`), its weight, what it does.
+type Operation = (&'static str, u64, fn(&mut Model) -> Result<Effect, String>);
+
+/// Every operation and how often it is picked.
+const OPERATIONS: &[Operation] = &[
+    ("apply", 20, Model::apply_all),
+    ("sub", 7, Model::apply_sub),
+    ("prune", 5, Model::apply_prune),
+    ("saved", 5, Model::apply_saved),
+    ("tamper", 5, Model::tamper),
+    ("kill", 5, Model::kill),
+    ("edit", 9, Model::edit),
+    ("region", 6, Model::region),
+    ("rename", 6, Model::rename),
+    ("remove", 6, Model::remove),
+    ("add", 6, Model::add),
+    ("symlink", 5, Model::symlink),
+    ("import", 6, Model::import),
+    ("orphan", 4, Model::set_orphan),
+    ("replace", 5, Model::replace),
+];
+
+/// The operations `MIGSPEC_SAFETY_OPS` (comma-separated names) allows; all by default.
+fn allowed_operations() -> Vec<&'static Operation> {
+    match std::env::var("MIGSPEC_SAFETY_OPS") {
+        Ok(text) if !text.trim().is_empty() => {
+            text.split(',')
+                .map(|name| {
+                    OPERATIONS
+                    .iter()
+                    .find(|operation| operation.0 == name.trim())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "MIGSPEC_SAFETY_OPS: no operation `{name}`; the operations are {:?}",
+                            OPERATIONS.iter().map(|operation| operation.0).collect::<Vec<_>>()
+                        )
+                    })
+                })
+                .collect()
+        }
+        _ => OPERATIONS.iter().collect(),
     }
 }
 
@@ -790,6 +838,15 @@ struct Planned {
     deletes: BTreeMap<String, String>,
     creates: BTreeSet<String>,
     forgets: BTreeSet<String>,
+}
+
+/// What the applied plans listed, for a message.
+fn listed(plans: &[serde_json::Value], listed: &impl std::fmt::Debug) -> String {
+    if plans.is_empty() {
+        "no plan document was shown or saved in this step".to_owned()
+    } else {
+        format!("the {} applied plan(s) listed {listed:?}", plans.len())
+    }
 }
 
 fn planned(plans: &[serde_json::Value]) -> Planned {
@@ -972,8 +1029,8 @@ impl Model {
                             ));
                         } else if !plan.deletes.contains_key(id) {
                             violations.push(format!(
-                                "planned deletes only: {what} but no plan applied in this step listed a delete for it (planned deletes: {:?})",
-                                plan.deletes
+                                "planned deletes only: {what} but no plan applied in this step listed a delete for it ({})",
+                                listed(&effect.plans, &plan.deletes)
                             ));
                         }
                         if let Some(owner) = &owner {
@@ -1015,8 +1072,8 @@ impl Model {
                             violations.push(format!("{what} by an `import` or `state mv`"));
                         } else if !plan.creates.contains(&marker) {
                             violations.push(format!(
-                                "{what} but no plan applied in this step listed a create for {marker} (planned creates: {:?})",
-                                plan.creates
+                                "{what} but no plan applied in this step listed a create for {marker} ({})",
+                                listed(&effect.plans, &plan.creates)
                             ));
                         }
                     }
@@ -1202,6 +1259,10 @@ impl Model {
                 violations.push(format!(
                     "import refuses an owned id: {id}, owned by {owner}, was imported as {adopted:?}"
                 ));
+            } else if effect.succeeded {
+                violations.push(format!(
+                    "import refuses an owned id: `import` of {id}, owned by {owner}, exited 0"
+                ));
             }
         }
         if let Some((old, new)) = &effect.moved {
@@ -1247,11 +1308,12 @@ impl Model {
 )]
 fn run(seed: u64, steps: usize, keep_going: bool) -> Vec<String> {
     let mut model = Model::new(seed);
+    let allowed = allowed_operations();
     let mut failures = Vec::new();
     for step in 0..steps {
         let before = model.snapshot();
         let started = Instant::now();
-        let operated = model.operate(step);
+        let operated = model.operate(step, &allowed);
         if let Some(last) = model.log.last_mut() {
             last.push_str(&format!(" [{} ms]", started.elapsed().as_millis()));
         }
