@@ -66,7 +66,7 @@ rate_limit_per_second: 0
 /// The seeds CI runs when `MIGSPEC_SAFETY_SEED` is unset.
 const DEFAULT_SEEDS: &[u64] = &[1, 20_260_901, 777];
 /// The sequence length CI runs when `MIGSPEC_SAFETY_STEPS` is unset.
-const DEFAULT_STEPS: usize = 30;
+const DEFAULT_STEPS: usize = 40;
 
 /// The spec directories (so that "apply a sub-directory" leaves others out).
 const DIRS: &[&str] = &["dts", "mixed", "oms"];
@@ -194,6 +194,8 @@ struct Model {
     /// The directory each address's spec was last seen in.
     last_dir: BTreeMap<String, String>,
     counter: u64,
+    /// The step being run, and what every step did.
+    step: usize,
     log: Vec<String>,
 }
 
@@ -256,6 +258,7 @@ impl Model {
             orphan: BTreeSet::new(),
             last_dir: BTreeMap::new(),
             counter: 0,
+            step: 0,
             log: Vec::new(),
         };
         for (dir, file) in BASE {
@@ -321,7 +324,7 @@ impl Model {
     }
 
     fn note(&mut self, text: String) {
-        self.log.push(text);
+        self.log.push(format!("step {:>3}: {text}", self.step));
     }
 
     fn applied(&mut self, label: &str, args: &[&str], prune: bool) -> Result<Effect, String> {
@@ -495,22 +498,29 @@ impl Model {
         });
         let stderr = child.stderr.take().expect("piped stderr");
         let lines_wanted = 1 + self.random.below(8);
-        let started = Instant::now();
-        let mut lines = BufReader::new(stderr).lines();
+        // Lines arrive through a channel so that a silent, hung apply cannot block the test.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
         let mut seen = 0;
-        while seen < lines_wanted && started.elapsed() < Duration::from_secs(20) {
-            match lines.next() {
-                Some(Ok(line)) if line.starts_with('[') => seen += 1,
-                Some(Ok(_)) => {}
-                _ => break,
+        while seen < lines_wanted {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(line) if line.starts_with('[') => seen += 1,
+                Ok(_) => {}
+                Err(_) => break,
             }
         }
         // A stream that ended early means the apply had finished (nothing left to do).
         let running = seen == lines_wanted && child.try_wait().expect("status").is_none();
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
-        // Drain standard error so that the reader thread's pipe closes.
-        std::thread::spawn(move || lines.for_each(drop));
         let plan = plan_in(&reader.join().expect("stdout reader"));
         (
             plan,
@@ -526,6 +536,12 @@ impl Model {
     }
 
     fn kill(&mut self) -> Result<Effect, String> {
+        // Give the apply something to do first (a converged set would finish at once).
+        if self.random.chance(50) {
+            self.add()?;
+        } else {
+            self.edit()?;
+        }
         let (plan, what) = self.kill_once();
         let (again, output) = self.apply(&["specs/"]);
         self.note(format!("{what}, then apply specs/: {}", outcome(&output)));
@@ -1311,6 +1327,7 @@ fn run(seed: u64, steps: usize, keep_going: bool) -> Vec<String> {
     let allowed = allowed_operations();
     let mut failures = Vec::new();
     for step in 0..steps {
+        model.step = step;
         let before = model.snapshot();
         let started = Instant::now();
         let operated = model.operate(step, &allowed);
@@ -1327,7 +1344,7 @@ fn run(seed: u64, steps: usize, keep_going: bool) -> Vec<String> {
         };
         let violations = model.check(&before, &effect);
         if let Some(last) = model.log.last() {
-            eprintln!("seed {seed} step {step}: {last}");
+            eprintln!("seed {seed} {last}");
         }
         if !violations.is_empty() {
             failures.push(report(seed, step, &model.log, &violations));
@@ -1340,11 +1357,7 @@ fn run(seed: u64, steps: usize, keep_going: bool) -> Vec<String> {
 }
 
 fn report(seed: u64, step: usize, log: &[String], violations: &[String]) -> String {
-    let ops: Vec<String> = log
-        .iter()
-        .enumerate()
-        .map(|(index, op)| format!("  {index:>3}. {op}"))
-        .collect();
+    let ops: Vec<String> = log.iter().map(|op| format!("  {op}")).collect();
     format!(
         "safety invariant violated: MIGSPEC_SAFETY_SEED={seed}, step {step}\n\
          operations so far:\n{}\n\
