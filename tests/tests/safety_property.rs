@@ -28,9 +28,17 @@
 //! failure names the seed, the step, every operation so far and the violated invariant;
 //! re-run with that seed to reproduce it. For diagnosis, `MIGSPEC_SAFETY_KEEP_GOING=1`
 //! reports every violating step instead of stopping at the first, and
-//! `MIGSPEC_SAFETY_OPS=apply,edit,kill` restricts the operations (names in `OPERATIONS`). What the emulator cannot make deterministic:
-//! remote ids (random), and where a kill -9 lands (a timing), so a kill step may play out
-//! differently on a re-run.
+//! `MIGSPEC_SAFETY_OPS=apply,edit,kill` restricts the operations (names in `OPERATIONS`).
+//!
+//! The model ([`Model`]) keeps the spec files it wrote, the ids the user let go of on
+//! purpose, the addresses whose applied spec said orphan, and the directory of every
+//! address; each step snapshots the emulator's objects (with their event history) and the
+//! state before, and compares after, against the plan documents the step applied (the
+//! JSON plan `apply --format json` showed, or the saved `plan.json`).
+//!
+//! Deterministic for a seed except where the emulator cannot be: remote ids are random,
+//! phases move with the wall clock (a job may be a phase further when it is planned), and
+//! where a kill -9 lands is a timing, so a kill step may play out differently on a re-run.
 
 mod support;
 
