@@ -1,5 +1,5 @@
 //! Project chores: `cargo xtask ci` (the test command `.ci/run` and the README use) and
-//! `cargo xtask schemas --check|--write`, and `cargo xtask bench`.
+//! `cargo xtask schemas --check|--write`, and `cargo xtask bench [safety]`.
 //!
 //! No clap here on purpose: two commands and a flag do not need it, and xtask must build fast.
 
@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         ["schemas", "--check"] | ["schemas"] => schemas(Mode::Check),
         ["schemas", "--write"] => schemas(Mode::Write),
         ["bench"] => bench::validate(),
+        ["bench", "safety"] => bench::safety(),
         ["help" | "--help" | "-h"] | [] => {
             say(HELP);
             Ok(())
@@ -35,7 +36,10 @@ const HELP: &str = "cargo xtask <command>
                      doctests, the plugin skeleton builds
   schemas --check    fail if schemas/*.json differ from the spec types
   schemas --write    regenerate schemas/*.json
-  bench              time `migspec validate` on 10,000 generated specs (release build)";
+  bench              time `migspec validate` on 10,000 generated specs (release build)
+  bench safety       the randomized safety test (tests/tests/safety_property.rs) at a larger
+                     size: more seeds, longer sequences (MIGSPEC_SAFETY_SEED and
+                     MIGSPEC_SAFETY_STEPS override them)";
 
 #[expect(clippy::print_stderr, reason = "xtask talks to the developer")]
 fn say(text: &str) {
@@ -140,13 +144,58 @@ fn schemas(mode: Mode) -> Result<(), String> {
 }
 
 mod bench {
-    //! `cargo xtask bench`: time `migspec validate` on 10,000 generated spec files.
+    //! `cargo xtask bench`: time `migspec validate` on 10,000 generated spec files;
+    //! `cargo xtask bench safety`: the randomized safety test at a larger size.
 
     use std::path::Path;
     use std::process::Command;
     use std::time::{Duration, Instant};
 
     use super::{root, run, say};
+
+    /// Seeds `bench safety` runs (CI runs three fixed ones at a smaller size).
+    const SAFETY_SEEDS: &str = "1,2,3,4,5,6,7,8,9,10,20260901,777";
+    /// Steps per seed for `bench safety`.
+    const SAFETY_STEPS: &str = "60";
+
+    /// Runs `tests/tests/safety_property.rs` with more seeds and longer sequences, through
+    /// `cargo test` (no per-test timeout, unlike nextest's default profile).
+    pub(crate) fn safety() -> Result<(), String> {
+        let seeds =
+            std::env::var("MIGSPEC_SAFETY_SEED").unwrap_or_else(|_| SAFETY_SEEDS.to_owned());
+        let steps =
+            std::env::var("MIGSPEC_SAFETY_STEPS").unwrap_or_else(|_| SAFETY_STEPS.to_owned());
+        say(&format!(
+            "$ MIGSPEC_SAFETY_SEED={seeds} MIGSPEC_SAFETY_STEPS={steps} cargo test -p migspec-tests --test safety_property -- --nocapture"
+        ));
+        let started = Instant::now();
+        let status = Command::new("cargo")
+            .args([
+                "test",
+                "-p",
+                "migspec-tests",
+                "--test",
+                "safety_property",
+                "--",
+                "--nocapture",
+            ])
+            .env("MIGSPEC_SAFETY_SEED", &seeds)
+            .env("MIGSPEC_SAFETY_STEPS", &steps)
+            .current_dir(root())
+            .status()
+            .map_err(|error| format!("cannot run cargo: {error}"))?;
+        say(&format!(
+            "bench safety: {:.1?} ({status})",
+            started.elapsed()
+        ));
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the safety test failed ({status}); its output names the seed to re-run"
+            ))
+        }
+    }
 
     const TEMPLATES: [&str; 4] = [
         include_str!("bench_specs/tencent2018.yaml"),

@@ -49,6 +49,7 @@ mod error;
 mod faults;
 mod fragment;
 mod huawei;
+mod objects;
 mod persist;
 mod ratelimit;
 mod schema;

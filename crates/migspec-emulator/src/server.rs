@@ -263,6 +263,8 @@ fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
     match (&request.method, request.path.as_str()) {
         (&Method::GET, "/_emulator/health") => json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
         (&Method::GET, "/_emulator/stats") => json(app.stats.snapshot()),
+        // Every remote object, live or deleted, with its history (`crate::objects`).
+        (&Method::GET, "/_emulator/objects") => json(crate::objects::list(app)),
         (&Method::POST, "/_emulator/reset") => {
             app.reset();
             json(serde_json::json!({"reset": true}))

@@ -70,6 +70,106 @@ async fn health_stats_and_reset() {
     assert_eq!(status, 404);
 }
 
+/// The entry of `id` in `GET /_emulator/objects`.
+fn object<'a>(objects: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    objects["objects"]
+        .as_array()
+        .and_then(|list| list.iter().find(|entry| entry["id"] == id))
+        .unwrap_or_else(|| panic!("{id} is not listed: {objects}"))
+}
+
+/// The event names of an object entry.
+fn events(entry: &serde_json::Value) -> Vec<&str> {
+    entry["events"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|e| e["event"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn objects_lists_live_and_deleted_objects_with_their_history() {
+    let h = Harness::start().await;
+    let (_, empty) = h.admin(Method::GET, "/_emulator/objects").await;
+    assert_eq!(empty["objects"], json!([]));
+
+    let kept = h.create_2018("kept").await;
+    let deleted = h.create_2018("deleted").await;
+    h.dts_ok(V2018, "DeleteMigrateJob", json!({"JobId": deleted}))
+        .await;
+    let isolated = h.configured_2021("isolated", "full").await;
+    h.dts_ok(V2021, "IsolateMigrateJob", json!({"JobId": isolated}))
+        .await;
+    h.advance_secs(1);
+    h.dts_ok(V2021, "DestroyMigrateJob", json!({"JobId": isolated}))
+        .await;
+    let group = h.create_group("media migspec:address=media").await;
+    h.oms_json(Method::DELETE, &format!("/taskgroups/{group}"), &[], None)
+        .await;
+    h.advance_secs(5);
+
+    let (status, objects) = h.admin(Method::GET, "/_emulator/objects").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = objects["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["id"].as_str())
+        .collect();
+    assert_eq!(ids, [&kept, &deleted, &isolated, &group], "creation order");
+
+    let entry = object(&objects, &kept);
+    assert_eq!(entry["service"], "tencent");
+    assert_eq!(entry["api"], V2018);
+    assert_eq!(entry["region"], common::REGION);
+    assert_eq!(entry["name"], "kept");
+    assert_eq!(
+        entry["tags"],
+        json!([{"TagKey": "team", "TagValue": "payments"}])
+    );
+    assert_eq!(entry["status"], 1);
+    assert_eq!(entry["live"], true);
+    assert_eq!(entry["deleted_ms"], serde_json::Value::Null);
+    assert_eq!(events(entry), ["created"]);
+    assert!(entry["created_ms"].as_u64().is_some(), "{entry}");
+
+    // A deleted 2018 job is gone from the API but still listed, from its record.
+    let entry = object(&objects, &deleted);
+    assert_eq!(
+        (entry["live"].as_bool(), &entry["status"]),
+        (Some(false), &serde_json::Value::Null)
+    );
+    assert_eq!(entry["name"], "deleted");
+    assert_eq!(events(entry), ["created", "deleted"]);
+    assert!(entry["deleted_ms"].as_u64().is_some(), "{entry}");
+
+    let entry = object(&objects, &isolated);
+    assert_eq!(entry["api"], V2021);
+    assert_eq!(entry["trade_status"], "offlined");
+    assert_eq!(entry["live"], false);
+    assert_eq!(events(entry), ["created", "isolated", "destroyed"]);
+    assert_eq!(
+        entry["deleted_ms"], entry["events"][1]["at_ms"],
+        "deleted from the isolation on"
+    );
+
+    // An OMS group is gone after statuses 8 and 9 and listed from its record.
+    let entry = object(&objects, &group);
+    assert_eq!(entry["service"], "huawei");
+    assert_eq!(entry["project_id"], common::PROJECT);
+    assert_eq!(entry["region"], "cn-north-4");
+    assert_eq!(entry["description"], "media migspec:address=media");
+    assert_eq!(
+        (entry["live"].as_bool(), &entry["status"]),
+        (Some(false), &serde_json::Value::Null)
+    );
+    assert_eq!(events(entry), ["created", "deleted"]);
+
+    // Admin reads are not API requests, and reset forgets the history too.
+    h.admin(Method::POST, "/_emulator/reset").await;
+    let (_, objects) = h.admin(Method::GET, "/_emulator/objects").await;
+    assert_eq!(objects["objects"], json!([]));
+}
+
 #[tokio::test]
 async fn state_dir_keeps_jobs_and_groups_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");

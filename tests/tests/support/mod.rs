@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod cloud;
+pub mod objects;
 
 /// The target directory and profile these tests were built in (`target/debug/deps/<test>`).
 fn build_dir() -> PathBuf {

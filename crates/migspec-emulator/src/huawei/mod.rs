@@ -16,7 +16,7 @@ use crate::encoding::percent_decode;
 use crate::schema::SchemaError;
 use crate::server::{ApiRequest, App, Handled, Reply, empty_response, json_response};
 use crate::stats::{Label, Outcome};
-pub(crate) use taskgroups::HuaweiState;
+pub(crate) use taskgroups::{HuaweiState, objects};
 
 /// The API version label used in statistics.
 pub(crate) const VERSION: &str = "v2";

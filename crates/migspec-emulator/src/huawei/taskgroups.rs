@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use super::{OmsError, Operation, Route};
 use crate::faults::{FaultConfig, FaultRule, Service};
 use crate::fragment::Fragment;
+use crate::objects::{self, History};
 use crate::schema::{Field, Ty, opt, req, validate};
 use crate::server::ApiRequest;
 use crate::tencent::engine::Timing;
@@ -297,6 +298,69 @@ pub(crate) struct TaskGroup {
 pub(crate) struct HuaweiState {
     groups: BTreeMap<String, TaskGroup>,
     sequence: u64,
+    /// Creations and deletions of every group (`GET /_emulator/objects`).
+    #[serde(default)]
+    history: History,
+}
+
+impl TaskGroup {
+    /// The group's `GET /_emulator/objects` entry without status and history.
+    fn identity(&self) -> Value {
+        serde_json::json!({
+            "service": "huawei",
+            "api": "v2",
+            "id": self.group_id,
+            "project_id": self.project_id,
+            "region": self.config.dst_region,
+            "description": self.config.description,
+            "sequence": self.sequence,
+            "created_ms": self.created_ms,
+        })
+    }
+}
+
+/// The `GET /_emulator/objects` entries of every task group, live or deleted, in creation
+/// order, statuses replayed up to `now`; `status` is the API's integer status (`null` once
+/// the group is gone). A group is live until its delete is accepted (status 8).
+pub(crate) fn objects(
+    state: &mut HuaweiState,
+    now: u64,
+    timing: &Timing,
+    faults: &FaultConfig,
+) -> Vec<Value> {
+    let mut entries = Vec::new();
+    for group in state.groups.values_mut() {
+        let project_id = group.project_id.clone();
+        let ctx = Ctx {
+            now,
+            timing,
+            faults,
+            project_id: &project_id,
+        };
+        group.advance(&ctx);
+        let mut entry = group.identity();
+        let gone = group.timeline.gone;
+        entry["status"] = if gone {
+            Value::Null
+        } else {
+            serde_json::json!(group.timeline.status)
+        };
+        let live = !gone && !matches!(group.timeline.status, 8 | 9);
+        entries.push(objects::finish(
+            entry,
+            live,
+            state.history.events(&group.group_id),
+        ));
+    }
+    for (id, record) in state.history.records() {
+        if !state.groups.contains_key(id) {
+            let mut entry = record.identity.clone();
+            entry["status"] = Value::Null;
+            entries.push(objects::finish(entry, false, &record.events));
+        }
+    }
+    entries.sort_by_key(|entry| entry["sequence"].as_u64().unwrap_or_default());
+    entries
 }
 
 impl HuaweiState {
@@ -865,6 +929,7 @@ pub(crate) fn dispatch(
                 8 | 9 => Ok(None),
                 _ => {
                     group.set_status(8, ctx.now);
+                    state.history.event(group_id_of(route), ctx.now, "deleted");
                     Ok(None)
                 }
             }
@@ -894,6 +959,11 @@ fn body_object(request: &ApiRequest, schema: &[Field]) -> Result<Map<String, Val
     };
     validate::<OmsError>(&object, schema)?;
     Ok(object)
+}
+
+/// The group id of a route (empty when it has none).
+fn group_id_of(route: &Route) -> &str {
+    route.group_id.as_deref().unwrap_or_default()
 }
 
 fn find<'a>(
@@ -1354,6 +1424,7 @@ fn create(
     };
     group.plan_creation(ctx);
     group.plan_failure(ctx);
+    state.history.created(&group_id, ctx.now, group.identity());
     state.groups.insert(group_id.clone(), group);
     Ok(reply(CreateResponse { group_id }))
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::faults::{FaultConfig, FaultRule, Service};
+use crate::objects::{self, History};
 use crate::server::{ApiRequest, App, Handled, Reply, json_response};
 use crate::stats::{Label, Outcome};
 use engine::Timing;
@@ -94,6 +95,30 @@ pub(crate) struct TencentState {
     pub(crate) jobs_2021: BTreeMap<String, v2021::Job>,
     /// Creation counter (orders jobs created in the same millisecond).
     pub(crate) sequence: u64,
+    /// Creations and deletions of every job, both versions (`GET /_emulator/objects`).
+    #[serde(default)]
+    pub(crate) history: History,
+}
+
+/// The `GET /_emulator/objects` entries of every job, live or deleted, both versions, in
+/// creation order.
+pub(crate) fn objects(state: &mut TencentState, now: u64, timing: &Timing) -> Vec<Value> {
+    let mut live = v2018::objects(state, now, timing);
+    live.extend(v2021::objects(state, now, timing));
+    // Jobs that are gone (2018 jobs deleted) are listed from their record.
+    let mut gone: Vec<Value> = state
+        .history
+        .records()
+        .filter(|(id, _)| !state.jobs_2018.contains_key(*id) && !state.jobs_2021.contains_key(*id))
+        .map(|(_, record)| {
+            let mut identity = record.identity.clone();
+            identity["status"] = Value::Null;
+            objects::finish(identity, false, &record.events)
+        })
+        .collect();
+    live.append(&mut gone);
+    live.sort_by_key(|entry| entry["sequence"].as_u64().unwrap_or_default());
+    live
 }
 
 impl TencentState {

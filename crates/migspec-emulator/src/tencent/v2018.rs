@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::engine::{Api, Phase, STEPS, StepState, Timeline};
+use super::engine::{Api, Phase, STEPS, StepState, Timeline, Timing};
 use super::params::{Field, JOB_ID_ONLY, TAG_FILTER, TAG_ITEM, Ty, get_str, opt, req, require_str};
 use super::wire::{
     ConsistencyParams, DescribeMigrateCheckJobResponse, DescribeMigrateJobsResponse, DstInfo,
@@ -22,6 +22,7 @@ use super::{
 };
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
 use crate::fragment::Fragment;
+use crate::objects;
 
 /// The migration actions of 2018-03-30.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,8 +541,40 @@ fn create(
     validate_job(&job)?;
     job.sequence = state.next_sequence();
     let job_id = job.job_id.clone();
+    state.history.created(&job_id, ctx.now, identity(&job));
     state.jobs_2018.insert(job_id.clone(), job);
     Ok(reply(JobIdResponse { job_id }))
+}
+
+/// A job's `GET /_emulator/objects` entry without status and history.
+fn identity(job: &Job) -> Value {
+    serde_json::json!({
+        "service": "tencent",
+        "api": super::VERSION_2018,
+        "id": job.job_id,
+        "region": job.region,
+        "name": job.job_name,
+        "tags": job.tags,
+        "sequence": job.sequence,
+        "created_ms": job.created_ms,
+    })
+}
+
+/// The `GET /_emulator/objects` entries of the 2018 jobs that exist, phases replayed up
+/// to `now`; `status` is the API's integer status.
+pub(crate) fn objects(state: &mut TencentState, now: u64, timing: &Timing) -> Vec<Value> {
+    let mut entries = Vec::new();
+    for job in state.jobs_2018.values_mut() {
+        job.timeline.advance(now, timing, Api::V2018);
+        let mut entry = identity(job);
+        entry["status"] = serde_json::json!(job.timeline.phase.status_2018());
+        entries.push(objects::finish(
+            entry,
+            true,
+            state.history.events(&job.job_id),
+        ));
+    }
+    entries
 }
 
 fn modify(
@@ -951,6 +984,7 @@ fn delete(
         ));
     }
     state.jobs_2018.remove(job_id);
+    state.history.event(job_id, ctx.now, "deleted");
     Ok(reply(Empty {}))
 }
 

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::engine::{Api, Phase, STEPS, StepState, Timeline};
+use super::engine::{Api, Phase, STEPS, StepState, Timeline, Timing};
 use super::params::{
     Field, JOB_ID_ONLY, TAG_FILTER, TAG_ITEM, Ty, get_int, get_str, get_str_array, opt, req,
     require_str,
@@ -33,6 +33,7 @@ use super::{
 };
 use crate::clock::{ZERO_TIME, beijing_time, beijing_time_or_zero, parse_beijing_time};
 use crate::fragment::Fragment;
+use crate::objects;
 
 /// The migration actions of 2021-12-06 served by the emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,17 +373,22 @@ pub(crate) struct Job {
 
 impl Job {
     fn advance(&mut self, ctx: &Ctx<'_>) {
-        self.timeline.advance(ctx.now, ctx.timing, Api::V2021);
+        self.advance_at(ctx.now, ctx.timing);
+    }
+
+    /// Replays every phase and trade change due by `now`.
+    fn advance_at(&mut self, now: u64, timing: &Timing) {
+        self.timeline.advance(now, timing, Api::V2021);
         for _ in 0..4 {
             let since = self.trade.since_ms;
             match self.trade.status {
-                TradeStatus::Isolating if ctx.now >= since + ctx.timing.isolating => {
+                TradeStatus::Isolating if now >= since + timing.isolating => {
                     self.trade.status = TradeStatus::Isolated;
-                    self.trade.since_ms = since + ctx.timing.isolating;
+                    self.trade.since_ms = since + timing.isolating;
                 }
-                TradeStatus::Offlining if ctx.now >= since + ctx.timing.offlining => {
+                TradeStatus::Offlining if now >= since + timing.offlining => {
                     self.trade.status = TradeStatus::Offlined;
-                    self.trade.since_ms = since + ctx.timing.offlining;
+                    self.trade.since_ms = since + timing.offlining;
                     self.trade.offline_ms = Some(self.trade.since_ms);
                 }
                 _ => return,
@@ -576,10 +582,45 @@ fn create_service(
             cached: None,
             config: None,
         };
+        state.history.created(&job_id, ctx.now, identity(&job));
         state.jobs_2021.insert(job_id.clone(), job);
         job_ids.push(job_id);
     }
     Ok(reply(JobIdsResponse { job_ids }))
+}
+
+/// A job's `GET /_emulator/objects` entry without status and history.
+fn identity(job: &Job) -> Value {
+    serde_json::json!({
+        "service": "tencent",
+        "api": super::VERSION_2021,
+        "id": job.job_id,
+        "region": job.region,
+        "name": job.job_name,
+        "tags": job.tags,
+        "sequence": job.sequence,
+        "created_ms": job.created_ms,
+    })
+}
+
+/// The `GET /_emulator/objects` entries of the 2021 jobs that exist, phases replayed up
+/// to `now`; `status` is the API's status string, `trade_status` the billing status. A
+/// job is live until it is isolated (isolation ends its migration).
+pub(crate) fn objects(state: &mut TencentState, now: u64, timing: &Timing) -> Vec<Value> {
+    let mut entries = Vec::new();
+    for job in state.jobs_2021.values_mut() {
+        job.advance_at(now, timing);
+        let mut entry = identity(job);
+        entry["status"] = serde_json::json!(job.timeline.phase.status_2021());
+        entry["trade_status"] = serde_json::json!(job.trade.status.as_str());
+        let live = job.trade.status == TradeStatus::Normal;
+        entries.push(objects::finish(
+            entry,
+            live,
+            state.history.events(&job.job_id),
+        ));
+    }
+    entries
 }
 
 fn endpoint_from(params: &Map<String, Value>, name: &str) -> Result<DbEndpointInfo, ApiError> {
@@ -1492,6 +1533,7 @@ fn transition(
         return Err(ApiError::not_one_of("ResumeOption", option, RESUME_OPTIONS));
     }
     let job = find(action, state, ctx, params)?;
+    let job_id = job.job_id.clone();
     let normal = job.trade.status == TradeStatus::Normal;
     let phase = job.timeline.phase;
     let rule = ctx.rule(&job.job_name);
@@ -1627,6 +1669,15 @@ fn transition(
                 "action routed to the wrong handler",
             ));
         }
+    }
+    let event = match action {
+        Action::IsolateMigrateJob => Some("isolated"),
+        Action::RecoverMigrateJob => Some("recovered"),
+        Action::DestroyMigrateJob => Some("destroyed"),
+        _ => None,
+    };
+    if let Some(event) = event {
+        state.history.event(&job_id, ctx.now, event);
     }
     Ok(reply(Empty {}))
 }
