@@ -892,8 +892,9 @@ fn planned(plans: &[serde_json::Value]) -> Planned {
                 }
             }
         }
-        for address in plan["forget"].as_array().into_iter().flatten() {
-            if let Some(address) = address.as_str() {
+        // Plan format 2: `{"address": …, "reason": …}` per forgotten address.
+        for entry in plan["forget"].as_array().into_iter().flatten() {
+            if let Some(address) = entry["address"].as_str() {
                 out.forgets.insert(address.to_owned());
             }
         }
