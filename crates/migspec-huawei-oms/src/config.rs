@@ -34,6 +34,9 @@ pub const SK_ENV: &str = "HUAWEICLOUD_SDK_SK";
 pub const PROJECT_ID_ENV: &str = "HUAWEICLOUD_SDK_PROJECT_ID";
 /// The SDK's security token variable (temporary credentials).
 pub const SECURITY_TOKEN_ENV: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+/// The variables above that hold credentials: a spec's `fromEnv` may not name them (they
+/// would send migspec's own cloud keys to a bucket). The project id is not a secret.
+pub const CREDENTIAL_ENV: &[&str] = &[AK_ENV, SK_ENV, SECURITY_TOKEN_ENV];
 /// The SDK's variable naming the credentials file.
 pub const CREDENTIALS_FILE_ENV: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
 
