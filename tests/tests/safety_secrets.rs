@@ -11,7 +11,11 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::cloud::{Cloud, describe};
@@ -361,4 +365,63 @@ fn migspec_yaml_allows_and_denies_environment_variables() {
         "{}",
         describe(&output)
     );
+}
+
+/// A "proxy" on loopback that counts the connections it receives and answers each with a
+/// 502, so that a request sent through it fails.
+fn counting_proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buffer = [0_u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn loopback_requests_never_go_through_a_proxy() {
+    let mut cloud = Cloud::start(None);
+    cloud.write(
+        "specs/media-archive-oms.yaml",
+        &Cloud::shipped("media-archive-oms.yaml"),
+    );
+    cloud.write(
+        "specs/orders-mysql.yaml",
+        &Cloud::shipped("orders-mysql.yaml"),
+    );
+    let (proxy, seen) = counting_proxy();
+    let mut command = cloud.migspec();
+    for variable in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env(variable, &proxy);
+    }
+    command.env_remove("NO_PROXY").env_remove("no_proxy").args([
+        "apply",
+        "specs/",
+        "--auto-approve",
+        "--wait",
+        "none",
+    ]);
+    let output = run_bounded(command);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "{}", describe(&output));
+    assert_eq!(cloud.accepted("huawei", "CreateTaskGroup"), 1);
+    assert_eq!(cloud.accepted("tencent", "CreateMigrateJob"), 1);
 }

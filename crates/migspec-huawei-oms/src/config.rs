@@ -17,7 +17,6 @@
 //! region, e.g. the emulator). Plain `http://` is accepted only for loopback addresses.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -454,13 +453,7 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, ConfigError
     match url.scheme() {
         "https" => {}
         "http" => {
-            let host = url.host_str().unwrap_or_default();
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = bare.parse::<IpAddr>().map_or_else(
-                |_| bare.eq_ignore_ascii_case("localhost"),
-                |address| address.is_loopback(),
-            );
-            if !loopback {
+            if !migspec_provider::transport::is_loopback_url(&url) {
                 return Err(ConfigError::InsecureEndpoint {
                     endpoint: endpoint.to_owned(),
                 });
