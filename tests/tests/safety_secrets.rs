@@ -425,3 +425,113 @@ fn loopback_requests_never_go_through_a_proxy() {
     assert_eq!(cloud.accepted("huawei", "CreateTaskGroup"), 1);
     assert_eq!(cloud.accepted("tencent", "CreateMigrateJob"), 1);
 }
+
+/// One raw HTTP/1.1 request to the emulator; the status code and body.
+fn raw(cloud: &Cloud, request_line: &str, headers: &[&str]) -> (u16, String) {
+    let address = cloud.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut text = format!("{request_line} HTTP/1.1\r\n");
+    for header in headers {
+        text.push_str(header);
+        text.push_str("\r\n");
+    }
+    text.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn emulator_admin_endpoints_refuse_foreign_origins_and_hosts() {
+    let cloud = orders();
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--wait", "none"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    let address = cloud.url.trim_start_matches("http://").to_owned();
+    let port = address.rsplit_once(':').unwrap().1.to_owned();
+    let host = format!("Host: {address}");
+
+    let origin_refusal = r#"{"error":"emulator admin request refused: origin `http://evil.example` is not loopback; admin endpoints answer only pages and tools on this machine"}"#;
+    assert_eq!(
+        raw(
+            &cloud,
+            "POST /_emulator/reset",
+            &[&host, "Origin: http://evil.example"]
+        ),
+        (403, origin_refusal.to_owned())
+    );
+    assert_eq!(
+        raw(&cloud, "POST /_emulator/reset", &["Host: evil.example"]),
+        (
+            403,
+            r#"{"error":"emulator admin request refused: host `evil.example` is not loopback; use http://127.0.0.1:PORT, http://localhost:PORT or http://[::1]:PORT"}"#
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        raw(
+            &cloud,
+            "GET /_emulator/stats",
+            &[&format!("Host: evil.example:{port}")]
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        raw(&cloud, "GET /_emulator/stats", &["Host: 127.evil.example"]).0,
+        403
+    );
+    assert_eq!(
+        raw(
+            &cloud,
+            "GET /_emulator/stats",
+            &[&host, "Origin: http://localhost.evil.example"]
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        raw(&cloud, "GET /_emulator/stats", &[&host, "Origin: null"]).0,
+        403
+    );
+    // HTTP/1.1 requires a Host header; a request without one is not from a local tool.
+    assert_eq!(raw(&cloud, "GET /_emulator/stats", &[]).0, 403);
+    // Nothing was reset.
+    assert_eq!(cloud.creates(), 1);
+
+    for good in [
+        host.clone(),
+        format!("Host: localhost:{port}"),
+        "Host: localhost".to_owned(),
+        format!("Host: [::1]:{port}"),
+        "Host: 127.0.0.2".to_owned(),
+    ] {
+        let (status, body) = raw(&cloud, "GET /_emulator/health", &[&good]);
+        assert_eq!(status, 200, "{good}: {body}");
+    }
+    let (status, body) = raw(
+        &cloud,
+        "GET /_emulator/health",
+        &[&host, &format!("Origin: http://127.0.0.1:{port}")],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = raw(
+        &cloud,
+        "POST /_emulator/reset",
+        &[
+            &format!("Host: localhost:{port}"),
+            "Origin: http://localhost:3000",
+        ],
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"reset":true}"#));
+    assert_eq!(cloud.creates(), 0, "the reset ran");
+}
