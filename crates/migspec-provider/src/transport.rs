@@ -41,7 +41,6 @@ pub fn is_loopback_url(url: &reqwest::Url) -> bool {
 /// - A loopback `endpoint` is reached directly: no proxy from the environment is used.
 /// - Any other endpoint uses the system proxy settings (the environment, `NO_PROXY`).
 #[cfg(feature = "http")]
-#[must_use]
 pub fn client_builder(endpoint: Option<&reqwest::Url>) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder();
     if endpoint.is_some_and(is_loopback_url) {
