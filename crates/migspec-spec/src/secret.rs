@@ -379,6 +379,15 @@ impl SecretPolicy {
         let file = open_nonblocking(&resolved).map_err(|error| unreadable(&error))?;
         let metadata = file.metadata().map_err(|error| unreadable(&error))?;
         self.check_regular(path, &metadata)?;
+        // Where the open file really is: a directory on the way swapped for a link after
+        // the check above would show here.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            if let Ok(opened) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+                self.check_inside(path, &opened)?;
+            }
+        }
         let mut bytes = Vec::new();
         file.take(MAX_SECRET_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
