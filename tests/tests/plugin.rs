@@ -46,7 +46,8 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
     let (_dir, path) = library("migspec_fixture_plugin");
     let pin = sha256_file(&path).unwrap();
     let plugin = PluginProvider::load(&path, &pin).unwrap();
-    assert!(mapped(&path));
+    // What is loaded is a private copy of the bytes that were hashed.
+    assert!(mapped(plugin.loaded_from()));
     assert_eq!(plugin.describe().name, "fixture");
     assert_eq!(plugin.describe().kinds[0].kind, "FixtureJob");
 
@@ -249,4 +250,39 @@ async fn a_panicking_plugin_is_caught_and_not_used_again() {
         .await
         .unwrap_err();
     assert!(after.to_string().contains("no longer used"), "{after}");
+}
+
+#[tokio::test]
+async fn the_bytes_that_were_hashed_are_the_bytes_that_are_loaded() {
+    let (_dir, path) = library("migspec_fixture_plugin");
+    let pin = sha256_file(&path).unwrap();
+    let (_other_dir, other) = library("migspec_not_a_plugin");
+    // The test hook runs after the file was read and hashed, before the library is loaded:
+    // swapping the file then must not change what is loaded.
+    let plugin = PluginProvider::load_with_hook(&path, &pin, || {
+        std::fs::copy(&other, &path).unwrap();
+    })
+    .unwrap();
+    assert_ne!(sha256_file(&path).unwrap(), pin, "the file was swapped");
+    assert_eq!(plugin.describe().name, "fixture");
+    assert_eq!(plugin.path(), path, "messages keep naming the pinned path");
+    assert!(
+        !mapped(&path),
+        "the swapped file at the pinned path is never loaded"
+    );
+    assert!(
+        mapped(plugin.loaded_from()),
+        "the private copy is what is loaded"
+    );
+    assert!(
+        !plugin.loaded_from().starts_with(path.parent().unwrap()),
+        "the copy is in a private directory, not beside the plugin"
+    );
+    let observed = plugin
+        .observe(ObserveRequest {
+            targets: vec![target("swapped")],
+        })
+        .await
+        .unwrap();
+    assert!(matches!(observed[0], Observed::Missing { .. }));
 }

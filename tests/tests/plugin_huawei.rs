@@ -23,7 +23,7 @@ use migspec_runner::planner::{self, Selection};
 use migspec_runner::providers::Providers;
 use migspec_runner::specs::{MissingSecrets, SpecSet};
 use migspec_runner::state::{LocalState, LockInfo, StateBackend};
-use migspec_spec::secret::EnvironmentSecrets;
+use migspec_spec::secret::{EnvironmentSecrets, SecretPolicy};
 
 const SPEC: &str = r#"apiVersion: migspec/v1
 kind: HuaweiOmsTaskGroup
@@ -140,7 +140,7 @@ async fn the_huawei_provider_as_a_plugin_applies_a_task_group_through_the_abi() 
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let specs = SpecSet::build(
         &report.documents,
-        &EnvironmentSecrets::default(),
+        &EnvironmentSecrets::new(SecretPolicy::new(dir.path()).unwrap()),
         MissingSecrets::Fail,
     )
     .unwrap();

@@ -41,6 +41,7 @@
 //! runtime.block_on(emulator.shutdown());
 //! ```
 
+mod admin_guard;
 pub mod cli;
 mod clock;
 mod config;

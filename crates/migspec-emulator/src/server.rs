@@ -64,6 +64,9 @@ pub(crate) struct App {
     pub(crate) limiter: RateLimiter,
     pub(crate) rng: FaultRng,
     pub(crate) stats: Stats,
+    /// Whether the emulator may be reached from other machines (admin requests may then
+    /// name it by IP address).
+    pub(crate) allow_remote: bool,
     world: Mutex<World>,
     store: Store,
 }
@@ -99,6 +102,7 @@ impl App {
             limiter: RateLimiter::new(config.rate_limit_per_second),
             rng: FaultRng::new(config.faults.seed),
             stats: Stats::default(),
+            allow_remote: config.allow_remote,
             world: Mutex::new(world),
             store,
         })
@@ -226,6 +230,13 @@ async fn serve_request(
         headers: parts.headers,
         body,
     };
+    // Admin requests from a web page (a foreign `Origin`, or a rebound name as `Host`)
+    // are refused before any routing.
+    if request.path.starts_with("/_emulator/")
+        && let Some(refusal) = crate::admin_guard::refusal(&request.headers, app.allow_remote)
+    {
+        return Ok(refusal);
+    }
     if request.path.starts_with("/_emulator/") {
         return Ok(admin(&app, &request));
     }

@@ -147,7 +147,9 @@ impl OmsClient {
             });
         }
         // HTTP/1.1 like the SDK: the signature covers the `Host` header exactly as sent.
-        let http = reqwest::Client::builder()
+        // The shared proxy policy: a loopback endpoint (a local emulator) is never reached
+        // through a proxy, which would see the keys in `CreateTaskGroup` bodies.
+        let http = migspec_provider::transport::client_builder(endpoint.as_ref())
             .http1_only()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)

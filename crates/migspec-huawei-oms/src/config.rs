@@ -17,7 +17,6 @@
 //! region, e.g. the emulator). Plain `http://` is accepted only for loopback addresses.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -34,6 +33,9 @@ pub const SK_ENV: &str = "HUAWEICLOUD_SDK_SK";
 pub const PROJECT_ID_ENV: &str = "HUAWEICLOUD_SDK_PROJECT_ID";
 /// The SDK's security token variable (temporary credentials).
 pub const SECURITY_TOKEN_ENV: &str = "HUAWEICLOUD_SDK_SECURITY_TOKEN";
+/// The variables above that hold credentials: a spec's `fromEnv` may not name them (they
+/// would send migspec's own cloud keys to a bucket). The project id is not a secret.
+pub const CREDENTIAL_ENV: &[&str] = &[AK_ENV, SK_ENV, SECURITY_TOKEN_ENV];
 /// The SDK's variable naming the credentials file.
 pub const CREDENTIALS_FILE_ENV: &str = "HUAWEICLOUD_SDK_CREDENTIALS_FILE";
 
@@ -451,13 +453,7 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, ConfigError
     match url.scheme() {
         "https" => {}
         "http" => {
-            let host = url.host_str().unwrap_or_default();
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = bare.parse::<IpAddr>().map_or_else(
-                |_| bare.eq_ignore_ascii_case("localhost"),
-                |address| address.is_loopback(),
-            );
-            if !loopback {
+            if !migspec_provider::transport::is_loopback_url(&url) {
                 return Err(ConfigError::InsecureEndpoint {
                     endpoint: endpoint.to_owned(),
                 });

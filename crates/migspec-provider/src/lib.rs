@@ -20,6 +20,7 @@
 
 pub mod plugin;
 mod provider;
+pub mod transport;
 mod vocabulary;
 
 pub use provider::{

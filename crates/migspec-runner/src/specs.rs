@@ -138,6 +138,27 @@ impl UnresolvedSecret {
                 "create {} or fix the `fromFile` path (relative to the spec's directory)",
                 path.display()
             ),
+            SecretError::OutsideRoot { root, .. } => format!(
+                "move the file under {} or list its directory in `secrets: {{fileDirs: [...]}}` of migspec.yaml",
+                root.display()
+            ),
+            SecretError::NotRegularFile { .. } => {
+                "point `fromFile` at a regular file that holds only the secret".to_owned()
+            }
+            SecretError::TooLarge { .. } => {
+                "a secret file holds one value; point `fromFile` at a file of at most 64 KiB"
+                    .to_owned()
+            }
+            SecretError::CredentialVariable { variable } => format!(
+                "give this field its own variable; to send this credential on purpose, list `{variable}` by name in `secrets: {{allowEnv: [...]}}` of migspec.yaml"
+            ),
+            SecretError::DeniedVariable { .. } => {
+                "use a variable that `secrets.denyEnv` does not match".to_owned()
+            }
+            SecretError::UnlistedVariable { .. } => {
+                "use a variable that `secrets.allowEnv` matches, or add a pattern for this one"
+                    .to_owned()
+            }
             _ => "write `{fromEnv: VAR}` or `{fromFile: path}` instead of the value".to_owned(),
         }
     }
@@ -158,7 +179,8 @@ impl SpecSet {
     ///
     /// # Errors
     ///
-    /// Every secret that could not be resolved (with [`MissingSecrets::Fail`]).
+    /// Every secret that could not be resolved (with [`MissingSecrets::Fail`]), and every
+    /// reference the secret source refuses (whatever `missing` says).
     pub fn build(
         documents: &[ValidDocument],
         secrets: &dyn SecretSource,
@@ -179,7 +201,10 @@ impl SpecSet {
                     Ok(secret) => {
                         values.insert(pointer, secret);
                     }
-                    Err(source) if missing == MissingSecrets::Placeholder => {
+                    // Only an absent secret gets a placeholder: a refused reference
+                    // (outside the root, a credential variable, …) is an error even with
+                    // `--emulator`.
+                    Err(source) if missing == MissingSecrets::Placeholder && source.is_absent() => {
                         let name = match &source {
                             SecretError::MissingVariable { variable } => variable.clone(),
                             _ => pointer.clone(),
@@ -343,6 +368,11 @@ lifecycle:
                     spec_dir.display(),
                     file.from_file
                 ))),
+                SecretRef::Env(env) if env.from_env == "MIGSPEC_TEST_CREDENTIAL" => {
+                    Err(SecretError::CredentialVariable {
+                        variable: env.from_env.clone(),
+                    })
+                }
                 SecretRef::Env(env) => Err(SecretError::MissingVariable {
                     variable: env.from_env.clone(),
                 }),
@@ -406,6 +436,26 @@ lifecycle:
             SpecSet::build(&documents(), &Fake, MissingSecrets::Placeholder)
                 .unwrap()
                 .hash()
+        );
+    }
+
+    #[test]
+    fn refused_references_never_get_placeholders() {
+        let text = SPEC.replace("MIGSPEC_TEST_UNSET_SK", "MIGSPEC_TEST_CREDENTIAL");
+        let report = migspec_schema::validate_source("dir/spec.yaml", &text, Options::default());
+        assert!(!report.has_errors(), "{:?}", report.diagnostics);
+        let errors =
+            SpecSet::build(&report.documents, &Fake, MissingSecrets::Placeholder).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "dir/spec.yaml:20:5: logs-archive: /spec/dst_node/sk: environment variable \
+             `MIGSPEC_TEST_CREDENTIAL` holds migspec's own cloud credentials and cannot be a spec's secret"
+        );
+        assert!(
+            errors[0]
+                .help()
+                .contains("list `MIGSPEC_TEST_CREDENTIAL` by name in `secrets: {allowEnv: [...]}`")
         );
     }
 }

@@ -126,21 +126,17 @@ impl DtsClient {
     /// When the endpoint is invalid or the HTTP client cannot be built.
     pub fn new(config: TencentConfig) -> Result<Self, ConfigError> {
         config.endpoint.validate()?;
-        let mut builder = reqwest::Client::builder()
+        // The shared proxy policy: a loopback endpoint (a local emulator) is never reached
+        // through a proxy.
+        let custom = match &config.endpoint {
+            crate::endpoint::Endpoint::Custom(_) => config.endpoint.url_for("").ok(),
+            _ => None,
+        };
+        let http = migspec_provider::transport::client_builder(custom.as_ref())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.request_timeout)
             .timeout(config.request_timeout)
-            .user_agent(config.request_client.clone());
-        if let crate::endpoint::Endpoint::Custom(_) = &config.endpoint
-            && config
-                .endpoint
-                .url_for("")
-                .is_ok_and(|url| crate::endpoint::is_loopback(&url))
-        {
-            // A local emulator must not be reached through an HTTP proxy.
-            builder = builder.no_proxy();
-        }
-        let http = builder
+            .user_agent(config.request_client.clone())
             .build()
             .map_err(|error| ConfigError::new(format!("cannot build the HTTP client: {error}")))?;
         // Half the server's burst: requests sent 50 ms apart can arrive closer together

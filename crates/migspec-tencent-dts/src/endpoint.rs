@@ -7,8 +7,6 @@
 //! URL — plain `http://` only for loopback addresses, so that the emulator works and a
 //! typo can never send keys in clear text over a network.
 
-use std::net::IpAddr;
-
 use reqwest::Url;
 
 use crate::config::ConfigError;
@@ -131,17 +129,7 @@ fn parse_custom(text: &str) -> Result<Url, ConfigError> {
 /// Whether the URL's host is a loopback address (127.0.0.0/8, ::1, localhost).
 #[must_use]
 pub fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|inner| inner.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    migspec_provider::transport::is_loopback_url(url)
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use migspec_provider::plugin::host::PluginProvider;
 use migspec_runner::providers::Providers;
 use migspec_runner::state::{LocalState, StateBackend};
 use migspec_spec::model::SecretRef;
-use migspec_spec::secret::{EnvironmentSecrets, Secret, SecretError, SecretSource};
+use migspec_spec::secret::{
+    EnvPattern, EnvironmentSecrets, Secret, SecretError, SecretPolicy, SecretSource,
+};
 use migspec_tencent_dts::{Credentials, Endpoint, TencentConfig, TencentDtsProvider};
 
 use super::ExitStatus;
@@ -37,6 +39,9 @@ pub(crate) struct Settings {
     /// Provider plugins, each pinned by the SHA-256 of its library.
     #[serde(default)]
     pub(crate) plugins: Vec<PluginSetting>,
+    /// What secret references may name.
+    #[serde(default)]
+    pub(crate) secrets: SecretSettings,
     /// How often in-flight jobs are polled (`3s` by default; one batched call per provider
     /// per interval, however many jobs move).
     pub(crate) poll_interval: Option<String>,
@@ -66,6 +71,23 @@ pub(crate) struct HuaweiSettings {
     rate_limit_per_second: Option<u32>,
 }
 
+/// `secrets:` in `migspec.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SecretSettings {
+    /// Directories besides the spec set's root (the directory of `migspec.yaml`) that
+    /// `fromFile` may read, relative to `migspec.yaml`.
+    #[serde(default)]
+    file_dirs: Vec<PathBuf>,
+    /// Patterns (`*`, `?`) of the variables `fromEnv` may name; when set, only these. A
+    /// credential variable of migspec's own is allowed only by its exact name.
+    #[serde(default)]
+    allow_env: Vec<String>,
+    /// Patterns of the variables `fromEnv` may not name (wins over `allowEnv`).
+    #[serde(default)]
+    deny_env: Vec<String>,
+}
+
 /// One plugin in `migspec.yaml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -77,6 +99,51 @@ pub(crate) struct PluginSetting {
 }
 
 impl Settings {
+    /// The secret policy: files under the directory of `path` (the spec set's root) and
+    /// `secrets.fileDirs`; environment variables per `secrets.allowEnv`/`denyEnv`, never
+    /// the built-in providers' credential variables unless allowed by exact name.
+    pub(crate) fn secret_policy(&self, path: &Path) -> Result<SecretPolicy, String> {
+        let base = path.parent().unwrap_or_else(|| Path::new(""));
+        let root = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        let mut policy = SecretPolicy::new(root).map_err(|error| {
+            format!(
+                "{}: cannot use the spec set's root {}: {error}",
+                path.display(),
+                root.display()
+            )
+        })?;
+        for dir in &self.secrets.file_dirs {
+            policy = policy.with_file_dir(&root.join(dir)).map_err(|error| {
+                format!(
+                    "{}: secrets.fileDirs: cannot use directory `{}`: {error}; list existing directories (relative to {})",
+                    path.display(),
+                    dir.display(),
+                    path.display()
+                )
+            })?;
+        }
+        let patterns = |key: &str, list: &[String]| -> Result<Vec<EnvPattern>, String> {
+            list.iter()
+                .map(|pattern| {
+                    EnvPattern::new(pattern)
+                        .map_err(|error| format!("{}: secrets.{key}: {error}", path.display()))
+                })
+                .collect()
+        };
+        Ok(policy
+            .with_allowed_env(patterns("allowEnv", &self.secrets.allow_env)?)
+            .with_denied_env(patterns("denyEnv", &self.secrets.deny_env)?)
+            .with_credential_variables(
+                migspec_tencent_dts::credentials::CREDENTIAL_ENV
+                    .iter()
+                    .chain(migspec_huawei_oms::config::CREDENTIAL_ENV),
+            ))
+    }
+
     /// Reads the settings file when it exists.
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = match std::fs::read_to_string(path) {
@@ -88,7 +155,7 @@ impl Settings {
         };
         let mut settings: Self = serde_saphyr::from_str(&text).map_err(|error| {
             format!(
-                "{}: {error}\n  help: keys are `tencent`, `huawei` and `plugins` (see README, \"Settings\")",
+                "{}: {error}\n  help: keys are `tencent`, `huawei`, `plugins`, `secrets` and `pollInterval` (see README, \"Settings\")",
                 path.display()
             )
         })?;
@@ -120,6 +187,8 @@ pub(crate) struct Workspace {
     pub(crate) emulated: bool,
     /// The shared pollers' interval.
     pub(crate) poll_interval: Duration,
+    /// What secret references may name.
+    secret_policy: SecretPolicy,
     /// The emulator, while it runs.
     emulator: Option<RunningEmulator>,
 }
@@ -128,6 +197,7 @@ impl Workspace {
     /// Sets up providers and state; with `--emulator`, starts the emulator first.
     pub(crate) async fn open(args: &WorkspaceArgs) -> Result<Self, String> {
         let settings = Settings::load(&args.config)?;
+        let secret_policy = settings.secret_policy(&args.config)?;
         let backend: Box<dyn StateBackend> = Box::new(LocalState::new(&args.state_dir));
         let mut emulator = None;
         let mut tencent = TencentConfig::from_env().map_err(|error| error.to_string())?;
@@ -206,16 +276,18 @@ impl Workspace {
             backend,
             emulated: args.emulator,
             poll_interval,
+            secret_policy,
             emulator,
         })
     }
 
     /// The secret source: the environment and files, plus the emulator's project id.
     pub(crate) fn secrets(&self) -> Box<dyn SecretSource> {
+        let secrets = EnvironmentSecrets::new(self.secret_policy.clone());
         if self.emulated {
-            Box::new(EmulatorSecrets)
+            Box::new(EmulatorSecrets(secrets))
         } else {
-            Box::new(EnvironmentSecrets::default())
+            Box::new(secrets)
         }
     }
 
@@ -259,11 +331,11 @@ async fn start_emulator(dir: &Path) -> Result<RunningEmulator, String> {
 
 /// Secrets for `--emulator`: the environment first; the project id the emulator serves for
 /// `HUAWEICLOUD_SDK_PROJECT_ID`; anything else unset gets a placeholder (said once).
-struct EmulatorSecrets;
+struct EmulatorSecrets(EnvironmentSecrets);
 
 impl SecretSource for EmulatorSecrets {
     fn value(&self, reference: &SecretRef, spec_dir: &Path) -> Result<Secret, SecretError> {
-        match EnvironmentSecrets::default().value(reference, spec_dir) {
+        match self.0.value(reference, spec_dir) {
             Err(SecretError::MissingVariable { variable })
                 if variable == migspec_huawei_oms::config::PROJECT_ID_ENV =>
             {

@@ -52,6 +52,14 @@ pub enum PluginError {
         /// The pin as written.
         pin: String,
     },
+    /// The private copy of the plugin could not be written.
+    #[error("cannot copy plugin {} to a private temporary directory before loading it: {source}", path.display())]
+    Copy {
+        /// The plugin.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The dynamic loader refused the library.
     #[error("cannot load plugin {}: {message}", path.display())]
     Load {
@@ -106,6 +114,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 struct Inner {
     path: PathBuf,
+    loaded_from: PathBuf,
     invoke: InvokeFn,
     free: FreeFn,
     healthy: AtomicBool,
@@ -132,11 +141,35 @@ impl PluginProvider {
     /// Loads a plugin after checking its SHA-256 against `pin`, then checks its ABI version
     /// and asks it to describe itself. The library is never unloaded.
     ///
+    /// # Guarantees
+    ///
+    /// The bytes that were hashed are the bytes that are loaded: the file is read once, its
+    /// bytes hashed and written to a private copy (a fresh directory only this user can
+    /// enter, mode 0700, the file mode 0500), and the copy is loaded. Replacing the file at
+    /// `path` after it was read changes nothing. On Unix the copy is removed once loaded
+    /// (the loader's mapping keeps it alive for the process).
+    ///
     /// # Errors
     ///
     /// A [`PluginError`] naming the path: unreadable, pin mismatch, not loadable, missing
     /// symbol, wrong ABI version, or a failing `describe`.
     pub fn load(path: &Path, pin: &str) -> Result<Self, PluginError> {
+        Self::load_with_hook(path, pin, || {})
+    }
+
+    /// [`PluginProvider::load`] with `between` run after the file was read and hashed and
+    /// before the library is loaded. A test hook: it lets a test replace the file at that
+    /// moment and prove that what is loaded does not change. Use [`PluginProvider::load`].
+    ///
+    /// # Errors
+    ///
+    /// As [`PluginProvider::load`].
+    #[doc(hidden)]
+    pub fn load_with_hook(
+        path: &Path,
+        pin: &str,
+        between: impl FnOnce(),
+    ) -> Result<Self, PluginError> {
         let pin = pin.trim().to_ascii_lowercase();
         if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(PluginError::BadPin {
@@ -144,10 +177,12 @@ impl PluginProvider {
                 pin,
             });
         }
-        let actual = sha256_file(path).map_err(|source| PluginError::Unreadable {
+        let unreadable = |source| PluginError::Unreadable {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        let actual = hex::encode(Sha256::digest(&bytes));
         if actual != pin {
             return Err(PluginError::ChecksumMismatch {
                 path: path.to_path_buf(),
@@ -155,9 +190,18 @@ impl PluginProvider {
                 actual,
             });
         }
-        let (invoke, free) = open(path)?;
+        between();
+        let copy = PrivateCopy::write(path, &bytes).map_err(|source| PluginError::Copy {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        drop(bytes);
+        let (invoke, free) = open(path, &copy.file)?;
+        let loaded_from = copy.file.clone();
+        copy.release();
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
+            loaded_from,
             invoke,
             free,
             healthy: AtomicBool::new(true),
@@ -175,6 +219,13 @@ impl PluginProvider {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The private copy that was loaded (on Unix removed once loaded, so that
+    /// `/proc/self/maps` lists it as deleted).
+    #[must_use]
+    pub fn loaded_from(&self) -> &Path {
+        &self.inner.loaded_from
     }
 
     /// Whether the plugin is still usable (it is not after a caught panic).
@@ -203,14 +254,67 @@ impl PluginProvider {
     }
 }
 
+/// The hashed bytes of a plugin, written where only this user can change them.
+struct PrivateCopy {
+    dir: tempfile::TempDir,
+    file: PathBuf,
+}
+
+impl PrivateCopy {
+    /// Writes `bytes` (read from `path`) to a new file, with `path`'s file name, in a fresh
+    /// directory of the system's temporary directory (mode 0700; the file 0500 once written).
+    fn write(path: &Path, bytes: &[u8]) -> std::io::Result<Self> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("migspec-plugin-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir()?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "plugin".into(), std::ffi::OsStr::to_os_string);
+        let file = dir.path().join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut handle = options.open(&file)?;
+        std::io::Write::write_all(&mut handle, bytes)?;
+        handle.sync_all()?;
+        drop(handle);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o500))?;
+        }
+        Ok(Self { dir, file })
+    }
+
+    /// Once the library is loaded: on Unix the copy is removed (the mapping keeps the file
+    /// alive for the process, which never unloads it); elsewhere a loaded library cannot
+    /// be removed, so the copy is kept.
+    fn release(self) {
+        #[cfg(unix)]
+        drop(self.dir);
+        #[cfg(not(unix))]
+        let _ = self.dir.keep();
+    }
+}
+
 #[expect(
     unsafe_code,
     reason = "loading a shared library and resolving its C symbols"
 )]
-fn open(path: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
-    // SAFETY: loading a library runs its initialisers; the file's SHA-256 was checked against
-    // the user's pin just before, which is the trust decision for running its code.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|error| PluginError::Load {
+fn open(path: &Path, copy: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
+    // SAFETY: loading a library runs its initialisers. `copy` holds exactly the bytes whose
+    // SHA-256 was just checked against the user's pin (the trust decision for running its
+    // code), in a directory only this user can write, so what runs is what was pinned.
+    let library = unsafe { libloading::Library::new(copy) }.map_err(|error| PluginError::Load {
         path: path.to_path_buf(),
         message: error.to_string(),
     })?;
@@ -405,5 +509,41 @@ impl Provider for PluginProvider {
 fn encode_error(error: &serde_json::Error) -> ProviderError {
     ProviderError::Contract {
         message: format!("cannot encode a plugin request: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_private_copy_holds_the_bytes_where_only_this_user_can_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let copy = PrivateCopy::write(Path::new("/somewhere/libplugin.so"), b"the bytes").unwrap();
+        assert_eq!(copy.file.file_name().unwrap(), "libplugin.so");
+        assert_eq!(std::fs::read(&copy.file).unwrap(), b"the bytes");
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(copy.dir.path()), 0o700);
+        assert_eq!(mode(&copy.file), 0o500);
+        assert!(copy.dir.path().starts_with(std::env::temp_dir()));
+        let (dir, file) = (copy.dir.path().to_path_buf(), copy.file.clone());
+        copy.release();
+        assert!(!file.exists() && !dir.exists(), "removed once loaded");
+    }
+
+    #[test]
+    fn a_mismatching_file_is_refused_before_the_hook_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libplugin.so");
+        std::fs::write(&path, b"not the pinned bytes").unwrap();
+        let mut ran = false;
+        let error =
+            PluginProvider::load_with_hook(&path, &"0".repeat(64), || ran = true).unwrap_err();
+        assert!(
+            matches!(error, PluginError::ChecksumMismatch { .. }),
+            "{error}"
+        );
+        assert!(!ran);
     }
 }
