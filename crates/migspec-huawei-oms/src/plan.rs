@@ -487,6 +487,7 @@ mod tests {
                     message: "system error".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("group".into())),
             }),
         }
     }

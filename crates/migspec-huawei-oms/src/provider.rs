@@ -1,7 +1,6 @@
 //! [`HuaweiOmsProvider`]: the `migspec_provider::Provider` for `HuaweiOmsTaskGroup`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use migspec_provider::{
@@ -46,8 +45,10 @@ impl Location {
 /// The Huawei Cloud OMS v2 task-group provider.
 ///
 /// Build it once with [`HuaweiOmsProvider::new`] (or [`HuaweiOmsProvider::from_env`]) and
-/// share it: it holds one HTTP client, one set of rate limiters and the locations it has
-/// seen (so that a delete of a spec that left the set knows where the group lives).
+/// share it: it holds one HTTP client and one set of rate limiters. It keeps no locations:
+/// a create goes where its spec says, and every other step acts where
+/// [`Step::location`](migspec_provider::Step::location) says the group was observed (so a
+/// region or project change deletes the old group where it lives).
 ///
 /// # Phases
 ///
@@ -97,7 +98,6 @@ pub struct HuaweiOmsProvider {
     poll_interval: Duration,
     rate_limit_per_second: u32,
     retry: crate::config::RetryPolicy,
-    locations: Mutex<HashMap<Address, Location>>,
 }
 
 impl HuaweiOmsProvider {
@@ -116,7 +116,6 @@ impl HuaweiOmsProvider {
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
             retry: config.retry,
-            locations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -182,22 +181,6 @@ impl HuaweiOmsProvider {
         Ok(Location { region, project_id })
     }
 
-    fn remember(&self, address: &Address, location: &Location) {
-        let mut locations = self
-            .locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locations.insert(address.clone(), location.clone());
-    }
-
-    fn remembered(&self, address: &Address) -> Option<Location> {
-        self.locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(address)
-            .cloned()
-    }
-
     fn observed(address: &Address, group: Option<&TaskGroup>, location: &Location) -> Observed {
         match group {
             None => Observed::Missing {
@@ -215,6 +198,11 @@ impl HuaweiOmsProvider {
                     view: convert::observed_view(group, &location.region),
                     progress: convert::progress(group),
                     failure: convert::failure(group),
+                    marker: group
+                        .description
+                        .as_deref()
+                        .and_then(marker::address_of)
+                        .map(|address| Address(address.to_owned())),
                 }),
             },
         }
@@ -256,7 +244,6 @@ impl HuaweiOmsProvider {
                             Fallback::None => None,
                         }),
                 };
-                self.remember(&address, &location);
                 Self::observed(&address, group, &location)
             })
             .collect())
@@ -323,26 +310,28 @@ impl HuaweiOmsProvider {
             None => None,
         };
         // A create goes where the spec says; every other step acts on the group where it
-        // was observed, which differs from the spec while a region change re-creates it.
-        let remembered = if step.action.kind == ActionKind::Create {
-            None
-        } else {
-            self.remembered(&step.address)
-        };
-        let location = match (remembered, &document, &step.desired) {
-            (Some(location), _, _) => location,
-            (None, Some(document), Some(desired)) => self.location_of(document, desired)?,
-            _ => {
-                return Err(ProviderError::Config {
-                    message: format!(
-                        "{}: cannot {} without knowing where the task group lives; observe it first (its location comes from state)",
-                        step.address,
-                        step.action.kind.verb()
-                    ),
-                });
+        // was observed, which differs from the spec while a region or project change
+        // re-creates it.
+        let location = if step.action.kind == ActionKind::Create {
+            match (&document, &step.desired) {
+                (Some(document), Some(desired)) => self.location_of(document, desired)?,
+                _ => {
+                    return Err(ProviderError::Contract {
+                        message: format!("{}: the create step needs the spec", step.address),
+                    });
+                }
             }
+        } else if step.location.is_null() {
+            return Err(ProviderError::Config {
+                message: format!(
+                    "{}: cannot {} without knowing where the task group lives: the step carries no location (the host must send where the group was observed, from state)",
+                    step.address,
+                    step.action.kind.verb()
+                ),
+            });
+        } else {
+            self.parse_location(&step.address, &step.location)?
         };
-        self.remember(&step.address, &location);
         let needs_spec = || ProviderError::Contract {
             message: format!(
                 "{}: the {} step needs the spec",
@@ -416,6 +405,7 @@ impl HuaweiOmsProvider {
                                 view: Value::Null,
                                 progress: None,
                                 failure: None,
+                                marker: Some(step.address.clone()),
                             }),
                         },
                         present @ Observed::Present { .. } => present,
@@ -740,7 +730,6 @@ impl HuaweiOmsProvider {
             .client
             .show(location.target(), &request.remote_id.0)
             .await?;
-        self.remember(&request.address, &location);
         import_document(&request.address, &group, &location)
     }
 
@@ -1146,7 +1135,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_without_a_spec_or_a_known_location_are_config_errors() {
+    fn steps_without_a_location_are_config_errors() {
         let provider = provider();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1157,6 +1146,7 @@ mod tests {
                 address: Address("orphan".into()),
                 action: Action::new(ActionKind::Delete, "gone from the specs"),
                 remote_id: Some(RemoteId("g".into())),
+                location: Value::Null,
                 desired: None,
                 idempotency_key: "k".into(),
             }))
@@ -1167,6 +1157,7 @@ mod tests {
                 address: Address("media".into()),
                 action: Action::new(ActionKind::Complete, "no such thing"),
                 remote_id: None,
+                location: json!({"region": "cn-north-4", "project_id": "p"}),
                 desired: Some(DesiredSpec {
                     address: Address("media".into()),
                     kind: KIND.into(),

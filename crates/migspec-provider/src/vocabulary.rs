@@ -295,6 +295,12 @@ pub struct Recorded {
     /// Resumes or retries already spent on the current failure.
     #[serde(default)]
     pub attempts: u32,
+    /// Where the state says the object lives (`location` of its state record; `null` when
+    /// the state has none). A provider compares it with what the cloud reports about the
+    /// object and refuses to plan (a [`crate::PlanError`]) when they disagree, rather than
+    /// planning a delete or a create from a wrong state.
+    #[serde(default)]
+    pub location: serde_json::Value,
 }
 
 /// A remote object as observed.
@@ -318,7 +324,19 @@ pub struct RemoteObject {
     /// Why the job failed (or its check did), in the provider's own words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// The address the object's own marker names (a DTS `migspec:address` tag, an OMS
+    /// description marker); `None` when the object carries none (created outside migspec,
+    /// imported). A provider that can rewrite the marker plans a `~ modify` with a
+    /// [`MARKER_FIELD`] change when it is not the address; the runner warns otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<Address>,
 }
+
+/// The [`FieldChange::field`] of a planned `~ modify` that (re)writes the object's address
+/// marker (a tag, a description marker) rather than a field of the spec. Its `before` is the
+/// address the object's marker names now ([`ChangeValue::Absent`] when it has none), its
+/// `after` the address.
+pub const MARKER_FIELD: &str = "/metadata/migspec:address";
 
 /// What is known about one address after an observation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,6 +412,12 @@ pub struct Step {
     /// The remote object, when it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<RemoteId>,
+    /// Where the step acts (provider-specific, e.g. `{"region": "ap-guangzhou"}`): for an
+    /// existing object, where it was observed (from state and the observation), never from
+    /// the new spec, so that a delete after a region change acts on the old region; for a
+    /// create, where the spec puts it. `null` from hosts older than this field.
+    #[serde(default)]
+    pub location: serde_json::Value,
     /// The spec, for actions that send configuration (create, modify, resume, retry, start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<DesiredSpec>,

@@ -348,6 +348,7 @@ fn recorded(
         remote_id: resource.remote_id.clone(),
         changed_secrets,
         attempts: if same_object { resource.attempts } else { 0 },
+        location: resource.location.clone(),
     }
 }
 
@@ -446,6 +447,7 @@ mod tests {
                 view,
                 progress: None,
                 failure: None,
+                marker: None,
             }),
         }
     }

@@ -812,6 +812,7 @@ mod tests {
                     message: "Duplicate entry".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("orders".into())),
             }),
         }
     }
@@ -1047,6 +1048,7 @@ mod tests {
                     message: "sinker broke".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("orders".into())),
             }),
         }
     }
