@@ -213,6 +213,24 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
         .transpose()
         .map_err(|error| fail(error.to_string()))?;
     let object = request.observed.object();
+    if let Some(object) = object
+        && let (Some(state), Some(observed)) = (
+            read_location(&request.recorded.location).0,
+            read_location(&object.location).0,
+        )
+        && state != observed
+    {
+        // Nothing is deleted or re-created from a state that disagrees with the cloud.
+        return Err(fail(format!(
+            "the state records job {} in region {state}, but it was observed in region {observed}; nothing is planned for it: if the state is wrong, run `migspec state rm {address}` and `migspec import {kind} {address} {id} --region {observed}`",
+            object.id,
+            address = request.address,
+            kind = read_location(&object.location)
+                .1
+                .map_or("TencentDtsMigrateJob", ApiVersion::kind),
+            id = object.id,
+        )));
+    }
     match (intent, object) {
         (None, None) => Ok(Vec::new()),
         (None, Some(object)) => {
@@ -405,16 +423,47 @@ fn recreate(
     changes: Vec<FieldChange>,
     why: &str,
 ) -> Vec<Action> {
-    let reason = format!("{why}: the job is deleted and created again");
+    let migrated = has_migrated(object.phase);
+    let reason = if migrated {
+        format!(
+            "{why}: the job is deleted and created again, and the new job migrates everything again into the target, which already holds the old job's data"
+        )
+    } else {
+        format!("{why}: the job is deleted and created again")
+    };
     let mut actions = delete_path(
         intent.version,
         object,
         &reason,
         Some(Disruption::ForcesRecreate),
     );
-    actions.push(create_action(intent, reason, changes).disrupting(Disruption::ForcesRecreate));
+    let mut create = create_action(intent, reason, changes).disrupting(Disruption::ForcesRecreate);
+    if migrated {
+        create = create.disrupting(Disruption::OverwritesTarget);
+    }
+    actions.push(create);
     actions.extend(path_from_configured(intent));
     actions
+}
+
+/// Whether a job in `phase` has moved data into its target already (it started a migration:
+/// running, done, paused, stopped or failed while migrating), so that a job created in its
+/// place migrates again over that data ([`Disruption::OverwritesTarget`]). A job that was
+/// never started (configured, checked, scheduled for a start time) has not.
+pub(crate) const fn has_migrated(phase: Phase) -> bool {
+    matches!(
+        phase,
+        Phase::Running
+            | Phase::ReadyToComplete
+            | Phase::Completing
+            | Phase::Completed
+            | Phase::Pausing
+            | Phase::Paused
+            | Phase::Stopping
+            | Phase::Stopped
+            | Phase::Failed
+            | Phase::Resuming
+    )
 }
 
 /// The actions that delete a job.
@@ -934,6 +983,100 @@ mod tests {
         assert!(!actions[1].changes[0].in_place);
     }
 
+    /// Issue 9 item 15: a re-create of a job that has moved data into its target migrates
+    /// everything again over it, and says so; one of a never-started job does not.
+    #[test]
+    fn re_creates_of_jobs_that_migrated_overwrite_the_target() {
+        for desired in ["configured", "running", "completed"] {
+            let doc = doc_2018(desired, json!({}));
+            for (phase, raw, overwrites) in [
+                (Phase::Configured, "1", false),
+                (Phase::CheckPassed, "4", false),
+                (Phase::CheckFailed, "5", false),
+                (Phase::Scheduled, "6", false),
+                (Phase::Running, "7", true),
+                (Phase::ReadyToComplete, "7", true),
+                (Phase::Completed, "9", true),
+                (Phase::Failed, "10", true),
+                (Phase::Stopped, "11", true),
+            ] {
+                // A region change re-creates the job in every status.
+                let mut observed = present(&doc, phase, raw);
+                if let Observed::Present { object, .. } = &mut observed {
+                    object.view["DstInfo"]["Region"] = json!("ap-shanghai");
+                }
+                let actions = plan(&request(&doc, observed, Recorded::default())).unwrap();
+                let create = actions
+                    .iter()
+                    .find(|action| action.kind == Create)
+                    .unwrap_or_else(|| panic!("{desired} {raw}: {actions:?}"));
+                assert!(
+                    create.disruptions.contains(&Disruption::ForcesRecreate),
+                    "{desired} {raw}: {create:?}"
+                );
+                assert_eq!(
+                    create.disruptions.contains(&Disruption::OverwritesTarget),
+                    overwrites,
+                    "{desired} {raw}: {create:?}"
+                );
+                // Deleting overwrites nothing: only the create carries the marker.
+                assert!(
+                    actions
+                        .iter()
+                        .filter(|action| action.kind != Create)
+                        .all(|action| !action.disruptions.contains(&Disruption::OverwritesTarget))
+                );
+            }
+        }
+        // A completed 2018 job edited in a field ModifyMigrateJob could change in place is
+        // re-created (status 9 cannot be modified) over its own data.
+        let doc = doc_2018("completed", json!({}));
+        let mut observed = present(&doc, Phase::Completed, "9");
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view["MigrateOption"]["ConsistencyType"] = json!(2);
+        }
+        let actions = plan(&request(&doc, observed, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Delete, Create, Check, Start, Complete]);
+        assert!(actions[1].disruptions.contains(&Disruption::ForcesRecreate));
+        assert!(
+            actions[1]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
+        assert!(
+            actions[1].reason.contains("already holds"),
+            "{}",
+            actions[1].reason
+        );
+    }
+
+    /// Issue 9 item 8, the DTS side: a job observed elsewhere than the state records is
+    /// refused rather than planned from.
+    #[test]
+    fn a_state_region_that_disagrees_with_the_observation_is_a_plan_error() {
+        let doc = doc_2018("completed", json!({}));
+        let recorded = Recorded {
+            remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
+            location: location("ap-shanghai", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        let observed = present(&doc, Phase::Completed, "9");
+        let error = plan(&request(&doc, observed.clone(), recorded)).unwrap_err();
+        for part in [
+            "ap-shanghai",
+            "ap-guangzhou",
+            "dts-1kl0iy0v",
+            "migspec state rm orders",
+        ] {
+            assert!(error.message.contains(part), "{part}: {}", error.message);
+        }
+        let agreeing = Recorded {
+            location: location("ap-guangzhou", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        assert_eq!(plan(&request(&doc, observed, agreeing)).unwrap(), []);
+    }
+
     #[test]
     fn failed_jobs_resume_within_max_attempts() {
         let doc = doc_2018(
@@ -1178,6 +1321,11 @@ mod tests {
         assert!(actions[0].disruptions.contains(&Disruption::ForcesRecreate));
         assert!(actions[0].disruptions.contains(&Disruption::NeedsStop));
         assert!(actions[2].changes.iter().all(|change| change.in_place));
+        assert!(
+            actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
         // Stopped (canceled) jobs cannot start again either.
         let actions = plan(&request_2021(
             &doc,
@@ -1186,6 +1334,24 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        assert!(
+            actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
+        // A region change of a 2021 job that never started overwrites nothing.
+        let mut configured = present_2021(&doc, Phase::CheckPassed, "checkPass");
+        if let Observed::Present { object, .. } = &mut configured {
+            object.view["DstRegion"] = json!("ap-shanghai");
+        }
+        let actions = plan(&request_2021(&doc, configured, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        assert!(actions[2].disruptions.contains(&Disruption::ForcesRecreate));
+        assert!(
+            !actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
         // Configured jobs are modified in place, and bought-but-unconfigured ones too.
         let mut bought = present_2021(&doc, Phase::Configured, "created");
         if let Observed::Present { object, .. } = &mut bought {
