@@ -77,6 +77,14 @@ impl Location {
 /// retry, or show as a `~ modify` that explains this and sends nothing. `FULL_OVERWRITE`
 /// marks creates (and full retries) [`Disruption::OverwritesTarget`].
 ///
+/// A group without the address [`marker`] (imported, created outside migspec) is observed
+/// with [`RemoteObject::marker`] `None` and planned as usual: OMS takes the description
+/// only at creation (`update_task_group` changes `bandwidth_policy` alone), so the marker
+/// cannot be written afterwards, and the runner warns instead.
+///
+/// A state whose location disagrees with the group found (its `dst_node.region`, which OMS
+/// requires to be the region it lives in) is a plan error, never a region change.
+///
 /// A spec that left the set is deleted only with `delete_orphan`: `⏸ pause` first when the
 /// group runs, then `- delete`, which waits until the group is gone.
 ///

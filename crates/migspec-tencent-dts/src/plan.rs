@@ -23,8 +23,8 @@
 //! complete, completing, …) needs no action; a state already reached gives none.
 
 use migspec_provider::{
-    Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase, PlanError, PlanRequest,
-    Recorded, RemoteObject,
+    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD, Phase,
+    PlanError, PlanRequest, Recorded, RemoteObject,
 };
 use migspec_spec::model::common::{ResumeOption, TencentFailureAction};
 use serde_json::Value;
@@ -273,7 +273,7 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
                     object.id
                 )));
             }
-            plan_present(&intent, object, &request.recorded).map_err(fail)
+            plan_present(&request.address, &intent, object, &request.recorded).map_err(fail)
         }
     }
 }
@@ -320,7 +320,36 @@ fn modifiable(version: ApiVersion, phase: Phase) -> bool {
     }
 }
 
+/// The change that tags a 2021 job with its address, when the job carries another tag or
+/// none (imported, or created outside migspec) and ModifyMigrationJob can still change it.
+/// `ModifyMigrationJob` replaces the job's tags, so the modify sends the spec's tags plus the
+/// address tag. API 2018-03-30 cannot change tags: nothing is planned, the runner warns.
+fn marker_change(address: &Address, intent: &Intent, object: &RemoteObject) -> Option<FieldChange> {
+    let untagged = object.marker.as_ref() != Some(address);
+    let taggable = intent.version == ApiVersion::V2021
+        && matches!(
+            object.phase,
+            Phase::Creating
+                | Phase::Configured
+                | Phase::Checking
+                | Phase::CheckPassed
+                | Phase::CheckFailed
+        );
+    (untagged && taggable).then(|| FieldChange {
+        field: MARKER_FIELD.to_owned(),
+        before: object
+            .marker
+            .as_ref()
+            .map_or(ChangeValue::Absent, |marker| {
+                ChangeValue::Value(Value::String(marker.0.clone()))
+            }),
+        after: ChangeValue::Value(Value::String(address.0.clone())),
+        in_place: true,
+    })
+}
+
 fn plan_present(
+    address: &Address,
     intent: &Intent,
     object: &RemoteObject,
     recorded: &Recorded,
@@ -409,7 +438,26 @@ fn plan_present(
         if root_on {
             modify = modify.disrupting(Disruption::OverridesRoot);
         }
+        let mut changes = changes;
+        changes.extend(marker_change(address, intent, object));
         actions.push(modify.with_changes(changes));
+        actions.extend(path_from_configured(intent));
+        return Ok(actions);
+    }
+    if let Some(marker) = marker_change(address, intent, object) {
+        // Only the tag differs: write it, so that the job is found by its tag without the
+        // state. The modify resets the job's check, so it is checked again before a start.
+        let mut actions = vec![
+            Action::new(
+                ActionKind::Modify,
+                format!(
+                    "job {} does not carry the tag {}={address} (imported or created outside migspec): tag it (ModifyMigrationJob), so that it is found again without the state",
+                    object.id,
+                    crate::job::ADDRESS_TAG
+                ),
+            )
+            .with_changes(vec![marker]),
+        ];
         actions.extend(path_from_configured(intent));
         return Ok(actions);
     }
@@ -1075,6 +1123,82 @@ mod tests {
             ..Recorded::default()
         };
         assert_eq!(plan(&request(&doc, observed, agreeing)).unwrap(), []);
+    }
+
+    fn untagged(mut observed: Observed, marker: Option<&str>) -> Observed {
+        if let Observed::Present { object, .. } = &mut observed {
+            object.marker = marker.map(|marker| Address(marker.into()));
+        }
+        observed
+    }
+
+    /// Issue 9 item 14: an imported (untagged) 2021 job is tagged with a `~ modify` while
+    /// ModifyMigrationJob can change it; a tag never re-creates, and 2018 plans nothing.
+    #[test]
+    fn untagged_2021_jobs_are_tagged_by_a_modify_and_never_re_created() {
+        let doc = doc_2021("checked", None);
+        let actions = plan(&request_2021(
+            &doc,
+            untagged(present_2021(&doc, Phase::CheckPassed, "checkPass"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Modify, Check]);
+        assert_eq!(
+            actions[0].changes,
+            [FieldChange {
+                field: MARKER_FIELD.into(),
+                before: ChangeValue::Absent,
+                after: ChangeValue::Value(json!("orders")),
+                in_place: true,
+            }]
+        );
+        assert!(actions[0].disruptions.is_empty());
+        // Another address's tag is replaced, and shown.
+        let actions = plan(&request_2021(
+            &doc,
+            untagged(
+                present_2021(&doc, Phase::Configured, "created"),
+                Some("other"),
+            ),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(
+            actions[0].changes[0].before,
+            ChangeValue::Value(json!("other"))
+        );
+        // With a configuration change the tag rides along on the same modify.
+        let mut changed = untagged(present_2021(&doc, Phase::CheckPassed, "checkPass"), None);
+        if let Observed::Present { object, .. } = &mut changed {
+            object.view["JobName"] = json!("renamed");
+        }
+        let actions = plan(&request_2021(&doc, changed, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Modify, Check]);
+        let fields: Vec<&str> = actions[0]
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, ["/spec/JobName", MARKER_FIELD]);
+        // A started job cannot be modified: the missing tag plans nothing (the runner warns).
+        let running = doc_2021("running", None);
+        let actions = plan(&request_2021(
+            &running,
+            untagged(present_2021(&running, Phase::Running, "running"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(actions, []);
+        // API 2018-03-30 cannot change tags: nothing is planned.
+        let doc = doc_2018("configured", json!({}));
+        let actions = plan(&request(
+            &doc,
+            untagged(present(&doc, Phase::Configured, "1"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(actions, []);
     }
 
     #[test]
