@@ -212,7 +212,7 @@ fn oms_region_and_project_changes_delete_the_old_group_where_it_lives() {
     assert_eq!(second["location"]["region"], "cn-east-3", "{second}");
     let second_id = second["remote_id"].as_str().unwrap().to_owned();
     assert_ne!(second_id, first);
-    assert_eq!(live_groups(&cloud, PROJECT), [second_id.clone()]);
+    assert_eq!(live_groups(&cloud, PROJECT), [second_id.as_str()]);
 
     let other = moved.replace(
         "project_id: {fromEnv: HUAWEICLOUD_SDK_PROJECT_ID}",
@@ -373,7 +373,7 @@ fn an_imported_2021_job_is_tagged_and_found_again_without_the_state() {
     apply(&cloud);
     assert_eq!(
         live_jobs(&cloud, ApiVersion::V2021, region, Some("inventory-2021")),
-        [id.clone()]
+        [id.as_str()]
     );
 
     // The state is lost: the job is found by its tag, nothing is created.
