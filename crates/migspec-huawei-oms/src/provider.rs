@@ -309,6 +309,34 @@ impl HuaweiOmsProvider {
         self.wait(until, vec![Phase::Failed])
     }
 
+    /// Where a step acts: a create goes where the spec says; every other step acts on the
+    /// group where it was observed ([`Step::location`]), which differs from the spec while a
+    /// region or project change re-creates it.
+    fn step_location(
+        &self,
+        step: &Step,
+        document: Option<&HuaweiOmsTaskGroup>,
+    ) -> Result<Location, ProviderError> {
+        if step.action.kind == ActionKind::Create {
+            return match (document, &step.desired) {
+                (Some(document), Some(desired)) => self.location_of(document, desired),
+                _ => Err(ProviderError::Contract {
+                    message: format!("{}: the create step needs the spec", step.address),
+                }),
+            };
+        }
+        if step.location.is_null() {
+            return Err(ProviderError::Config {
+                message: format!(
+                    "{}: cannot {} without knowing where the task group lives: the step carries no location (the host must send where the group was observed, from state)",
+                    step.address,
+                    step.action.kind.verb()
+                ),
+            });
+        }
+        self.parse_location(&step.address, &step.location)
+    }
+
     async fn apply_step(&self, step: Step) -> Result<StepOutcome, ProviderError> {
         let document = match &step.desired {
             Some(desired) => Some(
@@ -317,29 +345,7 @@ impl HuaweiOmsProvider {
             ),
             None => None,
         };
-        // A create goes where the spec says; every other step acts on the group where it
-        // was observed, which differs from the spec while a region or project change
-        // re-creates it.
-        let location = if step.action.kind == ActionKind::Create {
-            match (&document, &step.desired) {
-                (Some(document), Some(desired)) => self.location_of(document, desired)?,
-                _ => {
-                    return Err(ProviderError::Contract {
-                        message: format!("{}: the create step needs the spec", step.address),
-                    });
-                }
-            }
-        } else if step.location.is_null() {
-            return Err(ProviderError::Config {
-                message: format!(
-                    "{}: cannot {} without knowing where the task group lives: the step carries no location (the host must send where the group was observed, from state)",
-                    step.address,
-                    step.action.kind.verb()
-                ),
-            });
-        } else {
-            self.parse_location(&step.address, &step.location)?
-        };
+        let location = self.step_location(&step, document.as_ref())?;
         let needs_spec = || ProviderError::Contract {
             message: format!(
                 "{}: the {} step needs the spec",
@@ -1140,6 +1146,43 @@ mod tests {
             "configured"
         );
         assert!(provider.parse_location(&address, &json!({})).is_err());
+    }
+
+    /// Issue 9 item 1: only a create goes where the spec says; a delete after a region or
+    /// project change acts where the group was observed.
+    #[test]
+    fn steps_act_where_the_group_was_observed_and_creates_where_the_spec_says() {
+        let provider = provider();
+        let desired = DesiredSpec {
+            address: Address("media".into()),
+            kind: KIND.into(),
+            document: document(),
+            secrets: BTreeMap::from([("/spec/project_id".to_owned(), Secret::new("new"))]),
+        };
+        let typed = convert::parse_document(&desired.document).unwrap();
+        let step = |kind| Step {
+            address: Address("media".into()),
+            action: Action::new(kind, "test"),
+            remote_id: Some(RemoteId("g".into())),
+            location: json!({"region": "cn-east-3", "project_id": "old"}),
+            desired: Some(desired.clone()),
+            idempotency_key: "k".into(),
+        };
+        for kind in [ActionKind::Delete, ActionKind::Pause, ActionKind::Modify] {
+            let location = provider.step_location(&step(kind), Some(&typed)).unwrap();
+            assert_eq!(
+                location.to_value(),
+                json!({"region": "cn-east-3", "project_id": "old"}),
+                "{kind:?}"
+            );
+        }
+        let create = provider
+            .step_location(&step(ActionKind::Create), Some(&typed))
+            .unwrap();
+        assert_eq!(
+            create.to_value(),
+            json!({"region": "cn-north-4", "project_id": "new"})
+        );
     }
 
     #[test]

@@ -834,7 +834,7 @@ fn plan_failed(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use migspec_provider::{Address, DesiredSpec, Failure, Observed, RemoteId};
     use serde_json::json;
 

@@ -504,6 +504,45 @@ mod tests {
         );
     }
 
+    /// Issue 9 item 1: only a create goes where the spec says; every other step acts where
+    /// the job was observed, and a step without a location is refused, not guessed.
+    #[test]
+    fn steps_act_where_the_job_was_observed_and_creates_where_the_spec_says() {
+        let provider = provider(Some("ap-beijing"));
+        let mut spec = desired("TencentDtsMigrateJob", Some("ap-shanghai"));
+        spec.document = crate::plan::tests::doc_2018("configured", json!({}));
+        spec.document["spec"]["region"] = json!("ap-shanghai");
+        spec.secrets = crate::job::secrets(&[
+            ("/spec/SrcInfo/Password", "a"),
+            ("/spec/DstInfo/Password", "b"),
+        ]);
+        let step = |kind, location: Value| Step {
+            address: Address("orders".into()),
+            action: Action::new(kind, "test"),
+            remote_id: Some(migspec_provider::RemoteId("dts-1".into())),
+            location,
+            desired: Some(spec.clone()),
+            idempotency_key: "k".into(),
+        };
+        let observed = json!({"region": "ap-guangzhou", "version": "2018-03-30"});
+        for kind in [ActionKind::Delete, ActionKind::Stop, ActionKind::Modify] {
+            let context = provider
+                .step_context(&step(kind, observed.clone()))
+                .unwrap();
+            assert_eq!(context.target.region, "ap-guangzhou", "{kind:?}");
+            assert_eq!(context.target.version, ApiVersion::V2018);
+        }
+        let context = provider
+            .step_context(&step(ActionKind::Create, observed))
+            .unwrap();
+        assert_eq!(context.target.region, "ap-shanghai");
+        let error = provider
+            .step_context(&step(ActionKind::Delete, Value::Null))
+            .err()
+            .unwrap();
+        assert!(matches!(error, ProviderError::Contract { .. }), "{error}");
+    }
+
     #[test]
     fn a_location_without_any_region_or_with_a_foreign_kind_is_an_error() {
         let error = provider(None)
