@@ -205,7 +205,7 @@ fn location_disagreement(request: &PlanRequest, object: &RemoteObject) -> Option
     let id = &object.id;
     let way_out = |region: &str| {
         format!(
-            "nothing is planned for it, so that a wrong state deletes or re-creates nothing: if the state is wrong, run `migspec state rm {address}` and `migspec import HuaweiOmsTaskGroup {address} {id} --region {region}`; if the group is the wrong one, remove it from the state with `migspec state rm {address}` and plan again"
+            "nothing is planned for it, so that a wrong state deletes or re-creates nothing: fix the state with `migspec state rm {address}` and `migspec import HuaweiOmsTaskGroup {address} {id} --region {region}`"
         )
     };
     let recorded = &request.recorded.location;
@@ -227,7 +227,7 @@ fn location_disagreement(request: &PlanRequest, object: &RemoteObject) -> Option
         .filter(|region| !region.is_empty())?;
     (claimed != own).then(|| {
         format!(
-            "the state says task group {id} lives in region {claimed}, but OMS reports its dst_node.region as {own}, and a group lives in the region of its destination; {}",
+            "the state says task group {id} lives in region {claimed}, but OMS reports it in region {own} (its dst_node.region, the region a group lives in); {}",
             way_out(own)
         )
     })
