@@ -1185,6 +1185,40 @@ mod tests {
         );
     }
 
+    /// Issue 9 item 14: an observation names the address its description marker names, and
+    /// none for a group created outside migspec.
+    #[test]
+    fn observations_carry_the_address_of_the_description_marker() {
+        let location = Location {
+            region: "cn-north-4".into(),
+            project_id: "p".into(),
+        };
+        let address = Address("media".into());
+        let marker_of = |description: Option<&str>| {
+            let group = TaskGroup {
+                group_id: "g".into(),
+                status: Some(6),
+                description: description.map(str::to_owned),
+                ..TaskGroup::default()
+            };
+            HuaweiOmsProvider::observed(&address, Some(&group), &location)
+                .object()
+                .unwrap()
+                .marker
+                .clone()
+        };
+        assert_eq!(
+            marker_of(Some("archive migspec:address=media")),
+            Some(Address("media".into()))
+        );
+        assert_eq!(
+            marker_of(Some("migspec:address=other")),
+            Some(Address("other".into()))
+        );
+        assert_eq!(marker_of(Some("made in the console")), None);
+        assert_eq!(marker_of(None), None);
+    }
+
     #[test]
     fn steps_without_a_location_are_config_errors() {
         let provider = provider();

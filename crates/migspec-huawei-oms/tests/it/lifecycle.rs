@@ -503,6 +503,10 @@ async fn a_crashed_create_is_found_again_by_its_marker() {
     // Observed without an id, the group is found by its description marker.
     let found = env.observe("crashy", None).await;
     assert_eq!(id_of(&found), id);
+    assert_eq!(
+        found.object().unwrap().marker,
+        Some(Address("crashy".into()))
+    );
     let group = env
         .provider
         .client()
