@@ -549,6 +549,41 @@ mod tests {
         );
     }
 
+    /// Messages from hosts and plugins built before `Step::location`, `Recorded::location`
+    /// and `RemoteObject::marker` still read, and an absent marker is not written.
+    #[test]
+    fn the_location_and_marker_fields_are_optional_on_the_wire() {
+        let step: Step = serde_json::from_value(serde_json::json!({
+            "address": "a",
+            "action": {"kind": "delete", "reason": "r"},
+            "remote_id": "id",
+            "idempotency_key": "k"
+        }))
+        .unwrap();
+        assert_eq!(step.location, serde_json::Value::Null);
+        let recorded: Recorded =
+            serde_json::from_value(serde_json::json!({"remote_id": "id"})).unwrap();
+        assert_eq!(recorded.location, serde_json::Value::Null);
+        let object: RemoteObject = serde_json::from_value(serde_json::json!({
+            "id": "id", "phase": "running", "raw_status": "7",
+            "location": {"region": "r"}, "view": {}
+        }))
+        .unwrap();
+        assert_eq!(object.marker, None);
+        assert!(
+            serde_json::to_value(&object)
+                .unwrap()
+                .get("marker")
+                .is_none()
+        );
+        let tagged = RemoteObject {
+            marker: Some(Address("a".into())),
+            ..object
+        };
+        assert_eq!(serde_json::to_value(&tagged).unwrap()["marker"], "a");
+        assert!(MARKER_FIELD.starts_with("/metadata/"));
+    }
+
     #[test]
     fn desired_specs_carry_secrets_only_in_their_serialized_form() {
         let mut secrets = BTreeMap::new();
