@@ -208,7 +208,15 @@ fn location_disagreement(request: &PlanRequest, object: &RemoteObject) -> Option
             "nothing is planned for it, so that a wrong state deletes or re-creates nothing: fix the state with `migspec state rm {address}` and `migspec import HuaweiOmsTaskGroup {address} {id} --region {region}`"
         )
     };
-    let recorded = &request.recorded.location;
+    // The recorded location speaks for the recorded group only: after a delete the state
+    // keeps the old location without an id, and a re-create elsewhere is then found by its
+    // marker where the spec puts it.
+    let null = Value::Null;
+    let recorded = if request.recorded.remote_id.as_ref() == Some(id) {
+        &request.recorded.location
+    } else {
+        &null
+    };
     for key in ["region", "project_id"] {
         if let (Some(state), Some(observed)) = (text(recorded, key), text(&object.location, key))
             && state != observed
@@ -219,15 +227,23 @@ fn location_disagreement(request: &PlanRequest, object: &RemoteObject) -> Option
             ));
         }
     }
-    let claimed = text(recorded, "region").or_else(|| text(&object.location, "region"))?;
+    let (claimed, from_state) = match text(recorded, "region") {
+        Some(region) => (region, true),
+        None => (text(&object.location, "region")?, false),
+    };
     let own = object
         .view
         .pointer("/dst_node/region")
         .and_then(Value::as_str)
         .filter(|region| !region.is_empty())?;
     (claimed != own).then(|| {
+        let claim = if from_state {
+            format!("the state says task group {id} lives in region {claimed}")
+        } else {
+            format!("task group {id} was found by a listing in region {claimed}")
+        };
         format!(
-            "the state says task group {id} lives in region {claimed}, but OMS reports it in region {own} (its dst_node.region, the region a group lives in); {}",
+            "{claim}, but OMS reports it in region {own} (its dst_node.region, the region a group lives in); {}",
             way_out(own)
         )
     })
@@ -812,6 +828,7 @@ mod tests {
             object.view["region"] = json!("cn-east-3");
         }
         let mut asked = request(Some(&desired), wrong.clone());
+        asked.recorded.remote_id = Some(RemoteId("g-1".into()));
         asked.recorded.location = json!({"region": "cn-east-3", "project_id": "p"});
         let error = plan(&asked, Some("p")).unwrap_err();
         assert_eq!(error.address, Address("group".into()));
@@ -830,14 +847,25 @@ mod tests {
         assert!(plan(&unrecorded, Some("p")).is_err());
         // A spec that left the set is not deleted from such a state either.
         let mut orphan = request(None, wrong);
+        orphan.recorded.remote_id = Some(RemoteId("g-1".into()));
         orphan.recorded.location = json!({"region": "cn-east-3", "project_id": "p"});
         assert!(plan(&orphan, Some("p")).is_err());
 
         // A state recording another place than where the group was observed is refused.
         let mut elsewhere = request(Some(&desired), observed(&desired, 6));
+        elsewhere.recorded.remote_id = Some(RemoteId("g-1".into()));
         elsewhere.recorded.location = json!({"region": "cn-north-4", "project_id": "q"});
         let error = plan(&elsewhere, Some("p")).unwrap_err();
         assert!(error.message.contains("project_id q"), "{}", error.message);
+
+        // After a region change deleted the old group, the state keeps its location without
+        // an id; the new group, found by its marker, plans normally (crash recovery).
+        let mut recreated = request(Some(&desired), observed(&desired, 6));
+        recreated.recorded.remote_id = None;
+        recreated.recorded.location = json!({"region": "cn-east-3", "project_id": "old"});
+        assert_eq!(plan(&recreated, Some("p")).unwrap(), []);
+        recreated.recorded.remote_id = Some(RemoteId("g-0".into()));
+        assert_eq!(plan(&recreated, Some("p")).unwrap(), []);
 
         // An agreeing state plans as before: nothing for a completed group.
         let mut agreeing = request(Some(&desired), observed(&desired, 6));

@@ -213,7 +213,10 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
         .transpose()
         .map_err(|error| fail(error.to_string()))?;
     let object = request.observed.object();
+    // The recorded location speaks for the recorded job only: after a delete the state keeps
+    // the old location without an id, and a re-created job is found by its tag elsewhere.
     if let Some(object) = object
+        && request.recorded.remote_id.as_ref() == Some(&object.id)
         && let (Some(state), Some(observed)) = (
             read_location(&request.recorded.location).0,
             read_location(&object.location).0,
@@ -1119,10 +1122,22 @@ pub(crate) mod tests {
             assert!(error.message.contains(part), "{part}: {}", error.message);
         }
         let agreeing = Recorded {
+            remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
             location: location("ap-guangzhou", ApiVersion::V2018),
             ..Recorded::default()
         };
-        assert_eq!(plan(&request(&doc, observed, agreeing)).unwrap(), []);
+        assert_eq!(
+            plan(&request(&doc, observed.clone(), agreeing)).unwrap(),
+            []
+        );
+        // After a region change deleted the old job, the state keeps its location without an
+        // id; the new job, found by its tag, plans normally (crash recovery).
+        let deleted = Recorded {
+            remote_id: None,
+            location: location("ap-shanghai", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        assert_eq!(plan(&request(&doc, observed, deleted)).unwrap(), []);
     }
 
     fn untagged(mut observed: Observed, marker: Option<&str>) -> Observed {
