@@ -84,6 +84,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
             address: Address("one".into()),
             action: actions[0].clone(),
             remote_id: None,
+            location: serde_json::Value::Null,
             desired: Some(desired.clone()),
             idempotency_key: "plan-1/one/0".into(),
         })
@@ -138,6 +139,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
             address: Address("one".into()),
             action: Action::new(ActionKind::Pause, "test"),
             remote_id: None,
+            location: serde_json::Value::Null,
             desired: None,
             idempotency_key: "k".into(),
         })

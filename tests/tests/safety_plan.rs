@@ -250,6 +250,29 @@ fn issue_9_a_renamed_spec_is_flagged_with_state_mv() {
     cloud.write("specs/orders-mysql.yaml", &other);
     let (_, plan) = plan_json(&cloud, &["specs/"]);
     assert!(plan.get("warnings").is_none(), "{plan:#}");
+
+    // The rename through the state keeps the job; its 2018 tag still names the old address
+    // and cannot be rewritten, which the plan says.
+    cloud.write("specs/orders-mysql.yaml", &renamed);
+    let id = cloud.state()["resources"]["orders-to-cdb"]["remote_id"].clone();
+    let mv = cloud.run(&["state", "mv", "orders-to-cdb", "orders-v2"]);
+    assert_eq!(mv.status.code(), Some(0), "{}", describe(&mv));
+    let (code, plan) = plan_json(&cloud, &["specs/"]);
+    assert_eq!(code, Some(0), "{plan:#}");
+    assert_eq!(plan["summary"]["create"], 0, "{plan:#}");
+    assert!(plan.get("forget").is_none(), "{plan:#}");
+    assert_eq!(change(&plan, "orders-v2")["remote_id"], id);
+    assert_eq!(
+        plan["warnings"][0]["message"],
+        format!(
+            "{} is marked `migspec:address=orders-to-cdb`, and its API cannot re-mark it now: it can only be found through the state; if the state is lost, a plan would create a second job (keep the state safe, e.g. a team backend)",
+            id.as_str().unwrap()
+        ),
+        "{plan:#}"
+    );
+    let kept = apply(&cloud, &["specs/"]);
+    assert_eq!(kept.status.code(), Some(0), "{}", describe(&kept));
+    assert_eq!(cloud.creates(), 1, "the renamed spec kept its job");
 }
 
 /// Item 2 (the planner's part): a state in which two addresses hold one remote id is

@@ -22,6 +22,12 @@ pub(crate) fn plan(
         address: request.address.clone(),
         message,
     };
+    // Nothing is deleted or re-created from a state that disagrees with OMS.
+    if let Some(object) = request.observed.object()
+        && let Some(message) = location_disagreement(request, object)
+    {
+        return Err(fail(message));
+    }
     let Some(desired) = &request.desired else {
         return Ok(orphan(request));
     };
@@ -106,12 +112,26 @@ pub(crate) fn plan(
             ..change
         }));
         all_changes.extend(secrets);
-        actions.push(create(
+        // A group that has migrated leaves its objects at the destination; the new group
+        // migrates them again over those, unless it never overwrites.
+        let overwrites = has_migrated(object.phase)
+            && document.spec.object_overwrite_mode != Some(ObjectOverwriteMode::NoOverwrite);
+        let mut recreated = create(
             &document,
             all_changes,
-            format!("re-created because {fields} changed"),
+            if overwrites {
+                format!(
+                    "re-created because {fields} changed; the new group migrates everything again over the objects the old one put at the destination"
+                )
+            } else {
+                format!("re-created because {fields} changed")
+            },
             true,
-        ));
+        );
+        if overwrites {
+            recreated = recreated.disrupting(Disruption::OverwritesTarget);
+        }
+        actions.push(recreated);
         actions.extend(after_create(&document));
         return Ok(actions);
     }
@@ -164,6 +184,69 @@ pub(crate) fn plan(
         }
     }
     Ok(actions)
+}
+
+/// Where the state (or the observation) says a found group lives, when OMS says otherwise.
+///
+/// OMS requires a group's `dst_node.region` to be the region of the endpoint it was created
+/// at, so the group itself says which region it lives in. A group found by id or by its
+/// marker whose own region is not the one the state records (or that was found elsewhere
+/// than the state records) means the state is wrong: planning from it would see a region
+/// change and delete and re-create a group that is fine, so it is refused instead.
+fn location_disagreement(request: &PlanRequest, object: &RemoteObject) -> Option<String> {
+    let text = |value: &Value, key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let address = &request.address;
+    let id = &object.id;
+    let way_out = |region: &str| {
+        format!(
+            "nothing is planned for it, so that a wrong state deletes or re-creates nothing: fix the state with `migspec state rm {address}` and `migspec import HuaweiOmsTaskGroup {address} {id} --region {region}`"
+        )
+    };
+    // The recorded location speaks for the recorded group only: after a delete the state
+    // keeps the old location without an id, and a re-create elsewhere is then found by its
+    // marker where the spec puts it.
+    let null = Value::Null;
+    let recorded = if request.recorded.remote_id.as_ref() == Some(id) {
+        &request.recorded.location
+    } else {
+        &null
+    };
+    for key in ["region", "project_id"] {
+        if let (Some(state), Some(observed)) = (text(recorded, key), text(&object.location, key))
+            && state != observed
+        {
+            return Some(format!(
+                "the state records task group {id} at {key} {state}, but it was observed at {key} {observed}; {}",
+                way_out(&text(&object.location, "region").unwrap_or_default())
+            ));
+        }
+    }
+    let (claimed, from_state) = match text(recorded, "region") {
+        Some(region) => (region, true),
+        None => (text(&object.location, "region")?, false),
+    };
+    let own = object
+        .view
+        .pointer("/dst_node/region")
+        .and_then(Value::as_str)
+        .filter(|region| !region.is_empty())?;
+    (claimed != own).then(|| {
+        let claim = if from_state {
+            format!("the state says task group {id} lives in region {claimed}")
+        } else {
+            format!("task group {id} was found by a listing in region {claimed}")
+        };
+        format!(
+            "{claim}, but OMS reports it in region {own} (its dst_node.region, the region a group lives in); {}",
+            way_out(own)
+        )
+    })
 }
 
 /// The lifecycle actions from the group's phase to `lifecycle.desired`.
@@ -265,6 +348,16 @@ fn retry(
         action = action.disrupting(Disruption::OverwritesTarget);
     }
     Ok(action)
+}
+
+/// Whether a group in `phase` has migrated objects to the destination already: every group
+/// past waiting (OMS starts a group at its creation), that is running, paused, failed or
+/// completed. A group still waiting to start (status 0) has not.
+pub(crate) const fn has_migrated(phase: Phase) -> bool {
+    matches!(
+        phase,
+        Phase::Running | Phase::Pausing | Phase::Paused | Phase::Failed | Phase::Completed
+    )
 }
 
 /// A create, marked when it overwrites the target.
@@ -487,6 +580,7 @@ mod tests {
                     message: "system error".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("group".into())),
             }),
         }
     }
@@ -675,6 +769,108 @@ mod tests {
             .map(|change| change.field.as_str())
             .collect();
         assert_eq!(fields, ["/spec/region", "/spec/dst_node/region"]);
+    }
+
+    /// Issue 9 item 15: a re-created group that had migrated migrates again over the
+    /// objects at the destination (unless it never overwrites); a waiting one does not.
+    #[test]
+    fn re_creates_of_groups_that_migrated_overwrite_the_target() {
+        let desired = spec("completed");
+        let mut document = desired.document.clone();
+        document["spec"]["region"] = json!("cn-east-3");
+        document["spec"]["dst_node"]["region"] = json!("cn-east-3");
+        let elsewhere = spec_with(document.clone());
+        for (status, overwrites) in [
+            (0, false),
+            (1, true),
+            (2, true),
+            (3, true),
+            (5, true),
+            (6, true),
+        ] {
+            let actions = plan(
+                &request(Some(&elsewhere), observed(&desired, status)),
+                Some("p"),
+            )
+            .unwrap();
+            let create = actions
+                .iter()
+                .find(|action| action.kind == ActionKind::Create)
+                .unwrap_or_else(|| panic!("{status}: {actions:?}"));
+            assert!(create.disruptions.contains(&Disruption::ForcesRecreate));
+            assert_eq!(
+                create.disruptions.contains(&Disruption::OverwritesTarget),
+                overwrites,
+                "status {status}: {create:?}"
+            );
+        }
+        // NO_OVERWRITE keeps what the old group migrated.
+        document["spec"]["object_overwrite_mode"] = json!("NO_OVERWRITE");
+        let keeping = spec_with(document);
+        let actions = plan(&request(Some(&keeping), observed(&desired, 6)), Some("p")).unwrap();
+        let create = actions
+            .iter()
+            .find(|action| action.kind == ActionKind::Create)
+            .unwrap();
+        assert!(!create.disruptions.contains(&Disruption::OverwritesTarget));
+    }
+
+    /// Issue 9 item 8: a state whose region disagrees with the group OMS found is refused,
+    /// never planned as a region change (delete and re-create of a completed group).
+    #[test]
+    fn a_state_region_that_disagrees_with_the_group_is_a_plan_error() {
+        let desired = spec("completed");
+        // The state says cn-east-3; the group was listed there (the runner observes where
+        // the state says) but its destination, hence its region, is cn-north-4.
+        let mut wrong = observed(&desired, 6);
+        if let Observed::Present { object, .. } = &mut wrong {
+            object.location = json!({"region": "cn-east-3", "project_id": "p"});
+            object.view["region"] = json!("cn-east-3");
+        }
+        let mut asked = request(Some(&desired), wrong.clone());
+        asked.recorded.remote_id = Some(RemoteId("g-1".into()));
+        asked.recorded.location = json!({"region": "cn-east-3", "project_id": "p"});
+        let error = plan(&asked, Some("p")).unwrap_err();
+        assert_eq!(error.address, Address("group".into()));
+        for part in [
+            "g-1",
+            "cn-east-3",
+            "cn-north-4",
+            "migspec state rm group",
+            "migspec import HuaweiOmsTaskGroup group g-1 --region cn-north-4",
+        ] {
+            assert!(error.message.contains(part), "{part}: {}", error.message);
+        }
+        // Without a recorded location the observation's location is what is claimed.
+        let mut unrecorded = request(Some(&desired), wrong.clone());
+        unrecorded.recorded.location = Value::Null;
+        assert!(plan(&unrecorded, Some("p")).is_err());
+        // A spec that left the set is not deleted from such a state either.
+        let mut orphan = request(None, wrong);
+        orphan.recorded.remote_id = Some(RemoteId("g-1".into()));
+        orphan.recorded.location = json!({"region": "cn-east-3", "project_id": "p"});
+        assert!(plan(&orphan, Some("p")).is_err());
+
+        // A state recording another place than where the group was observed is refused.
+        let mut elsewhere = request(Some(&desired), observed(&desired, 6));
+        elsewhere.recorded.remote_id = Some(RemoteId("g-1".into()));
+        elsewhere.recorded.location = json!({"region": "cn-north-4", "project_id": "q"});
+        let error = plan(&elsewhere, Some("p")).unwrap_err();
+        assert!(error.message.contains("project_id q"), "{}", error.message);
+
+        // After a region change deleted the old group, the state keeps its location without
+        // an id; the new group, found by its marker, plans normally (crash recovery).
+        let mut recreated = request(Some(&desired), observed(&desired, 6));
+        recreated.recorded.remote_id = None;
+        recreated.recorded.location = json!({"region": "cn-east-3", "project_id": "old"});
+        assert_eq!(plan(&recreated, Some("p")).unwrap(), []);
+        recreated.recorded.remote_id = Some(RemoteId("g-0".into()));
+        assert_eq!(plan(&recreated, Some("p")).unwrap(), []);
+
+        // An agreeing state plans as before: nothing for a completed group.
+        let mut agreeing = request(Some(&desired), observed(&desired, 6));
+        agreeing.recorded.location = json!({"region": "cn-north-4", "project_id": "p"});
+        assert_eq!(plan(&agreeing, Some("p")).unwrap(), []);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! [`HuaweiOmsProvider`]: the `migspec_provider::Provider` for `HuaweiOmsTaskGroup`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use migspec_provider::{
@@ -46,8 +45,10 @@ impl Location {
 /// The Huawei Cloud OMS v2 task-group provider.
 ///
 /// Build it once with [`HuaweiOmsProvider::new`] (or [`HuaweiOmsProvider::from_env`]) and
-/// share it: it holds one HTTP client, one set of rate limiters and the locations it has
-/// seen (so that a delete of a spec that left the set knows where the group lives).
+/// share it: it holds one HTTP client and one set of rate limiters. It keeps no locations:
+/// a create goes where its spec says, and every other step acts where
+/// [`Step::location`](migspec_provider::Step::location) says the group was observed (so a
+/// region or project change deletes the old group where it lives).
 ///
 /// # Phases
 ///
@@ -76,6 +77,14 @@ impl Location {
 /// retry, or show as a `~ modify` that explains this and sends nothing. `FULL_OVERWRITE`
 /// marks creates (and full retries) [`Disruption::OverwritesTarget`].
 ///
+/// A group without the address [`marker`] (imported, created outside migspec) is observed
+/// with [`RemoteObject::marker`] `None` and planned as usual: OMS takes the description
+/// only at creation (`update_task_group` changes `bandwidth_policy` alone), so the marker
+/// cannot be written afterwards, and the runner warns instead.
+///
+/// A state whose location disagrees with the group found (its `dst_node.region`, which OMS
+/// requires to be the region it lives in) is a plan error, never a region change.
+///
 /// A spec that left the set is deleted only with `delete_orphan`: `⏸ pause` first when the
 /// group runs, then `- delete`, which waits until the group is gone.
 ///
@@ -97,7 +106,6 @@ pub struct HuaweiOmsProvider {
     poll_interval: Duration,
     rate_limit_per_second: u32,
     retry: crate::config::RetryPolicy,
-    locations: Mutex<HashMap<Address, Location>>,
 }
 
 impl HuaweiOmsProvider {
@@ -116,7 +124,6 @@ impl HuaweiOmsProvider {
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
             retry: config.retry,
-            locations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -182,22 +189,6 @@ impl HuaweiOmsProvider {
         Ok(Location { region, project_id })
     }
 
-    fn remember(&self, address: &Address, location: &Location) {
-        let mut locations = self
-            .locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locations.insert(address.clone(), location.clone());
-    }
-
-    fn remembered(&self, address: &Address) -> Option<Location> {
-        self.locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(address)
-            .cloned()
-    }
-
     fn observed(address: &Address, group: Option<&TaskGroup>, location: &Location) -> Observed {
         match group {
             None => Observed::Missing {
@@ -215,6 +206,11 @@ impl HuaweiOmsProvider {
                     view: convert::observed_view(group, &location.region),
                     progress: convert::progress(group),
                     failure: convert::failure(group),
+                    marker: group
+                        .description
+                        .as_deref()
+                        .and_then(marker::address_of)
+                        .map(|address| Address(address.to_owned())),
                 }),
             },
         }
@@ -256,7 +252,6 @@ impl HuaweiOmsProvider {
                             Fallback::None => None,
                         }),
                 };
-                self.remember(&address, &location);
                 Self::observed(&address, group, &location)
             })
             .collect())
@@ -314,6 +309,34 @@ impl HuaweiOmsProvider {
         self.wait(until, vec![Phase::Failed])
     }
 
+    /// Where a step acts: a create goes where the spec says; every other step acts on the
+    /// group where it was observed ([`Step::location`]), which differs from the spec while a
+    /// region or project change re-creates it.
+    fn step_location(
+        &self,
+        step: &Step,
+        document: Option<&HuaweiOmsTaskGroup>,
+    ) -> Result<Location, ProviderError> {
+        if step.action.kind == ActionKind::Create {
+            return match (document, &step.desired) {
+                (Some(document), Some(desired)) => self.location_of(document, desired),
+                _ => Err(ProviderError::Contract {
+                    message: format!("{}: the create step needs the spec", step.address),
+                }),
+            };
+        }
+        if step.location.is_null() {
+            return Err(ProviderError::Config {
+                message: format!(
+                    "{}: cannot {} without knowing where the task group lives: the step carries no location (the host must send where the group was observed, from state)",
+                    step.address,
+                    step.action.kind.verb()
+                ),
+            });
+        }
+        self.parse_location(&step.address, &step.location)
+    }
+
     async fn apply_step(&self, step: Step) -> Result<StepOutcome, ProviderError> {
         let document = match &step.desired {
             Some(desired) => Some(
@@ -322,27 +345,7 @@ impl HuaweiOmsProvider {
             ),
             None => None,
         };
-        // A create goes where the spec says; every other step acts on the group where it
-        // was observed, which differs from the spec while a region change re-creates it.
-        let remembered = if step.action.kind == ActionKind::Create {
-            None
-        } else {
-            self.remembered(&step.address)
-        };
-        let location = match (remembered, &document, &step.desired) {
-            (Some(location), _, _) => location,
-            (None, Some(document), Some(desired)) => self.location_of(document, desired)?,
-            _ => {
-                return Err(ProviderError::Config {
-                    message: format!(
-                        "{}: cannot {} without knowing where the task group lives; observe it first (its location comes from state)",
-                        step.address,
-                        step.action.kind.verb()
-                    ),
-                });
-            }
-        };
-        self.remember(&step.address, &location);
+        let location = self.step_location(&step, document.as_ref())?;
         let needs_spec = || ProviderError::Contract {
             message: format!(
                 "{}: the {} step needs the spec",
@@ -416,6 +419,7 @@ impl HuaweiOmsProvider {
                                 view: Value::Null,
                                 progress: None,
                                 failure: None,
+                                marker: Some(step.address.clone()),
                             }),
                         },
                         present @ Observed::Present { .. } => present,
@@ -740,7 +744,6 @@ impl HuaweiOmsProvider {
             .client
             .show(location.target(), &request.remote_id.0)
             .await?;
-        self.remember(&request.address, &location);
         import_document(&request.address, &group, &location)
     }
 
@@ -1145,8 +1148,79 @@ mod tests {
         assert!(provider.parse_location(&address, &json!({})).is_err());
     }
 
+    /// Issue 9 item 1: only a create goes where the spec says; a delete after a region or
+    /// project change acts where the group was observed.
     #[test]
-    fn steps_without_a_spec_or_a_known_location_are_config_errors() {
+    fn steps_act_where_the_group_was_observed_and_creates_where_the_spec_says() {
+        let provider = provider();
+        let desired = DesiredSpec {
+            address: Address("media".into()),
+            kind: KIND.into(),
+            document: document(),
+            secrets: BTreeMap::from([("/spec/project_id".to_owned(), Secret::new("new"))]),
+        };
+        let typed = convert::parse_document(&desired.document).unwrap();
+        let step = |kind| Step {
+            address: Address("media".into()),
+            action: Action::new(kind, "test"),
+            remote_id: Some(RemoteId("g".into())),
+            location: json!({"region": "cn-east-3", "project_id": "old"}),
+            desired: Some(desired.clone()),
+            idempotency_key: "k".into(),
+        };
+        for kind in [ActionKind::Delete, ActionKind::Pause, ActionKind::Modify] {
+            let location = provider.step_location(&step(kind), Some(&typed)).unwrap();
+            assert_eq!(
+                location.to_value(),
+                json!({"region": "cn-east-3", "project_id": "old"}),
+                "{kind:?}"
+            );
+        }
+        let create = provider
+            .step_location(&step(ActionKind::Create), Some(&typed))
+            .unwrap();
+        assert_eq!(
+            create.to_value(),
+            json!({"region": "cn-north-4", "project_id": "new"})
+        );
+    }
+
+    /// Issue 9 item 14: an observation names the address its description marker names, and
+    /// none for a group created outside migspec.
+    #[test]
+    fn observations_carry_the_address_of_the_description_marker() {
+        let location = Location {
+            region: "cn-north-4".into(),
+            project_id: "p".into(),
+        };
+        let address = Address("media".into());
+        let marker_of = |description: Option<&str>| {
+            let group = TaskGroup {
+                group_id: "g".into(),
+                status: Some(6),
+                description: description.map(str::to_owned),
+                ..TaskGroup::default()
+            };
+            HuaweiOmsProvider::observed(&address, Some(&group), &location)
+                .object()
+                .unwrap()
+                .marker
+                .clone()
+        };
+        assert_eq!(
+            marker_of(Some("archive migspec:address=media")),
+            Some(Address("media".into()))
+        );
+        assert_eq!(
+            marker_of(Some("migspec:address=other")),
+            Some(Address("other".into()))
+        );
+        assert_eq!(marker_of(Some("made in the console")), None);
+        assert_eq!(marker_of(None), None);
+    }
+
+    #[test]
+    fn steps_without_a_location_are_config_errors() {
         let provider = provider();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1157,6 +1231,7 @@ mod tests {
                 address: Address("orphan".into()),
                 action: Action::new(ActionKind::Delete, "gone from the specs"),
                 remote_id: Some(RemoteId("g".into())),
+                location: Value::Null,
                 desired: None,
                 idempotency_key: "k".into(),
             }))
@@ -1167,6 +1242,7 @@ mod tests {
                 address: Address("media".into()),
                 action: Action::new(ActionKind::Complete, "no such thing"),
                 remote_id: None,
+                location: json!({"region": "cn-north-4", "project_id": "p"}),
                 desired: Some(DesiredSpec {
                     address: Address("media".into()),
                     kind: KIND.into(),

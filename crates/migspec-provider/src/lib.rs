@@ -30,5 +30,6 @@ pub use provider::{
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
-    InFlight, Observed, Phase, Progress, Recorded, RemoteId, RemoteObject, Step, StepOutcome, Wait,
+    InFlight, MARKER_FIELD, Observed, Phase, Progress, Recorded, RemoteId, RemoteObject, Step,
+    StepOutcome, Wait,
 };

@@ -263,7 +263,12 @@ pub struct PlanError {
 /// - `plan` is pure: no I/O, no clock; the same request gives the same actions.
 /// - `apply` performs one step and is idempotent given a fresh observation: a step whose
 ///   effect is already visible is reported done without calling the API again; a create
-///   first looks for the object by its address marker.
+///   first looks for the object by its address marker. A step other than a create acts
+///   where [`Step::location`] says, never where the step's spec would put the object, and
+///   the provider keeps no location of its own between calls.
+/// - `plan` never plans a delete or a create from a state that disagrees with what the
+///   cloud says about the object it found ([`Recorded::location`]): it returns a
+///   [`PlanError`] naming what disagrees and the way out.
 /// - Secrets are sent only in request bodies, never logged, never returned.
 ///
 /// # Errors
@@ -279,8 +284,12 @@ pub trait Provider: Send + Sync {
     fn validate(&self, kind: &str, document: &serde_json::Value) -> Vec<Problem>;
 
     /// Where the object of a spec lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`),
-    /// for [`ObserveTarget::location`]. Pure: read from the spec and the provider's settings.
-    /// The default is `null`, for providers with a single location.
+    /// for [`ObserveTarget::location`] and for the [`Step::location`] of a step on an object
+    /// that does not exist yet (a create). Pure: read from the spec and the provider's
+    /// settings. The default is `null`, for providers with a single location.
+    ///
+    /// An existing object is never located from its spec: its steps carry where it was
+    /// observed, so that a spec moved to another region deletes the old object where it is.
     ///
     /// # Errors
     ///

@@ -298,6 +298,12 @@ pub struct Recorded {
     /// Resumes or retries already spent on the current failure.
     #[serde(default)]
     pub attempts: u32,
+    /// Where the state says the object lives (`location` of its state record; `null` when
+    /// the state has none). A provider compares it with what the cloud reports about the
+    /// object and refuses to plan (a [`crate::PlanError`]) when they disagree, rather than
+    /// planning a delete or a create from a wrong state.
+    #[serde(default)]
+    pub location: serde_json::Value,
 }
 
 /// A remote object as observed.
@@ -321,7 +327,19 @@ pub struct RemoteObject {
     /// Why the job failed (or its check did), in the provider's own words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// The address the object's own marker names (a DTS `migspec:address` tag, an OMS
+    /// description marker); `None` when the object carries none (created outside migspec,
+    /// imported). A provider that can rewrite the marker plans a `~ modify` with a
+    /// [`MARKER_FIELD`] change when it is not the address; the runner warns otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<Address>,
 }
+
+/// The [`FieldChange::field`] of a planned `~ modify` that (re)writes the object's address
+/// marker (a tag, a description marker) rather than a field of the spec. Its `before` is the
+/// address the object's marker names now ([`ChangeValue::Absent`] when it has none), its
+/// `after` the address.
+pub const MARKER_FIELD: &str = "/metadata/migspec:address";
 
 /// What is known about one address after an observation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,6 +415,12 @@ pub struct Step {
     /// The remote object, when it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<RemoteId>,
+    /// Where the step acts (provider-specific, e.g. `{"region": "ap-guangzhou"}`): for an
+    /// existing object, where it was observed (from state and the observation), never from
+    /// the new spec, so that a delete after a region change acts on the old region; for a
+    /// create, where the spec puts it. `null` from hosts older than this field.
+    #[serde(default)]
+    pub location: serde_json::Value,
     /// The spec, for actions that send configuration (create, modify, resume, retry, start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired: Option<DesiredSpec>,
@@ -526,6 +550,41 @@ mod tests {
             serde_json::from_value::<StepOutcome>(json).unwrap(),
             outcome
         );
+    }
+
+    /// Messages from hosts and plugins built before `Step::location`, `Recorded::location`
+    /// and `RemoteObject::marker` still read, and an absent marker is not written.
+    #[test]
+    fn the_location_and_marker_fields_are_optional_on_the_wire() {
+        let step: Step = serde_json::from_value(serde_json::json!({
+            "address": "a",
+            "action": {"kind": "delete", "reason": "r"},
+            "remote_id": "id",
+            "idempotency_key": "k"
+        }))
+        .unwrap();
+        assert_eq!(step.location, serde_json::Value::Null);
+        let recorded: Recorded =
+            serde_json::from_value(serde_json::json!({"remote_id": "id"})).unwrap();
+        assert_eq!(recorded.location, serde_json::Value::Null);
+        let object: RemoteObject = serde_json::from_value(serde_json::json!({
+            "id": "id", "phase": "running", "raw_status": "7",
+            "location": {"region": "r"}, "view": {}
+        }))
+        .unwrap();
+        assert_eq!(object.marker, None);
+        assert!(
+            serde_json::to_value(&object)
+                .unwrap()
+                .get("marker")
+                .is_none()
+        );
+        let tagged = RemoteObject {
+            marker: Some(Address("a".into())),
+            ..object
+        };
+        assert_eq!(serde_json::to_value(&tagged).unwrap()["marker"], "a");
+        assert!(MARKER_FIELD.starts_with("/metadata/"));
     }
 
     #[test]

@@ -448,6 +448,16 @@ impl Worker<'_> {
             address: self.address.clone(),
             action: action.clone(),
             remote_id: self.observed.object().map(|object| object.id.clone()),
+            // An existing object is acted on where it was observed, never where the new
+            // spec puts it (a region change deletes in the old region).
+            location: match (self.observed.object(), &self.spec) {
+                (Some(object), _) => object.location.clone(),
+                (None, Some(spec)) => match self.implementation().location(&spec.desired) {
+                    Ok(location) => location,
+                    Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+                },
+                (None, None) => serde_json::Value::Null,
+            },
             desired: self.spec.as_ref().map(|spec| spec.desired.clone()),
             idempotency_key: format!(
                 "{}:{}:{index}:{}",
@@ -671,6 +681,7 @@ impl Worker<'_> {
                 remote_id: Some(object.id.clone()),
                 changed_secrets: Vec::new(),
                 attempts,
+                location: object.location.clone(),
             },
             delete_orphan: false,
         };
@@ -943,6 +954,7 @@ mod tests {
                             message: "the loader died".into(),
                             details: vec!["step loader: 40%".into()],
                         }),
+                        marker: None,
                     }),
                 },
             }

@@ -9,8 +9,8 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 
 use migspec_provider::{
-    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, ObserveRequest,
-    ObserveTarget, Observed, PlanError, PlanRequest, Recorded, RemoteId,
+    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD,
+    ObserveRequest, ObserveTarget, Observed, Phase, PlanError, PlanRequest, Recorded, RemoteId,
 };
 use migspec_spec::model::DeletionPolicy;
 
@@ -194,7 +194,8 @@ pub async fn plan(
             Planning::Blocked(entry) => blocked.push(entry),
         }
     }
-    let warnings = rename_hints(&state, &specs, &changes, &forget);
+    let mut warnings = rename_hints(&state, &specs, &changes, &forget);
+    warnings.extend(unmarked(&specs, &changes, &observed));
     let observations: Vec<Observed> = observed.values().cloned().collect();
     let binding = Binding {
         // A state never written has no lineage yet (each read of a missing file makes one).
@@ -353,28 +354,62 @@ fn plan_subject(
     })
 }
 
-/// `--replace`: the provider's safe delete of the object (as for a pruned spec), then its
-/// create from nothing, each asked of the provider's own planner.
+/// `--replace`: the provider's own re-create when its plan already is one (it carries the
+/// provider's disruption markers); otherwise the provider's safe delete of the object (as
+/// for a pruned spec), then its create from nothing, each asked of the provider's planner.
 fn replace_actions(
     provider: &dyn migspec_provider::Provider,
     request: &PlanRequest,
 ) -> Result<Vec<Action>, PlanError> {
+    if let Ok(actions) = provider.plan(request)
+        && actions
+            .iter()
+            .any(|action| action.kind == ActionKind::Delete)
+        && actions
+            .iter()
+            .any(|action| action.kind == ActionKind::Create)
+    {
+        return Ok(actions);
+    }
     let mut deleting = request.clone();
     deleting.desired = None;
     deleting.delete_orphan = true;
     let mut actions = provider.plan(&deleting)?;
+    for action in &mut actions {
+        action.reason = format!("--replace: {}", action.reason);
+    }
     let mut creating = request.clone();
     creating.observed = Observed::Missing {
         address: request.address.clone(),
     };
     creating.recorded = Recorded::default();
     let mut then = provider.plan(&creating)?;
+    // A job that has migrated data is replaced by one that migrates it all again.
+    let migrated = request.observed.object().is_some_and(|object| {
+        matches!(
+            object.phase,
+            Phase::Running
+                | Phase::ReadyToComplete
+                | Phase::Completing
+                | Phase::Completed
+                | Phase::Pausing
+                | Phase::Paused
+                | Phase::Stopping
+                | Phase::Stopped
+                | Phase::Failed
+                | Phase::Resuming
+        )
+    });
     if let Some(create) = then.first_mut()
         && create.kind == ActionKind::Create
     {
-        create.reason = format!("--replace: {}", create.reason);
-        let marked = std::mem::replace(create, Action::new(ActionKind::Create, String::new()));
-        *create = marked.disrupting(Disruption::ForcesRecreate);
+        let mut marked = std::mem::replace(create, Action::new(ActionKind::Create, String::new()))
+            .disrupting(Disruption::ForcesRecreate);
+        if migrated {
+            marked = marked.disrupting(Disruption::OverwritesTarget);
+        }
+        marked.reason = format!("--replace: {}", marked.reason);
+        *create = marked;
     }
     actions.extend(then);
     Ok(actions)
@@ -481,6 +516,45 @@ fn rename_hints(
         }
     }
     warnings
+}
+
+/// Objects whose own marker (DTS tag, OMS description) does not name their address and
+/// that no planned action re-marks: a lost state could not find them again, and a create
+/// would duplicate them.
+fn unmarked(
+    specs: &SpecSet,
+    changes: &[Change],
+    observed: &BTreeMap<Address, Observed>,
+) -> Vec<Warning> {
+    changes
+        .iter()
+        .filter(|change| specs.specs.contains_key(&change.address))
+        .filter_map(|change| {
+            let object = observed.get(&change.address)?.object()?;
+            if object.marker.as_ref() == Some(&change.address) {
+                return None;
+            }
+            let remarked = change
+                .actions
+                .iter()
+                .flat_map(|action| &action.changes)
+                .any(|field| field.field == MARKER_FIELD);
+            if remarked {
+                return None;
+            }
+            let names = object.marker.as_ref().map_or_else(
+                || "carries no `migspec:address` marker".to_owned(),
+                |other| format!("is marked `migspec:address={other}`"),
+            );
+            Some(Warning {
+                address: change.address.clone(),
+                message: format!(
+                    "{} {names}, and its API cannot re-mark it now: it can only be found through the state; if the state is lost, a plan would create a second job (keep the state safe, e.g. a team backend)",
+                    object.id
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Observes every address recorded in the state (for `migspec status`), batched.
@@ -671,6 +745,7 @@ fn recorded(
             remote_id: resource.remote_id.clone(),
             changed_secrets,
             attempts: if same_object { resource.attempts } else { 0 },
+            location: resource.location.clone(),
         },
         unknown_secrets,
     }
@@ -771,6 +846,7 @@ mod tests {
                 view,
                 progress: None,
                 failure: None,
+                marker: None,
             }),
         }
     }

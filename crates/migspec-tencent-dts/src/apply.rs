@@ -517,6 +517,15 @@ fn already_modified(step: &Step, job: &ObservedJob, intent: Option<&Intent>) -> 
     if job.version == ApiVersion::V2021 && !v2021::configured(&job.view) {
         return false;
     }
+    // A planned (re)write of the address tag is done once the job carries it.
+    let retags = step
+        .action
+        .changes
+        .iter()
+        .any(|change| change.field == migspec_provider::MARKER_FIELD);
+    if retags && job.address_tag.as_deref() != Some(step.address.0.as_str()) {
+        return false;
+    }
     crate::plan::changes(intent, &job.view, &migspec_provider::Recorded::default()).is_empty()
 }
 

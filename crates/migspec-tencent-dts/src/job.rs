@@ -83,6 +83,7 @@ impl ObservedJob {
                 view: self.view.clone(),
                 progress: self.progress.clone(),
                 failure: self.failure.clone(),
+                marker: self.address_tag.clone().map(Address),
             }),
         }
     }

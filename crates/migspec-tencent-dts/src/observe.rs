@@ -403,6 +403,8 @@ pub(crate) fn just_created(
             view: Value::Null,
             progress: None,
             failure: None,
+            // Created with the address tag.
+            marker: Some(address.clone()),
         }),
     }
 }

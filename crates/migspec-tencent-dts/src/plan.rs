@@ -23,8 +23,8 @@
 //! complete, completing, …) needs no action; a state already reached gives none.
 
 use migspec_provider::{
-    Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase, PlanError, PlanRequest,
-    Recorded, RemoteObject,
+    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD, Phase,
+    PlanError, PlanRequest, Recorded, RemoteObject,
 };
 use migspec_spec::model::common::{ResumeOption, TencentFailureAction};
 use serde_json::Value;
@@ -213,6 +213,27 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
         .transpose()
         .map_err(|error| fail(error.to_string()))?;
     let object = request.observed.object();
+    // The recorded location speaks for the recorded job only: after a delete the state keeps
+    // the old location without an id, and a re-created job is found by its tag elsewhere.
+    if let Some(object) = object
+        && request.recorded.remote_id.as_ref() == Some(&object.id)
+        && let (Some(state), Some(observed)) = (
+            read_location(&request.recorded.location).0,
+            read_location(&object.location).0,
+        )
+        && state != observed
+    {
+        // Nothing is deleted or re-created from a state that disagrees with the cloud.
+        return Err(fail(format!(
+            "the state records job {} in region {state}, but it was observed in region {observed}; nothing is planned for it: if the state is wrong, run `migspec state rm {address}` and `migspec import {kind} {address} {id} --region {observed}`",
+            object.id,
+            address = request.address,
+            kind = read_location(&object.location)
+                .1
+                .map_or("TencentDtsMigrateJob", ApiVersion::kind),
+            id = object.id,
+        )));
+    }
     match (intent, object) {
         (None, None) => Ok(Vec::new()),
         (None, Some(object)) => {
@@ -255,7 +276,7 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
                     object.id
                 )));
             }
-            plan_present(&intent, object, &request.recorded).map_err(fail)
+            plan_present(&request.address, &intent, object, &request.recorded).map_err(fail)
         }
     }
 }
@@ -302,7 +323,36 @@ fn modifiable(version: ApiVersion, phase: Phase) -> bool {
     }
 }
 
+/// The change that tags a 2021 job with its address, when the job carries another tag or
+/// none (imported, or created outside migspec) and ModifyMigrationJob can still change it.
+/// `ModifyMigrationJob` replaces the job's tags, so the modify sends the spec's tags plus the
+/// address tag. API 2018-03-30 cannot change tags: nothing is planned, the runner warns.
+fn marker_change(address: &Address, intent: &Intent, object: &RemoteObject) -> Option<FieldChange> {
+    let untagged = object.marker.as_ref() != Some(address);
+    let taggable = intent.version == ApiVersion::V2021
+        && matches!(
+            object.phase,
+            Phase::Creating
+                | Phase::Configured
+                | Phase::Checking
+                | Phase::CheckPassed
+                | Phase::CheckFailed
+        );
+    (untagged && taggable).then(|| FieldChange {
+        field: MARKER_FIELD.to_owned(),
+        before: object
+            .marker
+            .as_ref()
+            .map_or(ChangeValue::Absent, |marker| {
+                ChangeValue::Value(Value::String(marker.0.clone()))
+            }),
+        after: ChangeValue::Value(Value::String(address.0.clone())),
+        in_place: true,
+    })
+}
+
 fn plan_present(
+    address: &Address,
     intent: &Intent,
     object: &RemoteObject,
     recorded: &Recorded,
@@ -391,7 +441,26 @@ fn plan_present(
         if root_on {
             modify = modify.disrupting(Disruption::OverridesRoot);
         }
+        let mut changes = changes;
+        changes.extend(marker_change(address, intent, object));
         actions.push(modify.with_changes(changes));
+        actions.extend(path_from_configured(intent));
+        return Ok(actions);
+    }
+    if let Some(marker) = marker_change(address, intent, object) {
+        // Only the tag differs: write it, so that the job is found by its tag without the
+        // state. The modify resets the job's check, so it is checked again before a start.
+        let mut actions = vec![
+            Action::new(
+                ActionKind::Modify,
+                format!(
+                    "job {} does not carry the tag {}={address} (imported or created outside migspec): tag it (ModifyMigrationJob), so that it is found again without the state",
+                    object.id,
+                    crate::job::ADDRESS_TAG
+                ),
+            )
+            .with_changes(vec![marker]),
+        ];
         actions.extend(path_from_configured(intent));
         return Ok(actions);
     }
@@ -405,16 +474,47 @@ fn recreate(
     changes: Vec<FieldChange>,
     why: &str,
 ) -> Vec<Action> {
-    let reason = format!("{why}: the job is deleted and created again");
+    let migrated = has_migrated(object.phase);
+    let reason = if migrated {
+        format!(
+            "{why}: the job is deleted and created again, and the new job migrates everything again into the target, which already holds the old job's data"
+        )
+    } else {
+        format!("{why}: the job is deleted and created again")
+    };
     let mut actions = delete_path(
         intent.version,
         object,
         &reason,
         Some(Disruption::ForcesRecreate),
     );
-    actions.push(create_action(intent, reason, changes).disrupting(Disruption::ForcesRecreate));
+    let mut create = create_action(intent, reason, changes).disrupting(Disruption::ForcesRecreate);
+    if migrated {
+        create = create.disrupting(Disruption::OverwritesTarget);
+    }
+    actions.push(create);
     actions.extend(path_from_configured(intent));
     actions
+}
+
+/// Whether a job in `phase` has moved data into its target already (it started a migration:
+/// running, done, paused, stopped or failed while migrating), so that a job created in its
+/// place migrates again over that data ([`Disruption::OverwritesTarget`]). A job that was
+/// never started (configured, checked, scheduled for a start time) has not.
+pub(crate) const fn has_migrated(phase: Phase) -> bool {
+    matches!(
+        phase,
+        Phase::Running
+            | Phase::ReadyToComplete
+            | Phase::Completing
+            | Phase::Completed
+            | Phase::Pausing
+            | Phase::Paused
+            | Phase::Stopping
+            | Phase::Stopped
+            | Phase::Failed
+            | Phase::Resuming
+    )
 }
 
 /// The actions that delete a job.
@@ -737,7 +837,7 @@ fn plan_failed(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use migspec_provider::{Address, DesiredSpec, Failure, Observed, RemoteId};
     use serde_json::json;
 
@@ -812,6 +912,7 @@ mod tests {
                     message: "Duplicate entry".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("orders".into())),
             }),
         }
     }
@@ -933,6 +1034,188 @@ mod tests {
         assert!(!actions[1].changes[0].in_place);
     }
 
+    /// Issue 9 item 15: a re-create of a job that has moved data into its target migrates
+    /// everything again over it, and says so; one of a never-started job does not.
+    #[test]
+    fn re_creates_of_jobs_that_migrated_overwrite_the_target() {
+        for desired in ["configured", "running", "completed"] {
+            let doc = doc_2018(desired, json!({}));
+            for (phase, raw, overwrites) in [
+                (Phase::Configured, "1", false),
+                (Phase::CheckPassed, "4", false),
+                (Phase::CheckFailed, "5", false),
+                (Phase::Scheduled, "6", false),
+                (Phase::Running, "7", true),
+                (Phase::ReadyToComplete, "7", true),
+                (Phase::Completed, "9", true),
+                (Phase::Failed, "10", true),
+                (Phase::Stopped, "11", true),
+            ] {
+                // A region change re-creates the job in every status.
+                let mut observed = present(&doc, phase, raw);
+                if let Observed::Present { object, .. } = &mut observed {
+                    object.view["DstInfo"]["Region"] = json!("ap-shanghai");
+                }
+                let actions = plan(&request(&doc, observed, Recorded::default())).unwrap();
+                let create = actions
+                    .iter()
+                    .find(|action| action.kind == Create)
+                    .unwrap_or_else(|| panic!("{desired} {raw}: {actions:?}"));
+                assert!(
+                    create.disruptions.contains(&Disruption::ForcesRecreate),
+                    "{desired} {raw}: {create:?}"
+                );
+                assert_eq!(
+                    create.disruptions.contains(&Disruption::OverwritesTarget),
+                    overwrites,
+                    "{desired} {raw}: {create:?}"
+                );
+                // Deleting overwrites nothing: only the create carries the marker.
+                assert!(
+                    actions
+                        .iter()
+                        .filter(|action| action.kind != Create)
+                        .all(|action| !action.disruptions.contains(&Disruption::OverwritesTarget))
+                );
+            }
+        }
+        // A completed 2018 job edited in a field ModifyMigrateJob could change in place is
+        // re-created (status 9 cannot be modified) over its own data.
+        let doc = doc_2018("completed", json!({}));
+        let mut observed = present(&doc, Phase::Completed, "9");
+        if let Observed::Present { object, .. } = &mut observed {
+            object.view["MigrateOption"]["ConsistencyType"] = json!(2);
+        }
+        let actions = plan(&request(&doc, observed, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Delete, Create, Check, Start, Complete]);
+        assert!(actions[1].disruptions.contains(&Disruption::ForcesRecreate));
+        assert!(
+            actions[1]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
+        assert!(
+            actions[1].reason.contains("already holds"),
+            "{}",
+            actions[1].reason
+        );
+    }
+
+    /// Issue 9 item 8, the DTS side: a job observed elsewhere than the state records is
+    /// refused rather than planned from.
+    #[test]
+    fn a_state_region_that_disagrees_with_the_observation_is_a_plan_error() {
+        let doc = doc_2018("completed", json!({}));
+        let recorded = Recorded {
+            remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
+            location: location("ap-shanghai", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        let observed = present(&doc, Phase::Completed, "9");
+        let error = plan(&request(&doc, observed.clone(), recorded)).unwrap_err();
+        for part in [
+            "ap-shanghai",
+            "ap-guangzhou",
+            "dts-1kl0iy0v",
+            "migspec state rm orders",
+        ] {
+            assert!(error.message.contains(part), "{part}: {}", error.message);
+        }
+        let agreeing = Recorded {
+            remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
+            location: location("ap-guangzhou", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        assert_eq!(
+            plan(&request(&doc, observed.clone(), agreeing)).unwrap(),
+            []
+        );
+        // After a region change deleted the old job, the state keeps its location without an
+        // id; the new job, found by its tag, plans normally (crash recovery).
+        let deleted = Recorded {
+            remote_id: None,
+            location: location("ap-shanghai", ApiVersion::V2018),
+            ..Recorded::default()
+        };
+        assert_eq!(plan(&request(&doc, observed, deleted)).unwrap(), []);
+    }
+
+    fn untagged(mut observed: Observed, marker: Option<&str>) -> Observed {
+        if let Observed::Present { object, .. } = &mut observed {
+            object.marker = marker.map(|marker| Address(marker.into()));
+        }
+        observed
+    }
+
+    /// Issue 9 item 14: an imported (untagged) 2021 job is tagged with a `~ modify` while
+    /// ModifyMigrationJob can change it; a tag never re-creates, and 2018 plans nothing.
+    #[test]
+    fn untagged_2021_jobs_are_tagged_by_a_modify_and_never_re_created() {
+        let doc = doc_2021("checked", None);
+        let actions = plan(&request_2021(
+            &doc,
+            untagged(present_2021(&doc, Phase::CheckPassed, "checkPass"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(kinds(&actions), [Modify, Check]);
+        assert_eq!(
+            actions[0].changes,
+            [FieldChange {
+                field: MARKER_FIELD.into(),
+                before: ChangeValue::Absent,
+                after: ChangeValue::Value(json!("orders")),
+                in_place: true,
+            }]
+        );
+        assert!(actions[0].disruptions.is_empty());
+        // Another address's tag is replaced, and shown.
+        let actions = plan(&request_2021(
+            &doc,
+            untagged(
+                present_2021(&doc, Phase::Configured, "created"),
+                Some("other"),
+            ),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(
+            actions[0].changes[0].before,
+            ChangeValue::Value(json!("other"))
+        );
+        // With a configuration change the tag rides along on the same modify.
+        let mut changed = untagged(present_2021(&doc, Phase::CheckPassed, "checkPass"), None);
+        if let Observed::Present { object, .. } = &mut changed {
+            object.view["JobName"] = json!("renamed");
+        }
+        let actions = plan(&request_2021(&doc, changed, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Modify, Check]);
+        let fields: Vec<&str> = actions[0]
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, ["/spec/JobName", MARKER_FIELD]);
+        // A started job cannot be modified: the missing tag plans nothing (the runner warns).
+        let running = doc_2021("running", None);
+        let actions = plan(&request_2021(
+            &running,
+            untagged(present_2021(&running, Phase::Running, "running"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(actions, []);
+        // API 2018-03-30 cannot change tags: nothing is planned.
+        let doc = doc_2018("configured", json!({}));
+        let actions = plan(&request(
+            &doc,
+            untagged(present(&doc, Phase::Configured, "1"), None),
+            Recorded::default(),
+        ))
+        .unwrap();
+        assert_eq!(actions, []);
+    }
+
     #[test]
     fn failed_jobs_resume_within_max_attempts() {
         let doc = doc_2018(
@@ -1047,6 +1330,7 @@ mod tests {
                     message: "sinker broke".into(),
                     details: Vec::new(),
                 }),
+                marker: Some(Address("orders".into())),
             }),
         }
     }
@@ -1176,6 +1460,11 @@ mod tests {
         assert!(actions[0].disruptions.contains(&Disruption::ForcesRecreate));
         assert!(actions[0].disruptions.contains(&Disruption::NeedsStop));
         assert!(actions[2].changes.iter().all(|change| change.in_place));
+        assert!(
+            actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
         // Stopped (canceled) jobs cannot start again either.
         let actions = plan(&request_2021(
             &doc,
@@ -1184,6 +1473,24 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        assert!(
+            actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
+        // A region change of a 2021 job that never started overwrites nothing.
+        let mut configured = present_2021(&doc, Phase::CheckPassed, "checkPass");
+        if let Observed::Present { object, .. } = &mut configured {
+            object.view["DstRegion"] = json!("ap-shanghai");
+        }
+        let actions = plan(&request_2021(&doc, configured, Recorded::default())).unwrap();
+        assert_eq!(kinds(&actions), [Delete, Delete, Create, Check, Start]);
+        assert!(actions[2].disruptions.contains(&Disruption::ForcesRecreate));
+        assert!(
+            !actions[2]
+                .disruptions
+                .contains(&Disruption::OverwritesTarget)
+        );
         // Configured jobs are modified in place, and bought-but-unconfigured ones too.
         let mut bought = present_2021(&doc, Phase::Configured, "created");
         if let Observed::Present { object, .. } = &mut bought {

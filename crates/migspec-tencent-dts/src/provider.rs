@@ -1,10 +1,7 @@
 //! [`TencentDtsProvider`]: the [`Provider`] for both DTS kinds.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use migspec_provider::{
-    Action, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
+    Action, ActionKind, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
     KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
     ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
@@ -63,14 +60,12 @@ const ACTIONS: &[&str] = &[
 ///   step that had to wait for the status its call needs (`■ complete` while the full
 ///   phase runs, the second half of a 2021 delete) makes its call on that second
 ///   application. Applying a step again is always safe.
-/// - A `Step` carries no location. Steps with a spec take the region and API version from
-///   it; a step without one (deleting an orphan) uses what the last `observe` of its
-///   address found, so the runner must observe an address before applying its steps (it
-///   does so to plan anyway).
+/// - A create goes where its spec says (`spec.region`, else `TENCENTCLOUD_REGION`); every
+///   other step acts where [`Step::location`] says the job was observed, never where the
+///   new spec puts it, so that a region change deletes the old job in its old region. The
+///   provider keeps no location of its own.
 pub struct TencentDtsProvider {
     client: DtsClient,
-    /// Address → where it was last observed (for steps without a spec).
-    locations: Mutex<HashMap<Address, (ApiVersion, String)>>,
 }
 
 impl std::fmt::Debug for TencentDtsProvider {
@@ -93,7 +88,6 @@ impl TencentDtsProvider {
     pub fn new(config: TencentConfig) -> Result<Self, ConfigError> {
         Ok(Self {
             client: DtsClient::new(config)?,
-            locations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -110,21 +104,6 @@ impl TencentDtsProvider {
     #[must_use]
     pub fn client(&self) -> &DtsClient {
         &self.client
-    }
-
-    fn remember(&self, address: &Address, version: ApiVersion, region: &str) {
-        self.locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(address.clone(), (version, region.to_owned()));
-    }
-
-    fn remembered(&self, address: &Address) -> Option<(ApiVersion, String)> {
-        self.locations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(address)
-            .cloned()
     }
 
     fn region_or_default(
@@ -171,10 +150,7 @@ impl TencentDtsProvider {
         Ok(targets
             .iter()
             .zip(found)
-            .map(|(target, job)| {
-                self.remember(&target.address, target.version, &target.region);
-                observe::to_observed(&target.address, job.as_ref())
-            })
+            .map(|(target, job)| observe::to_observed(&target.address, job.as_ref()))
             .collect())
     }
 
@@ -184,21 +160,43 @@ impl TencentDtsProvider {
             .as_ref()
             .map(Intent::from_desired)
             .transpose()?;
-        let (version, region) = match &intent {
-            Some(intent) => {
-                let region = intent
-                    .body
-                    .get("region")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                (intent.version, self.region_or_default(region, &step.address)?)
-            }
-            None => self.remembered(&step.address).ok_or_else(|| ProviderError::Contract {
+        let (version, region) = if step.action.kind == ActionKind::Create {
+            // A create goes where the spec says.
+            let intent = intent.as_ref().ok_or_else(|| ProviderError::Contract {
+                message: format!("{}: a create step needs the spec", step.address),
+            })?;
+            let region = intent
+                .body
+                .get("region")
+                .and_then(Value::as_str)
+                .filter(|region| !region.is_empty())
+                .map(str::to_owned);
+            (
+                intent.version,
+                self.region_or_default(region, &step.address)?,
+            )
+        } else {
+            // Every other step acts on the job where it was observed.
+            let (region, located_version) = read_location(&step.location);
+            let version = located_version
+                .or(intent.as_ref().map(|intent| intent.version))
+                .ok_or_else(|| ProviderError::Contract {
+                    message: format!(
+                        "{}: the `{}` step carries no location with an API version ({}); the host must send where the job was observed",
+                        step.address,
+                        step.action.kind.verb(),
+                        step.location
+                    ),
+                })?;
+            let region = region.ok_or_else(|| ProviderError::Contract {
                 message: format!(
-                    "{}: a step without a spec needs its address observed first (a step carries no location)",
-                    step.address
+                    "{}: the `{}` step carries no location with a region ({}); the host must send where the job was observed, never the spec's region",
+                    step.address,
+                    step.action.kind.verb(),
+                    step.location
                 ),
-            })?,
+            })?;
+            (version, region)
         };
         Ok(StepContext {
             target: Target {
@@ -435,16 +433,7 @@ impl Provider for TencentDtsProvider {
     fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
         Box::pin(async move {
             let context = self.step_context(&step)?;
-            let outcome = apply::apply(&self.client, &step, context).await?;
-            if let StepOutcome::Done { observed }
-            | StepOutcome::InFlight { observed, .. }
-            | StepOutcome::Failed { observed, .. } = &outcome
-                && let Some(object) = observed.object()
-                && let (Some(region), Some(version)) = read_location(&object.location)
-            {
-                self.remember(&step.address, version, &region);
-            }
-            Ok(outcome)
+            apply::apply(&self.client, &step, context).await
         })
     }
 
@@ -513,6 +502,45 @@ mod tests {
                 .unwrap(),
             json!({"region": "ap-beijing", "version": "2021-12-06"})
         );
+    }
+
+    /// Issue 9 item 1: only a create goes where the spec says; every other step acts where
+    /// the job was observed, and a step without a location is refused, not guessed.
+    #[test]
+    fn steps_act_where_the_job_was_observed_and_creates_where_the_spec_says() {
+        let provider = provider(Some("ap-beijing"));
+        let mut spec = desired("TencentDtsMigrateJob", Some("ap-shanghai"));
+        spec.document = crate::plan::tests::doc_2018("configured", json!({}));
+        spec.document["spec"]["region"] = json!("ap-shanghai");
+        spec.secrets = crate::job::secrets(&[
+            ("/spec/SrcInfo/Password", "a"),
+            ("/spec/DstInfo/Password", "b"),
+        ]);
+        let step = |kind, location: Value| Step {
+            address: Address("orders".into()),
+            action: Action::new(kind, "test"),
+            remote_id: Some(migspec_provider::RemoteId("dts-1".into())),
+            location,
+            desired: Some(spec.clone()),
+            idempotency_key: "k".into(),
+        };
+        let observed = json!({"region": "ap-guangzhou", "version": "2018-03-30"});
+        for kind in [ActionKind::Delete, ActionKind::Stop, ActionKind::Modify] {
+            let context = provider
+                .step_context(&step(kind, observed.clone()))
+                .unwrap();
+            assert_eq!(context.target.region, "ap-guangzhou", "{kind:?}");
+            assert_eq!(context.target.version, ApiVersion::V2018);
+        }
+        let context = provider
+            .step_context(&step(ActionKind::Create, observed))
+            .unwrap();
+        assert_eq!(context.target.region, "ap-shanghai");
+        let error = provider
+            .step_context(&step(ActionKind::Delete, Value::Null))
+            .err()
+            .unwrap();
+        assert!(matches!(error, ProviderError::Contract { .. }), "{error}");
     }
 
     #[test]

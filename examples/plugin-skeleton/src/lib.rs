@@ -50,6 +50,7 @@ impl Skeleton {
                         view,
                         progress: None,
                         failure: None,
+                        marker: None,
                     }),
                 })
             }
@@ -126,7 +127,17 @@ impl Provider for Skeleton {
 
     fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
         Box::pin(async move {
-            let path = self.dir.join(format!("{}.json", step.address.0));
+            // A create goes into the configured directory; every other step acts where the
+            // object was observed (`step.location`), never where a new spec would put it.
+            let dir = match step.action.kind {
+                ActionKind::Create => self.dir.clone(),
+                _ => step
+                    .location
+                    .get("dir")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| self.dir.clone(), std::path::PathBuf::from),
+            };
+            let path = dir.join(format!("{}.json", step.address.0));
             let io = |e: std::io::Error| ProviderError::Network {
                 service: "skeleton".into(),
                 endpoint: path.display().to_string(),

@@ -123,6 +123,7 @@ async fn lifecycle_paused_then_running() {
             address: Address("paused-group".into()),
             action: Action::new(ActionKind::Pause, "again"),
             remote_id: Some(RemoteId(id.clone())),
+            location: env.location(),
             desired: Some(paused.clone()),
             idempotency_key: "k".into(),
         })
@@ -488,6 +489,7 @@ async fn a_crashed_create_is_found_again_by_its_marker() {
             address: Address("crashy".into()),
             action: plan[0].clone(),
             remote_id: None,
+            location: env.location(),
             desired: Some(spec.clone()),
             idempotency_key: "create-1".into(),
         })
@@ -501,6 +503,10 @@ async fn a_crashed_create_is_found_again_by_its_marker() {
     // Observed without an id, the group is found by its description marker.
     let found = env.observe("crashy", None).await;
     assert_eq!(id_of(&found), id);
+    assert_eq!(
+        found.object().unwrap().marker,
+        Some(Address("crashy".into()))
+    );
     let group = env
         .provider
         .client()
@@ -550,6 +556,7 @@ async fn observe_is_one_listing_per_location_for_a_batch() {
                 address: Address(name.into()),
                 action: Action::new(ActionKind::Create, "test"),
                 remote_id: None,
+                location: env.location(),
                 desired: Some(spec),
                 idempotency_key: name.into(),
             })
@@ -689,6 +696,7 @@ async fn changed_keys_ride_along_with_start_and_never_re_create() {
         remote_id: Some(RemoteId(id.clone())),
         changed_secrets: vec!["/spec/src_node/sk".into()],
         attempts: 0,
+        location: env.location(),
     };
     let plan = env.plan(Some(&paused), "rotated", &observed, rotated.clone());
     assert_eq!(kinds(&plan), ["modify"]);

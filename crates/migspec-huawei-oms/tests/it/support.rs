@@ -140,6 +140,7 @@ impl Env {
             address: Address(address.to_owned()),
             action,
             remote_id: remote_id.map(|id| RemoteId(id.to_owned())),
+            location: self.location(),
             desired: desired.cloned(),
             idempotency_key: format!("{address}-{}", uuid_like()),
         };

@@ -34,6 +34,7 @@ fn create_step(name: &str) -> Step {
         address: Address(name.into()),
         action: Action::new(ActionKind::Create, "test"),
         remote_id: None,
+        location: serde_json::json!({"region": "cn-north-4", "project_id": PROJECT}),
         desired: Some(desired(document(name, "running"))),
         idempotency_key: "create".into(),
     }

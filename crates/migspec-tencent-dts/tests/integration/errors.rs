@@ -140,6 +140,7 @@ async fn refusal_by_status_names_the_current_status() {
             address: Address("conflict".into()),
             action: Action::new(ActionKind::Complete, "test"),
             remote_id: Some(RemoteId(id.clone())),
+            location: location(&document),
             desired: Some(crate::support::desired(&document)),
             idempotency_key: "k".into(),
         })
@@ -170,6 +171,7 @@ async fn unknown_jobs_are_missing_and_steps_on_them_fail() {
             address: Address("ghost".into()),
             action: Action::new(ActionKind::Start, "test"),
             remote_id: Some(RemoteId("dts-nothere1".into())),
+            location: location(&document),
             desired: Some(crate::support::desired(&document)),
             idempotency_key: "k".into(),
         })

@@ -510,6 +510,11 @@ async fn a_crashed_create_is_found_again_by_its_tag() {
         // The id was never recorded: observe without it finds the job by its tag.
         let observed = h.observe(&document, None).await;
         assert_eq!(observed.object().unwrap().id, created);
+        // The marker it carries names its address.
+        assert_eq!(
+            observed.object().unwrap().marker.as_ref(),
+            Some(observed.address())
+        );
         assert!(
             h.plan(&document, None, &Recorded::default())
                 .await

@@ -245,6 +245,7 @@ impl Harness {
                 address: address.clone(),
                 action: action.clone(),
                 remote_id: remote_id.clone(),
+                location: location.clone(),
                 desired: document.map(desired),
                 idempotency_key: format!("{address}-{}", action.kind.verb()),
             };

@@ -188,6 +188,7 @@ async fn errors_sent_with_http_200_are_errors_with_the_clouds_code_and_request_i
             address: Address("orders".into()),
             action: Action::new(ActionKind::Create, "test"),
             remote_id: None,
+            location: crate::support::location(&document),
             desired: Some(desired(&document)),
             idempotency_key: "k".into(),
         })
@@ -313,6 +314,7 @@ async fn an_ambiguous_create_looks_for_the_job_by_tag_before_trying_again() {
             address: Address("orders".into()),
             action: Action::new(ActionKind::Create, "test"),
             remote_id: None,
+            location: crate::support::location(&document),
             desired: Some(desired(&document)),
             idempotency_key: "k".into(),
         })
@@ -422,6 +424,7 @@ async fn a_status_conflict_is_checked_against_a_fresh_observation() {
         address: Address("orders".into()),
         action: Action::new(ActionKind::Start, "test"),
         remote_id: Some(RemoteId("dts-1kl0iy0v".into())),
+        location: crate::support::location(&document),
         desired: Some(desired(&document)),
         idempotency_key: "k".into(),
     };
