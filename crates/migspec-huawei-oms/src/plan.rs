@@ -114,7 +114,7 @@ pub(crate) fn plan(
         all_changes.extend(secrets);
         // A group that has migrated leaves its objects at the destination; the new group
         // migrates them again over those, unless it never overwrites.
-        let overwrites = has_migrated(object.phase)
+        let overwrites = object.phase.has_migrated()
             && document.spec.object_overwrite_mode != Some(ObjectOverwriteMode::NoOverwrite);
         let mut recreated = create(
             &document,
@@ -348,16 +348,6 @@ fn retry(
         action = action.disrupting(Disruption::OverwritesTarget);
     }
     Ok(action)
-}
-
-/// Whether a group in `phase` has migrated objects to the destination already: every group
-/// past waiting (OMS starts a group at its creation), that is running, paused, failed or
-/// completed. A group still waiting to start (status 0) has not.
-pub(crate) const fn has_migrated(phase: Phase) -> bool {
-    matches!(
-        phase,
-        Phase::Running | Phase::Pausing | Phase::Paused | Phase::Failed | Phase::Completed
-    )
 }
 
 /// A create, marked when it overwrites the target.

@@ -81,6 +81,28 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Whether an object in this phase has moved data into its target already (it started
+    /// a migration: running, done, paused, stopped or failed while migrating), so that an
+    /// object created in its place migrates again over that data
+    /// ([`Disruption::OverwritesTarget`]). One never started (configured, checked,
+    /// scheduled, an OMS group still waiting) has not.
+    #[must_use]
+    pub const fn has_migrated(self) -> bool {
+        matches!(
+            self,
+            Self::Running
+                | Self::ReadyToComplete
+                | Self::Completing
+                | Self::Completed
+                | Self::Pausing
+                | Self::Paused
+                | Self::Stopping
+                | Self::Stopped
+                | Self::Failed
+                | Self::Resuming
+        )
+    }
+
     /// Whether the job is still moving by itself (a poll will see a change).
     #[must_use]
     pub const fn is_transitional(self) -> bool {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use migspec_provider::{
     Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD,
-    ObserveRequest, ObserveTarget, Observed, Phase, PlanError, PlanRequest, Recorded, RemoteId,
+    ObserveRequest, ObserveTarget, Observed, PlanError, PlanRequest, Recorded, RemoteId,
 };
 use migspec_spec::model::DeletionPolicy;
 
@@ -385,21 +385,10 @@ fn replace_actions(
     creating.recorded = Recorded::default();
     let mut then = provider.plan(&creating)?;
     // A job that has migrated data is replaced by one that migrates it all again.
-    let migrated = request.observed.object().is_some_and(|object| {
-        matches!(
-            object.phase,
-            Phase::Running
-                | Phase::ReadyToComplete
-                | Phase::Completing
-                | Phase::Completed
-                | Phase::Pausing
-                | Phase::Paused
-                | Phase::Stopping
-                | Phase::Stopped
-                | Phase::Failed
-                | Phase::Resuming
-        )
-    });
+    let migrated = request
+        .observed
+        .object()
+        .is_some_and(|object| object.phase.has_migrated());
     if let Some(create) = then.first_mut()
         && create.kind == ActionKind::Create
     {

@@ -474,7 +474,7 @@ fn recreate(
     changes: Vec<FieldChange>,
     why: &str,
 ) -> Vec<Action> {
-    let migrated = has_migrated(object.phase);
+    let migrated = object.phase.has_migrated();
     let reason = if migrated {
         format!(
             "{why}: the job is deleted and created again, and the new job migrates everything again into the target, which already holds the old job's data"
@@ -495,26 +495,6 @@ fn recreate(
     actions.push(create);
     actions.extend(path_from_configured(intent));
     actions
-}
-
-/// Whether a job in `phase` has moved data into its target already (it started a migration:
-/// running, done, paused, stopped or failed while migrating), so that a job created in its
-/// place migrates again over that data ([`Disruption::OverwritesTarget`]). A job that was
-/// never started (configured, checked, scheduled for a start time) has not.
-pub(crate) const fn has_migrated(phase: Phase) -> bool {
-    matches!(
-        phase,
-        Phase::Running
-            | Phase::ReadyToComplete
-            | Phase::Completing
-            | Phase::Completed
-            | Phase::Pausing
-            | Phase::Paused
-            | Phase::Stopping
-            | Phase::Stopped
-            | Phase::Failed
-            | Phase::Resuming
-    )
 }
 
 /// The actions that delete a job.

@@ -171,12 +171,17 @@ impl Cloud {
 
     /// The emulator's statistics (`GET /_emulator/stats`).
     pub fn stats(&self) -> serde_json::Value {
+        self.admin("stats")
+    }
+
+    /// `GET /_emulator/NAME`, parsed as JSON.
+    pub fn admin(&self, name: &str) -> serde_json::Value {
         let address = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).expect("connect to the emulator");
         use std::io::{Read, Write};
         write!(
             stream,
-            "GET /_emulator/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            "GET /_emulator/{name} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
         )
         .expect("send");
         let mut answer = String::new();
@@ -185,7 +190,7 @@ impl Cloud {
             .split_once("\r\n\r\n")
             .map(|(_, body)| body)
             .unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|error| panic!("stats JSON: {error}: {body}"))
+        serde_json::from_str(body).unwrap_or_else(|error| panic!("{name} JSON: {error}: {body}"))
     }
 }
 

@@ -78,24 +78,9 @@ pub struct Record {
 impl Cloud {
     /// Every remote object, live or deleted, by id (`GET /_emulator/objects`).
     pub fn objects(&self) -> BTreeMap<String, Remote> {
-        use std::io::{Read, Write};
-        let address = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).expect("connect to the emulator");
-        write!(
-            stream,
-            "GET /_emulator/objects HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body)
-            .unwrap_or_default();
-        let value: serde_json::Value = serde_json::from_str(body)
-            .unwrap_or_else(|error| panic!("objects JSON: {error}: {body}"));
+        let value = self.admin("objects");
         let list = value["objects"].as_array().unwrap_or_else(|| {
-            panic!("the emulator has no GET /_emulator/objects (an older emulator?): {body}")
+            panic!("the emulator has no GET /_emulator/objects (an older emulator?): {value}")
         });
         list.iter()
             .map(|entry| {
