@@ -32,7 +32,8 @@
 //! assert!(emulator.url().starts_with("http://127.0.0.1:"));
 //!
 //! let mut stream = std::net::TcpStream::connect(emulator.addr()).expect("connect");
-//! stream.write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: emulator\r\nConnection: close\r\n\r\n").expect("send");
+//! // The admin endpoints answer loopback `Host`s only (a web page cannot reach them).
+//! stream.write_all(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
 //! let mut answer = String::new();
 //! stream.read_to_string(&mut answer).expect("read");
 //! assert!(answer.starts_with("HTTP/1.1 200 OK"));
