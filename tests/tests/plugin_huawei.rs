@@ -148,7 +148,7 @@ async fn the_huawei_provider_as_a_plugin_applies_a_task_group_through_the_abi() 
 
     let planned = planner::plan(
         &providers,
-        StateBackend::read(&backend).unwrap(),
+        StateBackend::read(&backend).await.unwrap(),
         specs.clone(),
         &Selection::default(),
     )
@@ -162,7 +162,13 @@ async fn the_huawei_provider_as_a_plugin_applies_a_task_group_through_the_abi() 
     assert_eq!(kinds, [ActionKind::Create], "{:?}", planned.plan);
 
     let events = Arc::new(Events(std::sync::Mutex::new(Vec::new())));
-    let held = StateBackend::lock(&backend, &LockInfo::current("plugin test")).unwrap();
+    let held = StateBackend::lock(
+        &backend,
+        LockInfo::current("plugin test"),
+        std::time::Duration::ZERO,
+    )
+    .await
+    .unwrap();
     let options = ApplyOptions {
         poll_interval: Duration::from_millis(20),
         ..ApplyOptions::default()
@@ -182,7 +188,7 @@ async fn the_huawei_provider_as_a_plugin_applies_a_task_group_through_the_abi() 
             if observed.object().is_some_and(|o| o.phase == migspec_provider::Phase::Completed))
     });
     assert!(polled_to_completion);
-    let state = StateBackend::read(&backend).unwrap();
+    let state = StateBackend::read(&backend).await.unwrap();
     let resource = &state.resources[&address];
     assert!(resource.remote_id.is_some());
     assert_eq!(resource.location["project_id"], DEFAULT_HUAWEI_PROJECT_ID);

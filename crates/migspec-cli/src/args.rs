@@ -50,6 +50,13 @@ pub(crate) struct WorkspaceArgs {
     /// (no cloud account needed; unset secrets get placeholder values)
     #[arg(long)]
     pub(crate) emulator: bool,
+    /// How long to wait for another run's state lock (`0s`: fail at once, naming the holder)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub(crate) lock_timeout: std::time::Duration,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("`{text}`: {error} (e.g. `30s`, `5m`)"))
 }
 
 /// Which addresses to consider.

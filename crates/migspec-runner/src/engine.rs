@@ -27,7 +27,9 @@ use crate::planner::Planned;
 use crate::poller::Poller;
 use crate::providers::Providers;
 use crate::specs::{Deadlines, Spec};
-use crate::state::{HeldState, JournalEntry, JournalStatus, Resource, State, now_rfc3339};
+use crate::state::{
+    HeldState, JournalEntry, JournalStatus, Resource, State, StateChange, now_rfc3339,
+};
 
 /// How far `apply` follows each address before returning (`--wait`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -315,23 +317,34 @@ pub async fn apply(
 }
 
 impl Run {
-    /// Changes the state and writes it (atomic rename) before returning.
-    async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), RunnerError> {
+    /// Changes one address's record (the closure gets it and the state's salt) and adds
+    /// journal entries, and has the backend record exactly that before returning.
+    async fn change(
+        &self,
+        address: &Address,
+        edit: impl FnOnce(&mut Option<Resource>, &str),
+        journal: Vec<JournalEntry>,
+    ) -> Result<(), RunnerError> {
         let mut state = self.state.lock().await;
-        change(&mut state);
-        const JOURNAL_KEEP: usize = 1000;
-        let excess = state.journal.len().saturating_sub(JOURNAL_KEEP);
-        state.journal.drain(..excess);
-        self.held.write(&mut state).map_err(RunnerError::State)
+        let mut slot = state.resources.get(address).cloned();
+        let salt = state.salt.clone();
+        edit(&mut slot, &salt);
+        let change = StateChange {
+            address: address.clone(),
+            resource: slot,
+            journal,
+        };
+        self.held
+            .record(&mut state, &change)
+            .await
+            .map_err(RunnerError::State)
     }
 
     async fn forget(&self, address: &Address) -> Result<(), RunnerError> {
         let known = self.state.lock().await.resources.contains_key(address);
         if known {
-            self.update(|state| {
-                state.resources.remove(address);
-            })
-            .await?;
+            self.change(address, |slot, _| *slot = None, Vec::new())
+                .await?;
         }
         Ok(())
     }
@@ -707,13 +720,17 @@ impl Worker<'_> {
         let address = self.address.clone();
         let id = self.observed.object().map(|object| object.id.clone());
         self.run
-            .update(|state| {
-                if let Some(resource) = state.resources.get_mut(&address)
-                    && resource.remote_id == id
-                {
-                    resource.attempts += 1;
-                }
-            })
+            .change(
+                &address,
+                |slot, _| {
+                    if let Some(resource) = slot.as_mut()
+                        && resource.remote_id == id
+                    {
+                        resource.attempts += 1;
+                    }
+                },
+                Vec::new(),
+            )
             .await
     }
 
@@ -729,18 +746,21 @@ impl Worker<'_> {
         let address = self.address.clone();
         let secrets = spec.desired.secrets.clone();
         self.run
-            .update(|state| {
-                let salt = state.salt.clone();
-                if let Some(resource) = state.resources.get_mut(&address)
-                    && resource.remote_id.as_ref() == Some(&id)
-                {
-                    for (pointer, secret) in &secrets {
-                        resource
-                            .secret_fingerprints
-                            .insert(pointer.clone(), secret.fingerprint(&salt));
+            .change(
+                &address,
+                |slot, salt| {
+                    if let Some(resource) = slot.as_mut()
+                        && resource.remote_id.as_ref() == Some(&id)
+                    {
+                        for (pointer, secret) in &secrets {
+                            resource
+                                .secret_fingerprints
+                                .insert(pointer.clone(), secret.fingerprint(salt));
+                        }
                     }
-                }
-            })
+                },
+                Vec::new(),
+            )
             .await
     }
 
@@ -770,28 +790,32 @@ impl Worker<'_> {
                 };
                 if needs_write {
                     self.run
-                        .update(|state| {
-                            let resource = state.resources.entry(address).or_insert(Resource {
-                                kind: kind.clone(),
-                                remote_id: None,
-                                location: serde_json::Value::Null,
-                                secret_fingerprints: BTreeMap::new(),
-                                applied_spec_hash: None,
-                                deletion_policy,
-                                file,
-                                config_hash: None,
-                                attempts: 0,
-                                applied_view: None,
-                            });
-                            if resource.remote_id.as_ref() != Some(&id) {
-                                resource.attempts = 0;
-                                resource.applied_view = None;
-                                resource.secret_fingerprints.clear();
-                            }
-                            resource.kind = kind;
-                            resource.remote_id = Some(id);
-                            resource.location = location;
-                        })
+                        .change(
+                            &address,
+                            |slot, _| {
+                                let resource = slot.get_or_insert(Resource {
+                                    kind: kind.clone(),
+                                    remote_id: None,
+                                    location: serde_json::Value::Null,
+                                    secret_fingerprints: BTreeMap::new(),
+                                    applied_spec_hash: None,
+                                    deletion_policy,
+                                    file,
+                                    config_hash: None,
+                                    attempts: 0,
+                                    applied_view: None,
+                                });
+                                if resource.remote_id.as_ref() != Some(&id) {
+                                    resource.attempts = 0;
+                                    resource.applied_view = None;
+                                    resource.secret_fingerprints.clear();
+                                }
+                                resource.kind = kind;
+                                resource.remote_id = Some(id);
+                                resource.location = location;
+                            },
+                            Vec::new(),
+                        )
                         .await?;
                 }
             }
@@ -799,18 +823,22 @@ impl Worker<'_> {
                 // Deleted: keep the address only while its spec exists (to re-create it).
                 let keep = self.spec.is_some();
                 self.run
-                    .update(|state| {
-                        if keep {
-                            if let Some(resource) = state.resources.get_mut(&address) {
-                                resource.remote_id = None;
-                                resource.applied_view = None;
-                                resource.attempts = 0;
-                                resource.secret_fingerprints.clear();
+                    .change(
+                        &address,
+                        |slot, _| {
+                            if keep {
+                                if let Some(resource) = slot.as_mut() {
+                                    resource.remote_id = None;
+                                    resource.applied_view = None;
+                                    resource.attempts = 0;
+                                    resource.secret_fingerprints.clear();
+                                }
+                            } else {
+                                *slot = None;
                             }
-                        } else {
-                            state.resources.remove(&address);
-                        }
-                    })
+                        },
+                        Vec::new(),
+                    )
                     .await?;
             }
             None => {}
@@ -835,22 +863,25 @@ impl Worker<'_> {
         let file = crate::scope::project_relative(&spec.file);
         let config_hash = spec.config_hash.clone();
         self.run
-            .update(|state| {
-                let salt = state.salt.clone();
-                if let Some(resource) = state.resources.get_mut(&address)
-                    && resource.remote_id.as_ref() == Some(&id)
-                {
-                    resource.applied_spec_hash = Some(hash);
-                    resource.applied_view = Some(view);
-                    resource.deletion_policy = policy;
-                    resource.file = Some(file);
-                    resource.config_hash = Some(config_hash);
-                    resource.secret_fingerprints = secrets
-                        .iter()
-                        .map(|(pointer, secret)| (pointer.clone(), secret.fingerprint(&salt)))
-                        .collect();
-                }
-            })
+            .change(
+                &address,
+                |slot, salt| {
+                    if let Some(resource) = slot.as_mut()
+                        && resource.remote_id.as_ref() == Some(&id)
+                    {
+                        resource.applied_spec_hash = Some(hash);
+                        resource.applied_view = Some(view);
+                        resource.deletion_policy = policy;
+                        resource.file = Some(file);
+                        resource.config_hash = Some(config_hash);
+                        resource.secret_fingerprints = secrets
+                            .iter()
+                            .map(|(pointer, secret)| (pointer.clone(), secret.fingerprint(salt)))
+                            .collect();
+                    }
+                },
+                Vec::new(),
+            )
             .await
     }
 
@@ -877,7 +908,7 @@ impl Worker<'_> {
             status,
             remote_id: self.observed.object().map(|object| object.id.clone()),
         };
-        self.run.update(|state| state.journal.push(entry)).await
+        self.run.change(&self.address, |_, _| {}, vec![entry]).await
     }
 }
 
@@ -1091,7 +1122,7 @@ mod tests {
         providers.register(fake.clone()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let backend = LocalState::new(dir.path());
-        let state = StateBackend::read(&backend).unwrap();
+        let state = StateBackend::read(&backend).await.unwrap();
         let address = Address("job".into());
         let specs = fake_specs(&address);
         let planned = Planned {
@@ -1113,7 +1144,9 @@ mod tests {
             observed: BTreeMap::from([(address.clone(), Observed::Missing { address })]),
             state,
         };
-        let held = StateBackend::lock(&backend, &LockInfo::current("test")).unwrap();
+        let held = StateBackend::lock(&backend, LockInfo::current("test"), Duration::ZERO)
+            .await
+            .unwrap();
         let options = ApplyOptions {
             wait,
             poll_interval: Duration::from_millis(1),
@@ -1123,7 +1156,7 @@ mod tests {
             .await
             .unwrap();
         let calls = fake.calls.lock().unwrap().clone();
-        (report, calls, StateBackend::read(&backend).unwrap())
+        (report, calls, StateBackend::read(&backend).await.unwrap())
     }
 
     #[tokio::test]
@@ -1197,9 +1230,11 @@ mod tests {
             ),
             specs,
             observed: BTreeMap::from([(address.clone(), fake.observed())]),
-            state: StateBackend::read(&backend).unwrap(),
+            state: StateBackend::read(&backend).await.unwrap(),
         };
-        let held = StateBackend::lock(&backend, &LockInfo::current("test")).unwrap();
+        let held = StateBackend::lock(&backend, LockInfo::current("test"), Duration::ZERO)
+            .await
+            .unwrap();
         let report = apply(
             &providers,
             held,
@@ -1211,7 +1246,7 @@ mod tests {
         .unwrap();
         assert!(report.outcomes.is_empty());
         assert!(fake.calls.lock().unwrap().is_empty(), "nothing is applied");
-        let state = StateBackend::read(&backend).unwrap();
+        let state = StateBackend::read(&backend).await.unwrap();
         let resource = &state.resources[&address];
         assert_eq!(resource.remote_id, Some(RemoteId("job-1".into())));
         assert_eq!(resource.applied_spec_hash.as_deref(), Some("h"));

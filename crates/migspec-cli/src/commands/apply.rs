@@ -46,7 +46,8 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     // The lock is held from before planning until the state is written for the last time.
     let held = workspace
         .backend
-        .lock(&LockInfo::current(command))
+        .lock(LockInfo::current(command), args.workspace.lock_timeout)
+        .await
         .map_err(|error| fail(&error.to_string()))?;
 
     let from_saved_plan = saved_plan(&args.paths).is_some();

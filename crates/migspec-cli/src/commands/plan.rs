@@ -102,6 +102,7 @@ pub(crate) async fn prepare(
     let state = workspace
         .backend
         .read()
+        .await
         .map_err(|error| fail(&error.to_string()))?;
     let mut planned = planner::plan(&workspace.providers, state, specs, &selection)
         .await

@@ -3,11 +3,11 @@
 
 use migspec_provider::{Address, ImportRequest, ObserveRequest, ObserveTarget, RemoteId};
 use migspec_runner::planner::{self, Selection};
-use migspec_runner::state::{LocalState, LockInfo, Resource, StateBackend};
+use migspec_runner::state::{HeldState, LockInfo, Resource, State, StateBackend};
 
 use super::ExitStatus;
-use super::plan::{Stopped, fail, runner_message};
-use super::workspace::{Workspace, in_workspace};
+use super::plan::{Stopped, fail, runner_message, runtime};
+use super::workspace::{Settings, Workspace, in_workspace, open_backend};
 use crate::args::{ImportArgs, StateCommand, StateMoveArgs, StatusArgs, WorkspaceArgs};
 use crate::view::{self, progress};
 
@@ -20,10 +20,7 @@ pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
 }
 
 async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopped> {
-    let state = workspace
-        .backend
-        .read()
-        .map_err(|error| fail(&error.to_string()))?;
+    let state = read(workspace.backend.as_ref()).await?;
     let selection =
         Selection::new(&args.only, &[], false).map_err(|error| fail(&error.to_string()))?;
     let observed = planner::observe_state(&workspace.providers, &state, &selection)
@@ -76,28 +73,51 @@ async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopp
 }
 
 pub(crate) fn state(command: &StateCommand) -> ExitStatus {
-    let result = match command {
-        StateCommand::List(args) => list(&args.workspace),
-        StateCommand::Show(args) => show(&args.workspace, &args.address),
-        StateCommand::Rm(args) => remove(&args.workspace, &args.address),
-        StateCommand::Mv(args) => rename(args),
-        StateCommand::ResetAttempts(args) => reset_attempts(&args.workspace, &args.address),
-        StateCommand::Unlock(args) => unlock(&args.workspace, args.force),
-    };
+    let result = runtime().block_on(async {
+        match command {
+            StateCommand::List(args) => list(&args.workspace).await,
+            StateCommand::Show(args) => show(&args.workspace, &args.address).await,
+            StateCommand::Rm(args) => remove(&args.workspace, &args.address).await,
+            StateCommand::Mv(args) => rename(args).await,
+            StateCommand::ResetAttempts(args) => {
+                reset_attempts(&args.workspace, &args.address).await
+            }
+            StateCommand::Unlock(args) => unlock(&args.workspace, args.force).await,
+        }
+    });
     match result {
         Ok(()) => ExitStatus::Success,
         Err(Stopped) => ExitStatus::Failure,
     }
 }
 
-fn backend(args: &WorkspaceArgs) -> Box<dyn StateBackend> {
-    Box::new(LocalState::new(&args.state_dir))
+/// The state backend of `migspec.yaml` (or `.migspec/`), for the state commands.
+fn backend(args: &WorkspaceArgs) -> Result<Box<dyn StateBackend>, Stopped> {
+    let settings = Settings::load(&args.config).map_err(|message| fail(&message))?;
+    open_backend(args, &settings).map_err(|message| fail(&message))
 }
 
-fn list(args: &WorkspaceArgs) -> Result<(), Stopped> {
-    let state = backend(args)
+/// Takes the state lock for a command, waiting up to `--lock-timeout`.
+async fn lock(
+    backend: &dyn StateBackend,
+    args: &WorkspaceArgs,
+    command: String,
+) -> Result<Box<dyn HeldState>, Stopped> {
+    backend
+        .lock(LockInfo::current(command), args.lock_timeout)
+        .await
+        .map_err(|error| fail(&error.to_string()))
+}
+
+async fn read(backend: &dyn StateBackend) -> Result<State, Stopped> {
+    backend
         .read()
-        .map_err(|error| fail(&error.to_string()))?;
+        .await
+        .map_err(|error| fail(&error.to_string()))
+}
+
+async fn list(args: &WorkspaceArgs) -> Result<(), Stopped> {
+    let state = read(backend(args)?.as_ref()).await?;
     for (address, resource) in &state.resources {
         view::out(&format!(
             "{address:<28} {:<24} {}",
@@ -131,10 +151,8 @@ fn recorded<'a>(
         })
 }
 
-fn show(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
-    let state = backend(args)
-        .read()
-        .map_err(|error| fail(&error.to_string()))?;
+async fn show(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let state = read(backend(args)?.as_ref()).await?;
     let resource = recorded(&state, address)?;
     let journal: Vec<_> = state
         .journal
@@ -152,15 +170,19 @@ fn show(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
     Ok(())
 }
 
-fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
-    let backend = backend(args);
-    let held = backend
-        .lock(&LockInfo::current(format!("migspec state rm {address}")))
-        .map_err(|error| fail(&error.to_string()))?;
-    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+async fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let backend = backend(args)?;
+    let held = lock(
+        backend.as_ref(),
+        args,
+        format!("migspec state rm {address}"),
+    )
+    .await?;
+    let mut state = read(backend.as_ref()).await?;
     let resource = recorded(&state, address)?.clone();
     state.resources.remove(&Address(address.to_owned()));
     held.write(&mut state)
+        .await
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "Forgot {address} ({}{}); the remote job is untouched. `migspec import` adopts it again.",
@@ -184,18 +206,21 @@ fn is_address(name: &str) -> bool {
         && bytes.last() != Some(&b'-')
 }
 
-fn rename(args: &StateMoveArgs) -> Result<(), Stopped> {
+async fn rename(args: &StateMoveArgs) -> Result<(), Stopped> {
     let (from, to) = (&args.from, &args.to);
     if !is_address(to) {
         return Err(fail(&format!(
             "`{to}` cannot be an address: a metadata.name is lower-case letters, digits and `-`, at most 63 characters, starting and ending with a letter or digit"
         )));
     }
-    let backend = backend(&args.workspace);
-    let held = backend
-        .lock(&LockInfo::current(format!("migspec state mv {from} {to}")))
-        .map_err(|error| fail(&error.to_string()))?;
-    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    let backend = backend(&args.workspace)?;
+    let held = lock(
+        backend.as_ref(),
+        &args.workspace,
+        format!("migspec state mv {from} {to}"),
+    )
+    .await?;
+    let mut state = read(backend.as_ref()).await?;
     recorded(&state, from)?;
     if let Some(existing) = state.resources.get(&Address(to.clone())) {
         return Err(fail(&format!(
@@ -212,6 +237,7 @@ fn rename(args: &StateMoveArgs) -> Result<(), Stopped> {
         .expect("checked above: `from` is recorded and `to` is not")
         .clone();
     held.write(&mut state)
+        .await
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "Moved {from} to {to} ({}{}); the remote job is untouched.\n\nNext: set `metadata.name: {to}` in the spec that said `{from}` (keep it in the same paths); the next `migspec plan` then shows no create for {to}.",
@@ -223,14 +249,15 @@ fn rename(args: &StateMoveArgs) -> Result<(), Stopped> {
     Ok(())
 }
 
-fn reset_attempts(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
-    let backend = backend(args);
-    let held = backend
-        .lock(&LockInfo::current(format!(
-            "migspec state reset-attempts {address}"
-        )))
-        .map_err(|error| fail(&error.to_string()))?;
-    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+async fn reset_attempts(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
+    let backend = backend(args)?;
+    let held = lock(
+        backend.as_ref(),
+        args,
+        format!("migspec state reset-attempts {address}"),
+    )
+    .await?;
+    let mut state = read(backend.as_ref()).await?;
     let before = recorded(&state, address)?.attempts;
     if before == 0 {
         view::err(&format!(
@@ -242,6 +269,7 @@ fn reset_attempts(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
         resource.attempts = 0;
     }
     held.write(&mut state)
+        .await
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "{address}: attempts {before} → 0; the next `migspec apply` may resume or retry it again, up to onFailure.maxAttempts."
@@ -249,14 +277,14 @@ fn reset_attempts(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
     Ok(())
 }
 
-fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
+async fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
     if !force {
         return Err(fail(
             "`state unlock` needs --force: it clears the lock record of a process that is gone (a lock held by a running process is refused either way)",
         ));
     }
     // Refused with the holder while the OS lock is held: that process is alive.
-    match backend(args).force_unlock() {
+    match backend(args)?.force_unlock().await {
         Ok(Some(holder)) => {
             view::err(&format!(
                 "Cleared the lock record of pid {} on {} since {} (`{}`), which is no longer running (the OS had released its lock).",
@@ -291,13 +319,14 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
         serde_json::Value::Null,
         |region| serde_json::json!({"region": region}),
     );
-    let backend = &workspace.backend;
-    let held = backend
-        .lock(&LockInfo::current(format!(
-            "migspec import {kind} {address}"
-        )))
-        .map_err(|error| fail(&error.to_string()))?;
-    let mut state = backend.read().map_err(|error| fail(&error.to_string()))?;
+    let backend = workspace.backend.as_ref();
+    let held = lock(
+        backend,
+        &args.workspace,
+        format!("migspec import {kind} {address}"),
+    )
+    .await?;
+    let mut state = read(backend).await?;
     if let Some(existing) = state.resources.get(&address) {
         return Err(fail(&format!(
             "`{address}` is already recorded ({} {}); pick another name, or `migspec state rm {address}` first",
@@ -382,6 +411,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
         },
     );
     held.write(&mut state)
+        .await
         .map_err(|error| fail(&error.to_string()))?;
     view::err(&format!(
         "Imported {address}: recorded in the state; `migspec plan` with the spec shows what still differs."

@@ -299,6 +299,15 @@ impl Workspace {
     }
 }
 
+/// The state backend the settings and arguments name.
+pub(crate) fn open_backend(
+    args: &WorkspaceArgs,
+    settings: &Settings,
+) -> Result<Box<dyn StateBackend>, String> {
+    let _ = settings;
+    Ok(Box::new(LocalState::new(&args.state_dir)))
+}
+
 /// Runs a command's work with a workspace open (and the emulator stopped afterwards): the
 /// work returns its exit status, or [`Stopped`] once it printed why it stopped.
 pub(crate) fn in_workspace(
