@@ -333,6 +333,7 @@ impl Run {
             address: address.clone(),
             resource: slot,
             journal,
+            plan: None,
         };
         self.held
             .record(&mut state, &change)

@@ -353,6 +353,7 @@ mod tests {
                 };
                 crate::state::JOURNAL_KEEP + 5
             ],
+            plan: None,
         };
         held.record(&mut state, &change).await.unwrap();
         let read = backend.read().await.unwrap();

@@ -46,6 +46,10 @@ pub struct State {
     /// Intents and completed steps, oldest first.
     #[serde(default)]
     pub journal: Vec<JournalEntry>,
+    /// Saved plans applied with this state, oldest first (the last [`PLANS_KEEP`]): a saved
+    /// plan is applied at most once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_plans: Vec<AppliedPlan>,
     /// Fields this migspec does not know (a newer one wrote them), kept so that a write
     /// does not lose them. Filled by [`LocalState::read`], put back by its write.
     #[serde(skip)]
@@ -172,6 +176,7 @@ impl State {
             salt: uuid::Uuid::new_v4().simple().to_string(),
             resources: BTreeMap::new(),
             journal: Vec::new(),
+            applied_plans: Vec::new(),
             unknown: UnknownFields::default(),
         }
     }
@@ -390,6 +395,20 @@ pub enum StateError {
 /// `Box<dyn StateBackend>`; a database backend awaits its client inside).
 pub type StateFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StateError>> + Send + 'a>>;
 
+/// A saved plan that an apply started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedPlan {
+    /// The plan's id (`Plan::id`).
+    pub id: String,
+    /// When its apply started (RFC 3339).
+    pub at: String,
+    /// Who applied it (the lock holder's command, host and pid).
+    pub by: String,
+}
+
+/// The applied plans a state keeps.
+pub const PLANS_KEEP: usize = 200;
+
 /// One step's outcome for the state: the record of one address after the step (`None`:
 /// removed) and the journal entries it adds. Backends persist exactly this, so the cost
 /// of a step does not depend on how many objects the state holds.
@@ -401,6 +420,8 @@ pub struct StateChange {
     pub resource: Option<Resource>,
     /// Journal entries the step adds, oldest first.
     pub journal: Vec<JournalEntry>,
+    /// The saved plan an apply starts from, recorded with its first change.
+    pub plan: Option<AppliedPlan>,
 }
 
 /// The journal entries a state keeps (older ones are dropped as new ones come).
@@ -423,6 +444,11 @@ impl State {
         self.journal.extend(change.journal.iter().cloned());
         let excess = self.journal.len().saturating_sub(JOURNAL_KEEP);
         self.journal.drain(..excess);
+        if let Some(plan) = &change.plan {
+            self.applied_plans.push(plan.clone());
+            let excess = self.applied_plans.len().saturating_sub(PLANS_KEEP);
+            self.applied_plans.drain(..excess);
+        }
     }
 }
 
