@@ -530,3 +530,85 @@ fn issue_10_saved_plans_are_recognised_by_content_and_need_no_confirmation() {
     assert_eq!(saved.status.code(), Some(0), "{}", describe(&saved));
     assert_eq!(cloud.creates(), 1);
 }
+
+/// Issue 10 item 4: a saved plan is bound to the addresses it acts on. Others moving on
+/// (a job progressing, a spec added) do not make it stale and are not applied with it; a
+/// change to one of its own addresses refuses it, naming the address; it applies once.
+#[test]
+fn issue_10_a_saved_plan_is_bound_to_the_addresses_it_acts_on() {
+    let config = "durations: {migrating: 3s}\n";
+    let mut cloud = Cloud::start(Some(config));
+    cloud.write(
+        "specs/inventory-2021.yaml",
+        &Cloud::shipped("inventory-2021.yaml"),
+    );
+    // inventory-2021 is left migrating: it moves by itself from here on.
+    let first = apply(&cloud, &["specs/", "--wait", "running"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+
+    // The reviewed plan creates orders-to-cdb only.
+    cloud.write("specs/orders-mysql.yaml", &orders_spec());
+    let plan = cloud.run(&["plan", "specs/", "--out", "plan.json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(cloud.dir().join("plan.json")).unwrap())
+            .unwrap();
+    let bound: Vec<&String> = saved["binding"]["addresses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(bound, ["orders-to-cdb"], "{saved:#}");
+    // Meanwhile: the running job progresses (its status moves), and a spec is added.
+    let before = plan_json(&cloud, &["specs/"]).1;
+    let phase = change(&before, "inventory-2021")["phase"].clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while change(&plan_json(&cloud, &["specs/"]).1, "inventory-2021")["phase"] == phase {
+        assert!(Instant::now() < deadline, "inventory-2021 never moved on");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    cloud.write(
+        "specs/catalog-mongodb.yaml",
+        &Cloud::shipped("catalog-mongodb.yaml"),
+    );
+
+    let applied = apply(&cloud, &["plan.json"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", describe(&applied));
+    assert!(
+        stderr(&applied)
+            .contains("note: not in the saved plan, so left for the next plan: catalog-mongodb"),
+        "{}",
+        describe(&applied)
+    );
+    assert_eq!(
+        cloud.creates(),
+        2,
+        "orders-to-cdb created, catalog-mongodb not"
+    );
+    assert!(cloud.state()["resources"]["catalog-mongodb"].is_null());
+
+    // Applied once: a second run of the same plan is refused.
+    let again = apply(&cloud, &["plan.json"]);
+    assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
+    assert!(
+        stderr(&again).contains("was already applied at"),
+        "{}",
+        describe(&again)
+    );
+
+    // A plan whose own address changes after review is refused, naming it and what changed.
+    let plan = cloud.run(&["plan", "specs/", "--out", "plan.json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let edited =
+        Cloud::shipped("catalog-mongodb.yaml").replace("desired: checked", "desired: configured");
+    assert_ne!(edited, Cloud::shipped("catalog-mongodb.yaml"));
+    cloud.write("specs/catalog-mongodb.yaml", &edited);
+    let stale = apply(&cloud, &["plan.json"]);
+    assert_eq!(stale.status.code(), Some(1), "{}", describe(&stale));
+    assert!(
+        stderr(&stale).contains("catalog-mongodb: its spec changed"),
+        "{}",
+        describe(&stale)
+    );
+    assert_eq!(cloud.creates(), 2);
+}

@@ -28,7 +28,7 @@ use crate::poller::Poller;
 use crate::providers::Providers;
 use crate::specs::{Deadlines, Spec};
 use crate::state::{
-    HeldState, JournalEntry, JournalStatus, Resource, State, StateChange, now_rfc3339,
+    AppliedPlan, HeldState, JournalEntry, JournalStatus, Resource, State, StateChange, now_rfc3339,
 };
 
 /// How far `apply` follows each address before returning (`--wait`).
@@ -79,6 +79,9 @@ pub struct ApplyOptions {
     pub cancel: CancellationToken,
     /// The interval of the shared pollers after a provider's first `poll_after`.
     pub poll_interval: Duration,
+    /// The saved plan this apply runs, recorded in the state before its first step (a
+    /// saved plan is applied once).
+    pub saved_plan: Option<AppliedPlan>,
 }
 
 impl Default for ApplyOptions {
@@ -88,6 +91,7 @@ impl Default for ApplyOptions {
             wait: WaitLevel::Completed,
             cancel: CancellationToken::new(),
             poll_interval: Duration::from_secs(2),
+            saved_plan: None,
         }
     }
 }
@@ -226,6 +230,19 @@ pub async fn apply(
         reporter,
         options,
     });
+    if let Some(applied) = run.options.saved_plan.clone() {
+        // Recorded with the first address the plan acts on, before anything else happens.
+        let first = planned
+            .plan
+            .changes
+            .iter()
+            .find(|change| !change.actions.is_empty())
+            .map(|change| &change.address)
+            .or_else(|| planned.plan.forget.first().map(|entry| &entry.address));
+        if let Some(address) = first {
+            run.record_plan(address, applied).await?;
+        }
+    }
     let limit = Arc::new(Semaphore::new(run.options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut report = ApplyReport::default();
@@ -334,6 +351,21 @@ impl Run {
             resource: slot,
             journal,
             plan: None,
+        };
+        self.held
+            .record(&mut state, &change)
+            .await
+            .map_err(RunnerError::State)
+    }
+
+    /// Records the saved plan being applied (with `address`'s record unchanged).
+    async fn record_plan(&self, address: &Address, plan: AppliedPlan) -> Result<(), RunnerError> {
+        let mut state = self.state.lock().await;
+        let change = StateChange {
+            address: address.clone(),
+            resource: state.resources.get(address).cloned(),
+            journal: Vec::new(),
+            plan: Some(plan),
         };
         self.held
             .record(&mut state, &change)
@@ -1127,6 +1159,7 @@ mod tests {
         let address = Address("job".into());
         let specs = fake_specs(&address);
         let planned = Planned {
+            bindings: BTreeMap::new(),
             plan: Plan::new(
                 Binding::default(),
                 vec![Change {
@@ -1218,6 +1251,7 @@ mod tests {
         providers.register(fake.clone()).unwrap();
         let specs = fake_specs(&address);
         let planned = Planned {
+            bindings: BTreeMap::new(),
             plan: Plan::new(
                 Binding::default(),
                 vec![Change {

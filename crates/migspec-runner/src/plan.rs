@@ -6,7 +6,8 @@
 //! ```json
 //! {
 //!   "format_version": "2",
-//!   "binding": {"lineage": "…", "serial": 4, "specs": "sha256…", "observed": "sha256…"},
+//!   "id": "5b0c…",
+//!   "binding": {"lineage": "…", "serial": 4, "addresses": {"orders-to-cdb": {"spec": "…"}}},
 //!   "changes": [
 //!     {"address": "orders-to-cdb", "kind": "TencentDtsMigrateJob", "remote_id": "dts-1kl0iy0v",
 //!      "phase": "check_passed",
@@ -19,29 +20,35 @@
 //!
 //! A plan file never holds a secret: field changes of secrets carry only
 //! `{"kind": "sensitive"}`, and the binding holds hashes. `apply plan.json` refuses a plan
-//! whose binding no longer matches the specs, the state serial or the observed remote state.
+//! applied before, or whose own addresses' specs, state records or remote configuration
+//! changed, or whose actions a fresh plan no longer gives ([`Binding::stale_reasons`],
+//! [`Plan::action_differences`]); other addresses may move on ([`Plan::restricted_to`]).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use migspec_provider::{
-    Action, ActionKind, Address, Disruption, FieldChange, Observed, Phase, RemoteId,
-};
+use migspec_provider::{Action, ActionKind, Address, Disruption, FieldChange, Phase, RemoteId};
 
 /// The version of the plan format.
 pub const PLAN_FORMAT_VERSION: &str = "2";
 
-/// What a plan was computed from; all must still hold when it is applied.
+/// What a plan was computed from. A saved plan is applied only while what it binds still
+/// holds for the addresses it acts on (see [`Binding::stale_reasons`]); addresses it does
+/// not touch may move on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
-    /// The state's lineage.
+    /// The state's lineage ("" while no state was written); a plan of another lineage is
+    /// refused.
     pub lineage: String,
-    /// The state's serial.
+    /// The state's serial when planned (for people; not a staleness condition: other
+    /// addresses' steps move it).
     pub serial: u64,
-    /// Hash of the spec documents (as written, secrets as references).
-    pub specs: String,
-    /// Hash of the observations the plan was made from.
-    pub observed: String,
+    /// Per address the plan acts on (changes with actions, forgets): the spec, state
+    /// record and remote configuration it was planned from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub addresses: BTreeMap<Address, AddressBinding>,
     /// The spec paths given to `plan` (`apply plan.json` reads the specs from them again).
     #[serde(default)]
     pub paths: Vec<String>,
@@ -59,23 +66,62 @@ pub struct Binding {
     pub replace: Vec<Address>,
 }
 
+/// What one address was planned from, as hashes (`None`: there was none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressBinding {
+    /// The spec document as written (secrets as references).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    /// The state's record of the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// The remote object's id and configuration (not its phase or progress, which move by
+    /// themselves; a phase that changes the planned actions is caught by comparing them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+}
+
 impl Binding {
-    /// What differs between the binding of a saved plan and a fresh one (empty: the plan
-    /// still holds).
+    /// What differs between the binding of a saved plan and the bindings of a fresh one
+    /// (every address it observed), one line per address and cause (empty: the plan still
+    /// holds). Only the saved plan's own addresses count.
     #[must_use]
-    pub fn stale_reasons(&self, fresh: &Self) -> Vec<&'static str> {
+    pub fn stale_reasons(
+        &self,
+        fresh_lineage: &str,
+        fresh: &BTreeMap<Address, AddressBinding>,
+    ) -> Vec<String> {
         let mut reasons = Vec::new();
-        if self.lineage != fresh.lineage {
-            reasons.push("the plan was made from another state (lineage differs)");
+        if !self.lineage.is_empty() && !fresh_lineage.is_empty() && self.lineage != fresh_lineage {
+            reasons.push(format!(
+                "the plan was made from another state (lineage {} here, {} in the plan): plan against the state this apply uses (a shared state backend)",
+                fresh_lineage, self.lineage
+            ));
         }
-        if self.serial != fresh.serial {
-            reasons.push("the state was written since the plan was made (another apply ran)");
-        }
-        if self.specs != fresh.specs {
-            reasons.push("the spec files changed");
-        }
-        if self.observed != fresh.observed {
-            reasons.push("the remote jobs changed (status or configuration)");
+        let absent = AddressBinding::default();
+        for (address, saved) in &self.addresses {
+            let now = fresh.get(address).unwrap_or(&absent);
+            if saved.spec != now.spec {
+                reasons.push(match now.spec {
+                    None => format!("{address}: its spec is gone"),
+                    Some(_) if saved.spec.is_none() => format!("{address}: a spec for it appeared"),
+                    Some(_) => format!("{address}: its spec changed"),
+                });
+            }
+            if saved.record != now.record {
+                reasons.push(format!(
+                    "{address}: its state record changed since the plan (another apply ran for it)"
+                ));
+            }
+            if saved.remote != now.remote {
+                reasons.push(match (&saved.remote, &now.remote) {
+                    (Some(_), None) => format!("{address}: its remote object is gone"),
+                    (None, Some(_)) => format!("{address}: a remote object for it appeared"),
+                    _ => format!(
+                        "{address}: its remote object changed (another object, or its configuration)"
+                    ),
+                });
+            }
         }
         reasons
     }
@@ -178,6 +224,10 @@ pub struct Summary {
 pub struct Plan {
     /// Format version of this document.
     pub format_version: String,
+    /// Identifies this plan: a saved plan is applied at most once (the state remembers the
+    /// ids it applied).
+    #[serde(default)]
+    pub id: String,
     /// What it was computed from.
     pub binding: Binding,
     /// Per address, in address order.
@@ -209,6 +259,7 @@ impl Plan {
         let summary = Self::count(&changes, 0, 0);
         Self {
             format_version: PLAN_FORMAT_VERSION.to_owned(),
+            id: uuid::Uuid::new_v4().to_string(),
             binding,
             changes,
             drift,
@@ -263,6 +314,32 @@ impl Plan {
     #[must_use]
     pub fn has_changes(&self) -> bool {
         !self.forget.is_empty() || self.changes.iter().any(|change| !change.actions.is_empty())
+    }
+
+    /// This plan with only the actions and forgets of `addresses` (the saved plan's): what
+    /// a fresh plan finds elsewhere is left for the next plan, never applied unreviewed.
+    /// Returns the addresses left out.
+    pub fn restricted_to(&mut self, addresses: &BTreeMap<Address, AddressBinding>) -> Vec<Address> {
+        let mut left_out = Vec::new();
+        for change in &mut self.changes {
+            if !change.actions.is_empty() && !addresses.contains_key(&change.address) {
+                left_out.push(change.address.clone());
+                change.actions.clear();
+            }
+        }
+        self.forget.retain(|entry| {
+            let keep = addresses.contains_key(&entry.address);
+            if !keep {
+                left_out.push(entry.address.clone());
+            }
+            keep
+        });
+        self.blocked
+            .retain(|entry| addresses.contains_key(&entry.address));
+        let (forget, blocked) = (self.forget.clone(), self.blocked.clone());
+        self.summary = Self::count(&self.changes, forget.len(), blocked.len());
+        left_out.sort();
+        left_out
     }
 
     /// `Plan: 2 to create, 1 to modify, 3 lifecycle steps, 0 to delete.` (then `, 1 to
@@ -333,7 +410,15 @@ impl Plan {
         let saved = actions(self);
         let now = actions(fresh);
         let mut lines = Vec::new();
-        let addresses: BTreeSet<&&Address> = saved.keys().chain(now.keys()).collect();
+        // The saved plan's own addresses; what a fresh plan adds elsewhere is not applied
+        // (see `Plan::restricted_to`).
+        let addresses: BTreeSet<&&Address> = saved
+            .keys()
+            .chain(
+                now.keys()
+                    .filter(|address| self.binding.addresses.contains_key(**address)),
+            )
+            .collect();
         for address in addresses {
             let (before, after) = (saved.get(*address), now.get(*address));
             if before != after {
@@ -379,24 +464,28 @@ pub fn fingerprint<T: Serialize>(value: &T) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The fingerprint of a set of observations, independent of their order.
-#[must_use]
-pub fn observed_fingerprint(observed: &[Observed]) -> String {
-    let mut parts: Vec<String> = observed.iter().map(fingerprint).collect();
-    parts.sort();
-    fingerprint(&parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bound(spec: &str) -> AddressBinding {
+        AddressBinding {
+            spec: Some(spec.into()),
+            record: Some("r".into()),
+            remote: Some("o".into()),
+        }
+    }
 
     fn binding() -> Binding {
         Binding {
             lineage: "l".into(),
             serial: 1,
-            specs: "s".into(),
-            observed: "o".into(),
+            addresses: [
+                (Address("a".into()), bound("s")),
+                (Address("b".into()), bound("s")),
+                (Address("c".into()), bound("s")),
+            ]
+            .into(),
             paths: vec!["specs".into()],
             only: vec![],
             exclude: vec![],
@@ -503,36 +592,26 @@ mod tests {
     }
 
     #[test]
-    fn stale_reasons_name_what_changed() {
+    fn stale_reasons_name_each_address_and_what_changed() {
         let saved = binding();
-        assert!(saved.stale_reasons(&binding()).is_empty());
-        let mut fresh = binding();
-        fresh.serial = 2;
-        fresh.specs = "t".into();
+        let mut fresh = binding().addresses;
+        // Another address moving on (not in the saved plan) does not matter.
+        fresh.insert(Address("z".into()), AddressBinding::default());
+        assert!(saved.stale_reasons("l", &fresh).is_empty());
+        fresh.get_mut(&Address("a".into())).unwrap().spec = Some("t".into());
+        fresh.get_mut(&Address("b".into())).unwrap().record = None;
+        fresh.remove(&Address("c".into()));
         assert_eq!(
-            saved.stale_reasons(&fresh),
+            saved.stale_reasons("l", &fresh),
             [
-                "the state was written since the plan was made (another apply ran)",
-                "the spec files changed"
+                "a: its spec changed",
+                "b: its state record changed since the plan (another apply ran for it)",
+                "c: its spec is gone",
+                "c: its state record changed since the plan (another apply ran for it)",
+                "c: its remote object is gone",
             ]
         );
-    }
-
-    #[test]
-    fn observation_fingerprints_ignore_order_but_not_content() {
-        let a = Observed::Missing {
-            address: Address("a".into()),
-        };
-        let b = Observed::Missing {
-            address: Address("b".into()),
-        };
-        assert_eq!(
-            observed_fingerprint(&[a.clone(), b.clone()]),
-            observed_fingerprint(&[b.clone(), a.clone()])
-        );
-        assert_ne!(
-            observed_fingerprint(std::slice::from_ref(&a)),
-            observed_fingerprint(&[b])
-        );
+        assert_eq!(saved.stale_reasons("other", &binding().addresses).len(), 1);
+        assert!(saved.stale_reasons("", &binding().addresses).is_empty());
     }
 }

@@ -15,7 +15,9 @@ use migspec_provider::{
 use migspec_spec::model::DeletionPolicy;
 
 use crate::RunnerError;
-use crate::plan::{Binding, Blocked, Change, Drift, Forget, Plan, Warning, fingerprint};
+use crate::plan::{
+    AddressBinding, Binding, Blocked, Change, Drift, Forget, Plan, Warning, fingerprint,
+};
 use crate::providers::Providers;
 use crate::scope::Scope;
 use crate::specs::SpecSet;
@@ -112,6 +114,8 @@ pub struct Planned {
     pub observed: BTreeMap<Address, Observed>,
     /// The state the plan was made from.
     pub state: State,
+    /// What every observed address was planned from (a saved plan binds those it acts on).
+    pub bindings: BTreeMap<Address, AddressBinding>,
 }
 
 /// What one address is, for observation and planning.
@@ -196,7 +200,21 @@ pub async fn plan(
     }
     let mut warnings = rename_hints(&state, &specs, &changes, &forget);
     warnings.extend(unmarked(&specs, &changes, &observed));
-    let observations: Vec<Observed> = observed.values().cloned().collect();
+    let bindings: BTreeMap<Address, AddressBinding> = subjects
+        .iter()
+        .map(|subject| {
+            (
+                subject.address.clone(),
+                address_binding(&specs, &state, &observed, &subject.address),
+            )
+        })
+        .collect();
+    let touched: BTreeSet<&Address> = changes
+        .iter()
+        .filter(|change| !change.actions.is_empty())
+        .map(|change| &change.address)
+        .chain(forget.iter().map(|entry| &entry.address))
+        .collect();
     let binding = Binding {
         // A state never written has no lineage yet (each read of a missing file makes one).
         lineage: if state.serial == 0 {
@@ -205,8 +223,11 @@ pub async fn plan(
             state.lineage.clone()
         },
         serial: state.serial,
-        specs: specs.hash(),
-        observed: observed_binding(&observations),
+        addresses: bindings
+            .iter()
+            .filter(|(address, _)| touched.contains(address))
+            .map(|(address, binding)| (address.clone(), binding.clone()))
+            .collect(),
         paths: Vec::new(),
         only: selection.only_globs.clone(),
         exclude: selection.exclude_globs.clone(),
@@ -219,7 +240,26 @@ pub async fn plan(
         specs,
         observed,
         state,
+        bindings,
     })
+}
+
+/// What one address is planned from, as hashes: its spec, its state record, and its
+/// remote object's id and configuration (not phase or progress).
+fn address_binding(
+    specs: &SpecSet,
+    state: &State,
+    observed: &BTreeMap<Address, Observed>,
+    address: &Address,
+) -> AddressBinding {
+    AddressBinding {
+        spec: specs.specs.get(address).map(|spec| spec.hash.clone()),
+        record: state.resources.get(address).map(fingerprint),
+        remote: observed
+            .get(address)
+            .and_then(Observed::object)
+            .map(|object| fingerprint(&(&object.id, &object.view))),
+    }
 }
 
 /// Plans one address: the provider's actions, or a forget, or why it is blocked.
@@ -788,26 +828,6 @@ fn flatten<'a>(value: &'a Value, pointer: String, out: &mut BTreeMap<String, &'a
     }
 }
 
-/// The part of observations a plan depends on: ids, statuses and configuration; not the
-/// progress counters, which move every second while a job runs.
-#[must_use]
-pub fn observed_binding(observed: &[Observed]) -> String {
-    let mut parts: Vec<String> = observed
-        .iter()
-        .map(|observation| match observation.object() {
-            None => fingerprint(&(observation.address(), "missing")),
-            Some(object) => fingerprint(&(
-                observation.address(),
-                &object.id,
-                &object.raw_status,
-                &object.view,
-            )),
-        })
-        .collect();
-    parts.sort();
-    fingerprint(&parts)
-}
-
 /// Plan errors, one per address, for display.
 #[must_use]
 pub fn describe_plan_errors(errors: &[PlanError]) -> String {
@@ -918,26 +938,38 @@ mod tests {
     }
 
     #[test]
-    fn bindings_ignore_progress_but_not_status() {
-        let mut moving = present("x", json!({}));
-        let still = moving.clone();
+    fn address_bindings_ignore_phase_and_progress_but_not_configuration() {
+        let address = Address("a".into());
+        let binding_of = |observation: Observed| {
+            let observed: BTreeMap<Address, Observed> = [(address.clone(), observation)].into();
+            address_binding(&SpecSet::default(), &State::new(), &observed, &address)
+        };
+        let still = present("x", json!({"JobName": "a"}));
+        let mut moving = still.clone();
         if let Observed::Present { object, .. } = &mut moving {
+            object.phase = Phase::ReadyToComplete;
+            object.raw_status = "8".into();
             object.progress = Some(migspec_provider::Progress {
                 percent: Some(40.0),
                 step: None,
                 message: None,
             });
         }
-        assert_eq!(
-            observed_binding(std::slice::from_ref(&moving)),
-            observed_binding(std::slice::from_ref(&still))
-        );
-        if let Observed::Present { object, .. } = &mut moving {
-            object.raw_status = "3".into();
-        }
+        assert_eq!(binding_of(moving), binding_of(still.clone()));
+        assert!(binding_of(still.clone()).remote.is_some());
         assert_ne!(
-            observed_binding(std::slice::from_ref(&moving)),
-            observed_binding(std::slice::from_ref(&still))
+            binding_of(present("x", json!({"JobName": "b"}))),
+            binding_of(still.clone())
+        );
+        assert_ne!(
+            binding_of(present("y", json!({"JobName": "a"}))),
+            binding_of(still)
+        );
+        assert_eq!(
+            binding_of(Observed::Missing {
+                address: address.clone()
+            }),
+            AddressBinding::default()
         );
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use migspec_runner::engine::{self, ApplyOptions, Outcome, Reporter, WaitLevel};
-use migspec_runner::state::LockInfo;
+use migspec_runner::state::{AppliedPlan, LockInfo};
 use tokio_util::sync::CancellationToken;
 
 use super::ExitStatus;
@@ -46,11 +46,15 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     // The lock is held from before planning until the state is written for the last time.
     let held = workspace
         .backend
-        .lock(LockInfo::current(command), args.workspace.lock_timeout)
+        .lock(
+            LockInfo::current(command.clone()),
+            args.workspace.lock_timeout,
+        )
         .await
         .map_err(|error| fail(&error.to_string()))?;
 
     let from_saved_plan = saved_plan(&args.paths).is_some();
+    let mut applied_plan = None;
     let planned = match saved_plan(&args.paths) {
         Some(path) => {
             let saved = super::plan::load(path)?;
@@ -61,13 +65,29 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
                 prune: saved.binding.prune,
                 replace: saved.binding.replace.iter().map(|a| a.0.clone()).collect(),
             };
-            let fresh = prepare(&paths, workspace, &selection).await?;
-            let reasons = saved.binding.stale_reasons(&fresh.plan.binding);
+            let mut fresh = prepare(&paths, workspace, &selection).await?;
+            if let Some(applied) = fresh
+                .state
+                .applied_plans
+                .iter()
+                .find(|applied| applied.id == saved.id)
+            {
+                return Err(fail(&format!(
+                    "the saved plan {} was already applied at {} ({}); a plan is applied once: nothing was applied. Make a new plan with `migspec plan --out {}`",
+                    path.display(),
+                    applied.at,
+                    applied.by,
+                    path.display()
+                )));
+            }
+            let reasons = saved
+                .binding
+                .stale_reasons(&fresh.plan.binding.lineage, &fresh.bindings);
             if !reasons.is_empty() {
                 return Err(fail(&format!(
-                    "the saved plan {} is stale: {}; nothing was applied. Make a new plan with `migspec plan --out {}`",
+                    "the saved plan {} is stale; nothing was applied:\n  {}\n  help: make a new plan with `migspec plan --out {}` and review it",
                     path.display(),
-                    reasons.join("; "),
+                    reasons.join("\n  "),
                     path.display()
                 )));
             }
@@ -76,12 +96,31 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
             let differences = saved.action_differences(&fresh.plan);
             if !differences.is_empty() {
                 return Err(fail(&format!(
-                    "the saved plan {} does not match what its inputs plan now, so it is not what was reviewed (edited by hand?); nothing was applied:\n  {}\n  help: make a new plan with `migspec plan --out {}` and review it",
+                    "the saved plan {} does not match what its inputs plan now, so it is not what was reviewed (edited by hand, or its jobs moved on); nothing was applied:\n  {}\n  help: make a new plan with `migspec plan --out {}` and review it",
                     path.display(),
                     differences.join("\n  "),
                     path.display()
                 )));
             }
+            // Other addresses moved on since (a job failed, a spec was added): that is for
+            // the next plan, never applied unreviewed.
+            let left_out = fresh.plan.restricted_to(&saved.binding.addresses);
+            if !left_out.is_empty() {
+                view::err(&format!(
+                    "note: not in the saved plan, so left for the next plan: {}",
+                    left_out
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            fresh.plan.id.clone_from(&saved.id);
+            applied_plan = (!saved.binding.addresses.is_empty()).then(|| AppliedPlan {
+                id: saved.id.clone(),
+                at: migspec_runner::state::now_rfc3339(),
+                by: command.clone(),
+            });
             fresh
         }
         None => prepare(&args.paths, workspace, &args.selection).await?,
@@ -134,6 +173,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         },
         cancel: cancel.clone(),
         poll_interval: workspace.poll_interval,
+        saved_plan: applied_plan,
     };
     let result = engine::apply(
         &workspace.providers,

@@ -498,8 +498,15 @@ mod tests {
         let binding = Binding {
             lineage: "7d6c0b2e".into(),
             serial: 4,
-            specs: "specs-hash".into(),
-            observed: "observed-hash".into(),
+            addresses: [(
+                Address("orders-to-cdb".into()),
+                migspec_runner::plan::AddressBinding {
+                    spec: Some("spec-hash".into()),
+                    record: Some("record-hash".into()),
+                    remote: Some("remote-hash".into()),
+                },
+            )]
+            .into(),
             paths: vec!["specs".into()],
             ..Binding::default()
         };
@@ -585,7 +592,7 @@ mod tests {
                 in_place: true,
             }],
         }];
-        Plan::new(binding, changes, drift).with_outside(
+        let mut plan = Plan::new(binding, changes, drift).with_outside(
             vec![Forget {
                 address: Address("old-orders".into()),
                 kind: "TencentDtsMigrateJob".into(),
@@ -604,7 +611,9 @@ mod tests {
                 address: Address("orders-v2".into()),
                 message: "looks like a rename of orders (same configuration): to keep its job instead of creating another, run `migspec state mv orders orders-v2` and plan again".into(),
             }],
-        )
+        );
+        plan.id = "7f3c2a10-plan".into();
+        plan
     }
 
     fn empty() -> Plan {
