@@ -612,3 +612,85 @@ fn issue_10_a_saved_plan_is_bound_to_the_addresses_it_acts_on() {
     );
     assert_eq!(cloud.creates(), 2);
 }
+
+/// Issue 10 item 7: a pull-request comment fits GitHub (changed addresses only, under
+/// 60,000 characters with a pointer to the full plan), the whole plan goes to the job
+/// summary, and annotations sit on the spec's own line.
+#[test]
+fn issue_10_pr_comments_fit_github_and_annotations_point_at_the_spec() {
+    let mut cloud = Cloud::start(None);
+    // 300 specs, ten documents a file (a file's node budget bounds alias expansion).
+    let mut files = vec![String::new(); 30];
+    for index in 0..300 {
+        let file = &mut files[index / 10];
+        if index % 10 > 0 {
+            file.push_str("---\n");
+        }
+        file.push_str(
+            &orders_spec()
+                .replace("orders-to-cdb", &format!("orders-{index:03}"))
+                .replace(
+                    "# yaml-language-server: $schema=../schemas/migspec.schema.json\n",
+                    "",
+                ),
+        );
+    }
+    for (number, text) in files.iter().enumerate() {
+        cloud.write(&format!("specs/many-{number:02}.yaml"), text);
+    }
+    let many = &files[0];
+    cloud.write(
+        "specs/inventory-2021.yaml",
+        &Cloud::shipped("inventory-2021.yaml"),
+    );
+    let first = apply(&cloud, &["specs/inventory-2021.yaml"]);
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+
+    let summary = cloud.dir().join("summary.md");
+    let output = cloud
+        .migspec()
+        .args(["plan", "specs/", "--format", "markdown"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let comment = stdout(&output);
+    assert!(comment.len() < 60_000, "{} characters", comment.len());
+    assert!(
+        comment.starts_with("### migspec plan: Plan: 300 to create"),
+        "{}",
+        &comment[..200]
+    );
+    assert!(
+        comment.contains("1 address without changes."),
+        "unchanged ones counted"
+    );
+    assert!(
+        !comment.contains("`inventory-2021`"),
+        "unchanged ones not listed"
+    );
+    assert!(
+        comment.contains("The full plan is the workflow's `migspec-plan` artifact"),
+        "{}",
+        &comment[comment.len().saturating_sub(500)..]
+    );
+    let full = std::fs::read_to_string(&summary).unwrap();
+    assert!(full.len() > 60_000, "the job summary holds the whole plan");
+    assert!(full.contains("<code>orders-299</code>: 3 action(s)"));
+
+    let github = cloud.run(&["plan", "specs/", "--format", "github"]);
+    let annotations = stdout(&github);
+    // orders-007 is the eighth document: its metadata.name line in specs/many-00.yaml.
+    let line = many
+        .lines()
+        .position(|line| line == "  name: orders-007")
+        .unwrap()
+        + 1;
+    assert!(
+        annotations.contains(&format!(
+            "::notice file=specs/many-00.yaml,line={line},title=orders-007::planned: create, check, start"
+        )),
+        "{}",
+        annotations.lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+}

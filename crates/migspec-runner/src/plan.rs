@@ -142,6 +142,19 @@ pub struct Change {
     pub phase: Option<Phase>,
     /// The ordered actions (empty: no change).
     pub actions: Vec<Action>,
+    /// Where the spec is (relative to the project root), for annotations on a diff;
+    /// absent for an address whose spec left the set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// A place in a spec file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The file, relative to the project root.
+    pub file: String,
+    /// The line (1-based) of the document's `metadata.name`.
+    pub line: usize,
 }
 
 /// Changes made outside migspec: what the cloud has that the last apply did not set.
@@ -509,6 +522,7 @@ mod tests {
                         Action::new(ActionKind::Check, "then check"),
                         Action::new(ActionKind::Start, "then start"),
                     ],
+                    source: None,
                 },
                 Change {
                     address: Address("a".into()),
@@ -516,6 +530,7 @@ mod tests {
                     remote_id: Some(RemoteId("x".into())),
                     phase: Some(Phase::Running),
                     actions: vec![],
+                    source: None,
                 },
             ],
             vec![],
@@ -537,6 +552,7 @@ mod tests {
             remote_id: None,
             phase: None,
             actions,
+            source: None,
         };
         let fresh = Plan::new(
             binding(),

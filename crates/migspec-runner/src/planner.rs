@@ -16,7 +16,7 @@ use migspec_spec::model::DeletionPolicy;
 
 use crate::RunnerError;
 use crate::plan::{
-    AddressBinding, Binding, Blocked, Change, Drift, Forget, Plan, Warning, fingerprint,
+    AddressBinding, Binding, Blocked, Change, Drift, Forget, Plan, Source, Warning, fingerprint,
 };
 use crate::providers::Providers;
 use crate::scope::Scope;
@@ -391,6 +391,10 @@ fn plan_subject(
         remote_id,
         phase: observation.object().map(|object| object.phase),
         actions,
+        source: spec.map(|spec| Source {
+            file: crate::scope::project_relative(&spec.file),
+            line: spec.line,
+        }),
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Spec {
     pub desired: DesiredSpec,
     /// The file it came from.
     pub file: PathBuf,
+    /// The line (1-based) of its `metadata.name` in that file, for annotations on a diff.
+    pub line: usize,
     /// SHA-256 of the document as written (secrets as references).
     pub hash: String,
     /// Per-phase deadlines from `lifecycle.timeouts`.
@@ -188,6 +190,8 @@ impl SpecSet {
     ) -> Result<Self, Vec<UnresolvedSecret>> {
         let mut set = Self::default();
         let mut errors = Vec::new();
+        // Each file's documents, parsed once for the lines of their names.
+        let mut parsed: BTreeMap<PathBuf, Vec<migspec_spec::yaml::Node>> = BTreeMap::new();
         for valid in documents {
             let document = serde_json::to_value(&valid.document).expect("spec documents serialize");
             let address = Address(valid.document.metadata().name.clone());
@@ -226,7 +230,18 @@ impl SpecSet {
                     }
                 }
             }
+            let nodes = parsed.entry(file.clone()).or_insert_with(|| {
+                migspec_spec::yaml::parse_documents(valid.file.text()).unwrap_or_default()
+            });
+            let line = nodes.get(valid.index).map_or(1, |node| {
+                let located = node.locate("/metadata/name");
+                valid
+                    .file
+                    .line_column(located.key.unwrap_or(located.value).offset)
+                    .0
+            });
             let spec = Spec {
+                line,
                 hash: fingerprint(&document),
                 config_hash: config_hash(&document, &address),
                 timeouts: Deadlines::from_document(&document),

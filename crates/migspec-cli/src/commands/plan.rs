@@ -145,7 +145,7 @@ pub(crate) fn render_plan(plan: &Plan, format: PlanFormat) -> String {
             },
         ),
         PlanFormat::Json => render::json(plan),
-        PlanFormat::Markdown => render::markdown(plan),
+        PlanFormat::Markdown => render::markdown(plan, render::COMMENT_LIMIT),
         PlanFormat::Github => render::github(plan),
     }
 }
@@ -191,6 +191,7 @@ pub(crate) fn run(args: &PlanArgs) -> ExitStatus {
     in_workspace(&args.workspace, async |workspace| {
         let planned = prepare(&args.paths, workspace, &args.selection).await?;
         view::out(render_plan(&planned.plan, args.format).trim_end());
+        write_step_summary(&planned.plan)?;
         if let Some(out) = &args.out {
             save(&planned.plan, out)?;
             view::err(&format!(
@@ -201,6 +202,27 @@ pub(crate) fn run(args: &PlanArgs) -> ExitStatus {
         }
         Ok(plan_status(&planned.plan, args.detailed_exitcode))
     })
+}
+
+/// In GitHub Actions (`GITHUB_STEP_SUMMARY` set), the whole plan as markdown goes to the
+/// job summary, which holds far more than a pull-request comment.
+fn write_step_summary(plan: &Plan) -> Result<(), Stopped> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) else {
+        return Ok(());
+    };
+    use std::io::Write;
+    let text = render::markdown(plan, usize::MAX);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{text}"))
+        .map_err(|error| {
+            fail(&format!(
+                "cannot write the job summary {}: {error}",
+                std::path::Path::new(&path).display()
+            ))
+        })
 }
 
 /// The exit status of `plan`: 1 when every address is blocked (nothing could be planned);

@@ -270,15 +270,22 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// A pull-request comment.
-pub(crate) fn markdown(plan: &Plan) -> String {
-    let mut out = String::new();
+/// The most a pull-request comment may hold here: GitHub refuses comments over 65,536
+/// characters; the rest is room for what a workflow adds around it.
+pub(crate) const COMMENT_LIMIT: usize = 60_000;
+
+/// A pull-request comment: the changed addresses (unchanged ones counted in one line),
+/// what is blocked, forgotten or worth a warning, then per address the details, then
+/// drift. Longer than `limit` characters, it ends where the next part would not fit, with
+/// a line saying what was left out and where the full plan is.
+pub(crate) fn markdown(plan: &Plan, limit: usize) -> String {
+    let mut parts: Vec<String> = Vec::new();
     let title = if plan.has_changes() || !plan.blocked.is_empty() {
         plan.summary_line()
     } else {
         "No changes. Remote jobs match the specs.".to_owned()
     };
-    let _ = writeln!(out, "### migspec plan: {title}\n");
+    parts.push(format!("### migspec plan: {title}\n\n"));
     let disruptive = plan
         .changes
         .iter()
@@ -286,108 +293,66 @@ pub(crate) fn markdown(plan: &Plan) -> String {
         .filter(|action| !action.disruptions.is_empty())
         .count();
     if disruptive > 0 {
-        let _ = writeln!(
-            out,
-            "> ⚠️ **{disruptive} disruptive action(s)**: read the details before merging.\n"
-        );
+        parts.push(format!(
+            "> ⚠️ **{disruptive} disruptive action(s)**: read the details before merging.\n\n"
+        ));
     }
-    let _ = writeln!(out, "| address | kind | remote | actions |");
-    let _ = writeln!(out, "|---|---|---|---|");
-    for change in &plan.changes {
-        let actions = if change.actions.is_empty() {
-            "= no change".to_owned()
-        } else {
-            change
-                .actions
-                .iter()
-                .map(|action| {
-                    let mark = if action.disruptions.is_empty() {
-                        ""
-                    } else {
-                        " ⚠️"
-                    };
-                    format!("{} {}{mark}", action.kind.symbol(), action.kind.verb())
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let remote = match (&change.remote_id, change.phase) {
-            (Some(id), Some(phase)) => format!("`{id}` ({})", phase_name(phase)),
-            (Some(id), None) => format!("`{id}`"),
-            _ => "–".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} |",
-            cell(&change.address.0),
-            cell(&change.kind),
-            cell(&remote),
-            cell(&actions)
-        );
-    }
-    for change in plan
+    let changed: Vec<&Change> = plan
         .changes
         .iter()
         .filter(|change| !change.actions.is_empty())
-    {
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{}</code>: {} action(s)</summary>\n",
-            change.address,
-            change.actions.len()
-        );
-        for action in &change.actions {
-            let _ = writeln!(
-                out,
-                "- **{} {}**: {}",
-                action.kind.symbol(),
-                action.kind.verb(),
-                action.reason
-            );
-            for field in &action.changes {
-                let _ = writeln!(
-                    out,
-                    "  - `{}`: {}",
-                    field_path(&field.field),
-                    change_text(field)
-                );
-            }
-            for disruption in &action.disruptions {
-                let _ = writeln!(out, "  - ⚠️ {}", disruption.describe());
-            }
+        .collect();
+    if !changed.is_empty() {
+        parts.push("| address | kind | remote | actions |\n|---|---|---|---|\n".to_owned());
+        for change in &changed {
+            parts.push(markdown_row(change));
         }
-        let _ = writeln!(out, "\n</details>");
     }
-    if !plan.forget.is_empty() {
-        let _ = writeln!(out, "\n#### {}\n", FORGET_TITLE.trim_end_matches(':'));
-        for entry in &plan.forget {
-            let _ = writeln!(out, "- `{}`: {}", entry.address, cell(&forget_line(entry)));
-        }
+    let unchanged = plan.changes.len() - changed.len();
+    if unchanged > 0 {
+        let noun = if unchanged == 1 {
+            "address"
+        } else {
+            "addresses"
+        };
+        parts.push(format!("\n{unchanged} {noun} without changes.\n"));
     }
     if !plan.blocked.is_empty() {
-        let _ = writeln!(out, "\n#### ✘ {}\n", BLOCKED_TITLE.trim_end_matches(':'));
+        let mut text = format!("\n#### ✘ {}\n\n", BLOCKED_TITLE.trim_end_matches(':'));
         for entry in &plan.blocked {
             let _ = writeln!(
-                out,
+                text,
                 "- `{}`: {} — {}",
                 entry.address,
                 cell(&entry.reason),
                 cell(&entry.help)
             );
         }
+        parts.push(text);
+    }
+    if !plan.forget.is_empty() {
+        let mut text = format!("\n#### {}\n\n", FORGET_TITLE.trim_end_matches(':'));
+        for entry in &plan.forget {
+            let _ = writeln!(text, "- `{}`: {}", entry.address, cell(&forget_line(entry)));
+        }
+        parts.push(text);
     }
     if !plan.warnings.is_empty() {
-        let _ = writeln!(out, "\n#### {}\n", WARNINGS_TITLE.trim_end_matches(':'));
+        let mut text = format!("\n#### {}\n\n", WARNINGS_TITLE.trim_end_matches(':'));
         for warning in &plan.warnings {
-            let _ = writeln!(out, "- `{}`: {}", warning.address, cell(&warning.message));
+            let _ = writeln!(text, "- `{}`: {}", warning.address, cell(&warning.message));
         }
+        parts.push(text);
+    }
+    for change in &changed {
+        parts.push(markdown_details(change));
     }
     if !plan.drift.is_empty() {
-        let _ = writeln!(out, "\n#### Drift (changed outside migspec)\n");
+        let mut text = "\n#### Drift (changed outside migspec)\n\n".to_owned();
         for drift in &plan.drift {
             for field in &drift.changes {
                 let _ = writeln!(
-                    out,
+                    text,
                     "- `{}` `{}`: {}",
                     drift.address,
                     field_path(&field.field),
@@ -395,7 +360,84 @@ pub(crate) fn markdown(plan: &Plan) -> String {
                 );
             }
         }
+        parts.push(text);
     }
+    // What is said when the rest does not fit; kept free below the limit.
+    const ROOM: usize = 400;
+    let mut out = String::new();
+    for (index, part) in parts.iter().enumerate() {
+        if out.len() + part.len() + ROOM > limit {
+            let _ = write!(
+                out,
+                "\n\n> ✂️ **The plan is longer than a pull-request comment may be**: {} more part(s) \
+                 (table rows, details, drift) are left out here. The full plan is the workflow's \
+                 `migspec-plan` artifact (`migspec show plan.json`) and its job summary.\n",
+                parts.len() - index
+            );
+            return out;
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+fn markdown_row(change: &Change) -> String {
+    let actions = change
+        .actions
+        .iter()
+        .map(|action| {
+            let mark = if action.disruptions.is_empty() {
+                ""
+            } else {
+                " ⚠️"
+            };
+            format!("{} {}{mark}", action.kind.symbol(), action.kind.verb())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let remote = match (&change.remote_id, change.phase) {
+        (Some(id), Some(phase)) => format!("`{id}` ({})", phase_name(phase)),
+        (Some(id), None) => format!("`{id}`"),
+        _ => "–".to_owned(),
+    };
+    format!(
+        "| `{}` | {} | {} | {} |\n",
+        cell(&change.address.0),
+        cell(&change.kind),
+        cell(&remote),
+        cell(&actions)
+    )
+}
+
+fn markdown_details(change: &Change) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n<details><summary><code>{}</code>: {} action(s)</summary>\n",
+        change.address,
+        change.actions.len()
+    );
+    for action in &change.actions {
+        let _ = writeln!(
+            out,
+            "- **{} {}**: {}",
+            action.kind.symbol(),
+            action.kind.verb(),
+            action.reason
+        );
+        for field in &action.changes {
+            let _ = writeln!(
+                out,
+                "  - `{}`: {}",
+                field_path(&field.field),
+                change_text(field)
+            );
+        }
+        for disruption in &action.disruptions {
+            let _ = writeln!(out, "  - ⚠️ {}", disruption.describe());
+        }
+    }
+    let _ = writeln!(out, "\n</details>");
     out
 }
 
@@ -427,6 +469,23 @@ pub(crate) fn github(plan: &Plan) -> String {
         escape_data(&summary)
     );
     for change in &plan.changes {
+        // On the spec's own line, so that GitHub shows it on the diff.
+        let at = change.source.as_ref().map_or_else(String::new, |source| {
+            format!(
+                "file={},line={},",
+                escape_property(&source.file),
+                source.line
+            )
+        });
+        if !change.actions.is_empty() {
+            let verbs: Vec<&str> = change.actions.iter().map(|a| a.kind.verb()).collect();
+            let _ = writeln!(
+                out,
+                "::notice {at}title={}::{}",
+                escape_property(&change.address.0),
+                escape_data(&format!("planned: {}", verbs.join(", ")))
+            );
+        }
         for action in &change.actions {
             if action.disruptions.is_empty() {
                 continue;
@@ -438,7 +497,7 @@ pub(crate) fn github(plan: &Plan) -> String {
                 .collect();
             let _ = writeln!(
                 out,
-                "::warning title={}::{} {}: {} ({})",
+                "::warning {at}title={}::{} {}: {} ({})",
                 escape_property(&change.address.0),
                 action.kind.symbol(),
                 action.kind.verb(),
@@ -542,6 +601,10 @@ mod tests {
                     Action::new(ActionKind::Start, "start once the check passed"),
                     Action::new(ActionKind::Complete, "desired: completed"),
                 ],
+                source: Some(migspec_runner::plan::Source {
+                    file: "specs/orders-mysql.yaml".into(),
+                    line: 8,
+                }),
             },
             Change {
                 address: Address("media-archive".into()),
@@ -562,6 +625,7 @@ mod tests {
                         }])
                         .disrupting(Disruption::OverwritesTarget),
                 ],
+                source: None,
             },
             Change {
                 address: Address("sessions-redis".into()),
@@ -574,6 +638,7 @@ mod tests {
                     Action::new(ActionKind::Retry, "retry, 100%, failed objects"),
                     Action::new(ActionKind::Continue, "desired: running"),
                 ],
+                source: None,
             },
             Change {
                 address: Address("catalog".into()),
@@ -581,6 +646,7 @@ mod tests {
                 remote_id: Some(RemoteId("dts-3".into())),
                 phase: Some(Phase::Completed),
                 actions: vec![],
+                source: None,
             },
         ];
         let drift = vec![Drift {
@@ -625,6 +691,7 @@ mod tests {
                 remote_id: Some(RemoteId("dts-1".into())),
                 phase: Some(Phase::Running),
                 actions: vec![],
+                source: None,
             }],
             vec![],
         )
@@ -649,8 +716,39 @@ mod tests {
 
     #[test]
     fn markdown_plans() {
-        insta::assert_snapshot!("markdown_rich", markdown(&rich()));
-        insta::assert_snapshot!("markdown_empty", markdown(&empty()));
+        insta::assert_snapshot!("markdown_rich", markdown(&rich(), COMMENT_LIMIT));
+        insta::assert_snapshot!("markdown_empty", markdown(&empty(), COMMENT_LIMIT));
+    }
+
+    #[test]
+    fn long_markdown_plans_stop_below_the_limit_and_say_where_the_rest_is() {
+        let many: Vec<Change> = (0..300)
+            .map(|index| Change {
+                address: Address(format!("orders-{index:03}")),
+                kind: "TencentDtsMigrateJob".into(),
+                remote_id: None,
+                phase: None,
+                actions: vec![
+                    Action::new(ActionKind::Create, "no job carries the tag; create it"),
+                    Action::new(ActionKind::Check, "a new configuration is checked"),
+                    Action::new(ActionKind::Start, "start once the check passed"),
+                ],
+                source: None,
+            })
+            .collect();
+        let plan = Plan::new(Binding::default(), many, vec![]);
+        let full = markdown(&plan, usize::MAX);
+        assert!(
+            full.len() > COMMENT_LIMIT,
+            "the test plan is long: {}",
+            full.len()
+        );
+        let comment = markdown(&plan, COMMENT_LIMIT);
+        assert!(comment.len() <= COMMENT_LIMIT, "{}", comment.len());
+        assert!(comment.starts_with("### migspec plan: Plan: 300 to create"));
+        assert!(comment.contains("| `orders-299` |"), "every row fits");
+        assert!(comment.contains("The full plan is the workflow's `migspec-plan` artifact"));
+        assert!(!full.contains("longer than a pull-request comment"));
     }
 
     #[test]
