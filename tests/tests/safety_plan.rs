@@ -694,3 +694,42 @@ fn issue_10_pr_comments_fit_github_and_annotations_point_at_the_spec() {
         annotations.lines().take(5).collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Issue 12 item 3: `--concurrency` bounds calls, not waiting jobs. With one permit and
+/// checks that take seconds, every job is created and checked before the first is started:
+/// a job waiting for its check holds no permit.
+#[test]
+fn issue_12_a_job_waiting_on_its_check_holds_no_concurrency_permit() {
+    let config = "durations: {checking: 4s}\n";
+    let mut cloud = Cloud::start(Some(config));
+    for name in [
+        "orders-mysql.yaml",
+        "catalog-mongodb.yaml",
+        "ledger-postgres.yaml",
+    ] {
+        cloud.write(&format!("specs/{name}"), &Cloud::shipped(name));
+    }
+    let mut child = cloud
+        .migspec()
+        .args(["apply", "specs/", "--auto-approve", "--concurrency", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let checks_when_started = loop {
+        let starts = cloud.accepted("tencent", "StartMigrateJob");
+        let checks = cloud.accepted("tencent", "CreateMigrateCheckJob");
+        if starts > 0 || child.try_wait().unwrap().is_some() {
+            break checks;
+        }
+        assert!(Instant::now() < deadline, "no job was ever started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        checks_when_started, 3,
+        "all three checks ran side by side before the first start"
+    );
+}

@@ -115,7 +115,7 @@ pub(crate) struct ApplyArgs {
     /// How far to follow each job before returning
     #[arg(long, value_enum, default_value_t = WaitArg::Completed)]
     pub(crate) wait: WaitArg,
-    /// Addresses worked on at once
+    /// Provider calls in progress at once (a job waiting for its check or migration holds none)
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
     /// Output format of the plan shown before applying

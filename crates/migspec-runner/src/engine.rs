@@ -71,7 +71,8 @@ impl WaitLevel {
 /// Settings of an apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Addresses worked on at once.
+    /// Provider calls (steps) in progress at once. A job waiting for the shared poller holds
+    /// none, so a slow check does not keep other addresses from starting.
     pub concurrency: usize,
     /// How far to follow.
     pub wait: WaitLevel,
@@ -196,6 +197,9 @@ impl ApplyReport {
 
 /// The shared parts of an apply.
 struct Run {
+    /// Permits for provider calls (`ApplyOptions::concurrency`), taken around each
+    /// `Provider::apply` and never while waiting.
+    calls: Semaphore,
     providers: Providers,
     pollers: Vec<Poller>,
     held: Box<dyn HeldState>,
@@ -222,6 +226,7 @@ pub async fn apply(
         .map(|index| Poller::spawn(providers.get(index).clone()))
         .collect();
     let run = Arc::new(Run {
+        calls: Semaphore::new(options.concurrency.max(1)),
         providers: providers.clone(),
         pollers,
         held,
@@ -243,7 +248,6 @@ pub async fn apply(
             run.record_plan(address, applied).await?;
         }
     }
-    let limit = Arc::new(Semaphore::new(run.options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut report = ApplyReport::default();
     for change in &planned.plan.changes {
@@ -285,11 +289,9 @@ pub async fn apply(
             });
         };
         let run = Arc::clone(&run);
-        let limit = Arc::clone(&limit);
         let actions = change.actions.clone();
         let kind = change.kind.clone();
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
             let outcome = if run.options.cancel.is_cancelled() {
                 Ok(Outcome::Interrupted)
             } else {
@@ -520,7 +522,18 @@ impl Worker<'_> {
         }
         let deadline = Instant::now() + self.deadline_of(action.kind);
         for _ in 0..MAX_REAPPLY {
-            let outcome = match self.implementation().apply(step.clone()).await {
+            let call = {
+                let _permit =
+                    self.run
+                        .calls
+                        .acquire()
+                        .await
+                        .map_err(|_| RunnerError::Internal {
+                            message: "the call permits were closed".to_owned(),
+                        })?;
+                self.implementation().apply(step.clone()).await
+            };
+            let outcome = match call {
                 Ok(outcome) => outcome,
                 Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
             };
