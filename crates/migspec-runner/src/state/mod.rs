@@ -427,8 +427,9 @@ pub enum StateError {
         url: String,
         /// The schema.
         schema: String,
-        /// Who holds it ("unknown" fields when the holder has not written itself yet).
-        holder: LockInfo,
+        /// Who holds it ("unknown" fields when the holder has not written itself yet);
+        /// boxed to keep `StateError` small.
+        holder: Box<LockInfo>,
     },
     /// The state settings are unusable (a bad URL, schema name or TLS setting).
     #[error("state backend {url}: {message}")]

@@ -415,7 +415,7 @@ impl PostgresState {
         StateError::DatabaseLocked {
             url: self.redacted.clone(),
             schema: self.schema.clone(),
-            holder,
+            holder: Box::new(holder),
         }
     }
 }
