@@ -181,6 +181,8 @@ pub(crate) enum StateCommand {
     ResetAttempts(StateAddressArgs),
     /// Clear the lock record left by a process that died (refused while it runs)
     Unlock(UnlockArgs),
+    /// Move the whole state between the local directory and PostgreSQL, under both locks
+    Migrate(StateMigrateArgs),
 }
 
 /// Arguments of `migspec state mv`.
@@ -218,6 +220,29 @@ pub(crate) struct UnlockArgs {
     pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) workspace: WorkspaceArgs,
+}
+
+/// Arguments of `migspec state migrate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StateMigrateArgs {
+    /// Where the state goes: `postgres` (from --state-dir to the database that
+    /// MIGSPEC_STATE_URL or `state:` names) or `local` (from that database to --state-dir)
+    #[arg(long, value_enum)]
+    pub(crate) to: MigrateTarget,
+    /// Replace a destination that already holds a state (it is refused otherwise)
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+}
+
+/// The destination of `migspec state migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MigrateTarget {
+    /// The PostgreSQL database of MIGSPEC_STATE_URL or `state:` in migspec.yaml
+    Postgres,
+    /// The --state-dir directory (`.migspec/`)
+    Local,
 }
 
 /// Output formats of plans.

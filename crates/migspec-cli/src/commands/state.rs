@@ -3,12 +3,15 @@
 
 use migspec_provider::{Address, ImportRequest, ObserveRequest, ObserveTarget, RemoteId};
 use migspec_runner::planner::{self, Selection};
-use migspec_runner::state::{HeldState, LockInfo, Resource, State, StateBackend};
+use migspec_runner::state::{HeldState, LocalState, LockInfo, Resource, State, StateBackend};
 
 use super::ExitStatus;
 use super::plan::{Stopped, fail, runner_message, runtime};
-use super::workspace::{Settings, Workspace, in_workspace, open_backend};
-use crate::args::{ImportArgs, StateCommand, StateMoveArgs, StatusArgs, WorkspaceArgs};
+use super::workspace::{Settings, Workspace, in_workspace, open_backend, postgres_backend};
+use crate::args::{
+    ImportArgs, MigrateTarget, StateCommand, StateMigrateArgs, StateMoveArgs, StatusArgs,
+    WorkspaceArgs,
+};
 use crate::view::{self, progress};
 
 pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
@@ -83,6 +86,7 @@ pub(crate) fn state(command: &StateCommand) -> ExitStatus {
                 reset_attempts(&args.workspace, &args.address).await
             }
             StateCommand::Unlock(args) => unlock(&args.workspace, args.force).await,
+            StateCommand::Migrate(args) => migrate(args).await,
         }
     });
     match result {
@@ -298,6 +302,82 @@ async fn unlock(args: &WorkspaceArgs, force: bool) -> Result<(), Stopped> {
         }
         Err(error) => Err(fail(&error.to_string())),
     }
+}
+
+/// `migspec state migrate --to postgres|local`: copies everything (records with their
+/// fingerprints, journal, applied plans, lineage, serial, fields a newer migspec wrote) from
+/// one backend to the other, holding both locks. The source is left as it was (a copy that
+/// fails halfway loses nothing); a destination that holds a state is refused unless
+/// `--force`.
+async fn migrate(args: &StateMigrateArgs) -> Result<(), Stopped> {
+    let workspace = &args.workspace;
+    let settings = Settings::load(&workspace.config).map_err(|message| fail(&message))?;
+    let postgres: Box<dyn StateBackend> = match postgres_backend(workspace, &settings)
+        .map_err(|message| fail(&message))?
+    {
+        Some(backend) => Box::new(backend),
+        None => {
+            return Err(fail(
+                "`state migrate` needs a PostgreSQL state: set MIGSPEC_STATE_URL, or `state: {backend: postgres, url: {fromEnv: VAR}}` in migspec.yaml",
+            ));
+        }
+    };
+    let local: Box<dyn StateBackend> = Box::new(LocalState::new(&workspace.state_dir));
+    let (source, destination) = match args.to {
+        MigrateTarget::Postgres => (local, postgres),
+        MigrateTarget::Local => (postgres, local),
+    };
+    let command = format!(
+        "migspec state migrate --to {}",
+        match args.to {
+            MigrateTarget::Postgres => "postgres",
+            MigrateTarget::Local => "local",
+        }
+    );
+    let _source_lock = lock(source.as_ref(), workspace, command.clone()).await?;
+    let destination_lock = lock(destination.as_ref(), workspace, command).await?;
+    let state = read(source.as_ref()).await?;
+    let existing = read(destination.as_ref()).await?;
+    let holds_a_state = !existing.resources.is_empty()
+        || !existing.journal.is_empty()
+        || !existing.applied_plans.is_empty();
+    if holds_a_state && !args.force {
+        return Err(fail(&format!(
+            "{} already holds a state ({} records, {} journal entries, serial {}); nothing was copied. Migrate into an empty one, or pass --force to replace it",
+            destination.describe(),
+            existing.resources.len(),
+            existing.journal.len(),
+            existing.serial
+        )));
+    }
+    if state.resources.is_empty() && state.journal.is_empty() && state.serial == 0 {
+        return Err(fail(&format!(
+            "{} holds no state; nothing to migrate",
+            source.describe()
+        )));
+    }
+    let mut copy = state.clone();
+    // A destination of the same lineage (an earlier copy, `--force`) is replaced, not a
+    // conflict: the write continues from its serial. A saved plan stays bound to the state
+    // records it touches as well, so a serial met again does not make an old plan current.
+    if existing.lineage == copy.lineage {
+        copy.serial = existing.serial;
+    }
+    destination_lock
+        .write(&mut copy)
+        .await
+        .map_err(|error| fail(&error.to_string()))?;
+    view::err(&format!(
+        "Migrated the state from {} to {}: {} records, {} journal entries, {} applied plans (lineage {}, serial {}). The source is left as it was; point migspec.yaml (or MIGSPEC_STATE_URL) at the new one.",
+        source.describe(),
+        destination.describe(),
+        copy.resources.len(),
+        copy.journal.len(),
+        copy.applied_plans.len(),
+        copy.lineage,
+        copy.serial
+    ));
+    Ok(())
 }
 
 pub(crate) fn import(args: &ImportArgs) -> ExitStatus {

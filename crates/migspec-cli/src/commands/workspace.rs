@@ -15,7 +15,7 @@ use migspec_emulator::{
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
 use migspec_runner::providers::Providers;
-use migspec_runner::state::{LocalState, StateBackend};
+use migspec_runner::state::{DEFAULT_SCHEMA, LocalState, PostgresState, StateBackend};
 use migspec_spec::model::SecretRef;
 use migspec_spec::secret::{
     EnvPattern, EnvironmentSecrets, Secret, SecretError, SecretPolicy, SecretSource,
@@ -45,7 +45,49 @@ pub(crate) struct Settings {
     /// How often in-flight jobs are polled (`3s` by default; one batched call per provider
     /// per interval, however many jobs move).
     pub(crate) poll_interval: Option<String>,
+    /// Where the state lives (`.migspec/` when absent).
+    #[serde(default)]
+    pub(crate) state: StateSettings,
 }
+
+/// `state:` in `migspec.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct StateSettings {
+    /// `local` (the default: `--state-dir`) or `postgres`.
+    #[serde(default)]
+    backend: StateBackendKind,
+    /// The database URL (`postgres` only): a plain string, or `{fromEnv: VAR}` (it holds a
+    /// password, so keep it out of the file).
+    url: Option<UrlSetting>,
+    /// The schema the tables live in (`migspec` by default).
+    schema: Option<String>,
+}
+
+/// `state.backend`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StateBackendKind {
+    /// `.migspec/state.json`.
+    #[default]
+    Local,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// `state.url`: a string, or the environment variable that holds it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum UrlSetting {
+    Plain(String),
+    Env {
+        #[serde(rename = "fromEnv")]
+        from_env: String,
+    },
+}
+
+/// The environment variable that selects the PostgreSQL state (wins over `migspec.yaml`).
+pub(crate) const STATE_URL_ENV: &str = "MIGSPEC_STATE_URL";
 
 /// `tencent:` in `migspec.yaml`.
 #[derive(Debug, Default, Deserialize)]
@@ -155,7 +197,7 @@ impl Settings {
         };
         let mut settings: Self = serde_saphyr::from_str(&text).map_err(|error| {
             format!(
-                "{}: {error}\n  help: keys are `tencent`, `huawei`, `plugins`, `secrets` and `pollInterval` (see README, \"Settings\")",
+                "{}: {error}\n  help: keys are `tencent`, `huawei`, `plugins`, `secrets`, `pollInterval` and `state` (see README, \"Settings\")",
                 path.display()
             )
         })?;
@@ -198,7 +240,7 @@ impl Workspace {
     pub(crate) async fn open(args: &WorkspaceArgs) -> Result<Self, String> {
         let settings = Settings::load(&args.config)?;
         let secret_policy = settings.secret_policy(&args.config)?;
-        let backend: Box<dyn StateBackend> = Box::new(LocalState::new(&args.state_dir));
+        let backend = open_backend(args, &settings)?;
         let mut emulator = None;
         let mut tencent = TencentConfig::from_env().map_err(|error| error.to_string())?;
         let mut huawei = HuaweiConfig::from_env().map_err(|error| error.to_string())?;
@@ -299,13 +341,60 @@ impl Workspace {
     }
 }
 
-/// The state backend the settings and arguments name.
+/// The state backend the settings and arguments name: PostgreSQL when
+/// `MIGSPEC_STATE_URL` is set or `state.backend` is `postgres`, else `--state-dir`.
 pub(crate) fn open_backend(
     args: &WorkspaceArgs,
     settings: &Settings,
 ) -> Result<Box<dyn StateBackend>, String> {
-    let _ = settings;
-    Ok(Box::new(LocalState::new(&args.state_dir)))
+    match postgres_backend(args, settings)? {
+        Some(backend) => Ok(Box::new(backend)),
+        None => Ok(Box::new(LocalState::new(&args.state_dir))),
+    }
+}
+
+/// The PostgreSQL state the environment or the settings name, if any.
+pub(crate) fn postgres_backend(
+    args: &WorkspaceArgs,
+    settings: &Settings,
+) -> Result<Option<PostgresState>, String> {
+    let state = &settings.state;
+    let schema = state.schema.as_deref().unwrap_or(DEFAULT_SCHEMA);
+    let url = match std::env::var(STATE_URL_ENV) {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            if state.backend != StateBackendKind::Postgres {
+                if state.url.is_some() {
+                    return Err(format!(
+                        "{}: state.url is set but state.backend is not `postgres`; add `backend: postgres` (or remove the url)",
+                        args.config.display()
+                    ));
+                }
+                return Ok(None);
+            }
+            match &state.url {
+                Some(UrlSetting::Plain(url)) => url.clone(),
+                Some(UrlSetting::Env { from_env }) => match std::env::var(from_env) {
+                    Ok(url) if !url.is_empty() => url,
+                    _ => {
+                        return Err(format!(
+                            "{}: state.url reads the environment variable {from_env}, which is not set; export it (the database URL), or set {STATE_URL_ENV}",
+                            args.config.display()
+                        ));
+                    }
+                },
+                None => {
+                    return Err(format!(
+                        "{}: state.backend is `postgres` but there is no state.url; add `url: {{fromEnv: MIGSPEC_PG_URL}}`, or set {STATE_URL_ENV}",
+                        args.config.display()
+                    ));
+                }
+            }
+        }
+    };
+    PostgresState::new(&url, schema)
+        .map(Some)
+        .map_err(|error| error.to_string())
 }
 
 /// Runs a command's work with a workspace open (and the emulator stopped afterwards): the

@@ -12,8 +12,10 @@
 //! (`.migspec/state.lock`, holding who took it) for the whole of an apply).
 
 mod local;
+mod postgres;
 
 pub use local::{LocalState, StateLock};
+pub use postgres::{DEFAULT_SCHEMA, MIGRATIONS, PostgresState, redact_url};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -376,6 +378,67 @@ pub enum StateError {
         /// Who holds it.
         holder: LockInfo,
     },
+    /// The state database refused a statement or could not be reached.
+    #[error(
+        "state database {url}: cannot {action}: {message}; check the state URL (MIGSPEC_STATE_URL or state.url in migspec.yaml), that the server is up and that its role may create and use the schema"
+    )]
+    Database {
+        /// The database URL, its password removed.
+        url: String,
+        /// What failed: `read the state`, `take the lock`, `record a step`, …
+        action: &'static str,
+        /// The server's (or the client's) message.
+        message: String,
+    },
+    /// The connection to the state database closed (server restart, network, a terminated
+    /// session): nothing more can be recorded, and the advisory lock is gone with it.
+    #[error(
+        "lost the connection to state database {url} (could not {action}): {message}; no more steps were recorded, and the lock went with the session: re-run the command (every step recorded before is kept, and a re-run continues from there)"
+    )]
+    ConnectionLost {
+        /// The database URL, its password removed.
+        url: String,
+        /// What failed: `record a step`, …
+        action: &'static str,
+        /// The client's message.
+        message: String,
+    },
+    /// The database's state schema was migrated by a newer migspec.
+    #[error(
+        "state database {url} has schema `{schema}` at version {found}; this migspec knows up to version {known}: upgrade migspec (the database is left as it is)"
+    )]
+    SchemaTooNew {
+        /// The database URL, its password removed.
+        url: String,
+        /// The schema.
+        schema: String,
+        /// The version found.
+        found: i32,
+        /// The newest version this migspec knows.
+        known: i32,
+    },
+    /// Another session holds the database's advisory lock.
+    #[error(
+        "state database {url} (schema `{schema}`) is locked by pid {} on {} since {} (`{}`), whose session still holds the advisory lock; wait for it (`--lock-timeout 10m`), or stop that process: the server releases the lock when its session ends",
+        holder.pid, holder.host, holder.since, holder.command
+    )]
+    DatabaseLocked {
+        /// The database URL, its password removed.
+        url: String,
+        /// The schema.
+        schema: String,
+        /// Who holds it ("unknown" fields when the holder has not written itself yet);
+        /// boxed to keep `StateError` small.
+        holder: Box<LockInfo>,
+    },
+    /// The state settings are unusable (a bad URL, schema name or TLS setting).
+    #[error("state backend {url}: {message}")]
+    Settings {
+        /// The database URL, its password removed.
+        url: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The state changed since it was read (someone else wrote it).
     #[error(
         "state file {} changed while this run held it (serial {expected} expected, {found} found); re-run the command",
@@ -389,6 +452,43 @@ pub enum StateError {
         /// The serial now on disk.
         found: u64,
     },
+}
+
+impl StateError {
+    /// A database error, classified: a closed connection is [`StateError::ConnectionLost`].
+    pub(crate) fn database(url: &str, action: &'static str, error: &tokio_postgres::Error) -> Self {
+        let message = match error.as_db_error() {
+            Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+            None => {
+                let mut text = error.to_string();
+                let mut source = std::error::Error::source(error);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                text
+            }
+        };
+        // A closed connection, or the server ending the session (class 57P: shutdown, a
+        // terminated backend; class 08: connection exceptions).
+        let ended = error.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("57P") || code.starts_with("08")
+        });
+        if error.is_closed() || ended {
+            Self::ConnectionLost {
+                url: url.to_owned(),
+                action,
+                message,
+            }
+        } else {
+            Self::Database {
+                url: url.to_owned(),
+                action,
+                message,
+            }
+        }
+    }
 }
 
 /// The future every state backend call returns (boxed, so backends sit behind
