@@ -13,7 +13,7 @@
 
 mod local;
 
-pub use local::{LocalState, StateLock};
+pub use local::{LocalState, Replay, StateLock};
 
 use std::collections::BTreeMap;
 use std::future::Future;
