@@ -204,8 +204,12 @@ impl LocalHeld {
         cursor.len += line.len() as u64;
         cursor.at = Some((state.lineage.clone(), serial));
         if cursor.len > cursor.snapshot_len.max(COMPACT_FLOOR) {
-            let snapshot_len = self.backend.snapshot(state)?;
-            cursor.compacted(state, snapshot_len);
+            match self.backend.snapshot(state) {
+                Ok(snapshot_len) => cursor.compacted(state, snapshot_len),
+                // The step is recorded (its line is synced) and the log still reads right
+                // whether or not the new snapshot got in; try again once the log doubles.
+                Err(_) => cursor.snapshot_len = cursor.len,
+            }
         }
         Ok(())
     }
@@ -434,10 +438,6 @@ impl LocalState {
 
     /// Applies the log's steps after `state` (the snapshot; `snapshot`: whether there was
     /// one). The outer error is a bad log; the inner one a log newer than the snapshot read.
-    #[expect(
-        clippy::type_complexity,
-        reason = "the two error levels are what the callers tell apart"
-    )]
     fn replay(
         &self,
         state: &mut State,
