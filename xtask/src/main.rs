@@ -1,5 +1,5 @@
 //! Project chores: `cargo xtask ci` (the test command `.ci/run` and the README use) and
-//! `cargo xtask schemas --check|--write`, and `cargo xtask bench [safety]`.
+//! `cargo xtask schemas --check|--write`, and `cargo xtask bench [safety|state]`.
 //!
 //! No clap here on purpose: two commands and a flag do not need it, and xtask must build fast.
 
@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         ["schemas", "--write"] => schemas(Mode::Write),
         ["bench"] => bench::validate(),
         ["bench", "safety"] => bench::safety(),
+        ["bench", "state"] => bench::state(),
         ["help" | "--help" | "-h"] | [] => {
             say(HELP);
             Ok(())
@@ -39,7 +40,11 @@ const HELP: &str = "cargo xtask <command>
   bench              time `migspec validate` on 10,000 generated specs (release build)
   bench safety       the randomized safety test (tests/tests/safety_property.rs) at a larger
                      size: more seeds, longer sequences (MIGSPEC_SAFETY_SEED and
-                     MIGSPEC_SAFETY_STEPS override them)";
+                     MIGSPEC_SAFETY_STEPS override them)
+  bench state        apply 1,200 objects through the engine with a scripted provider, timing
+                     the state's writes: the incremental log against the whole-file rewrite
+                     (MIGSPEC_BENCH_OBJECTS overrides the count; JSON in
+                     target/bench-state.json)";
 
 #[expect(clippy::print_stderr, reason = "xtask talks to the developer")]
 fn say(text: &str) {
@@ -145,7 +150,8 @@ fn schemas(mode: Mode) -> Result<(), String> {
 
 mod bench {
     //! `cargo xtask bench`: time `migspec validate` on 10,000 generated spec files;
-    //! `cargo xtask bench safety`: the randomized safety test at a larger size.
+    //! `cargo xtask bench safety`: the randomized safety test at a larger size;
+    //! `cargo xtask bench state`: the state's write cost over a 1,200-object apply.
 
     use std::path::Path;
     use std::process::Command;
@@ -195,6 +201,31 @@ mod bench {
                 "the safety test failed ({status}); its output names the seed to re-run"
             ))
         }
+    }
+
+    /// Runs `crates/migspec-runner/examples/state_bench.rs` (release): the state's CPU time
+    /// per step at the start and the end of a 1,200-object apply, incremental against the
+    /// whole-file baseline, as a table and as `target/bench-state.json`.
+    pub(crate) fn state() -> Result<(), String> {
+        let objects = std::env::var("MIGSPEC_BENCH_OBJECTS").unwrap_or_else(|_| "1200".to_owned());
+        let json = root().join("target/bench-state.json");
+        let json = json.to_str().ok_or("the workspace path is not UTF-8")?;
+        run(
+            "cargo",
+            &[
+                "run",
+                "--release",
+                "-p",
+                "migspec-runner",
+                "--example",
+                "state_bench",
+                "--",
+                "--objects",
+                &objects,
+                "--json",
+                json,
+            ],
+        )
     }
 
     const TEMPLATES: [&str; 4] = [

@@ -155,13 +155,51 @@ impl Cloud {
         self.migspec().args(args).output().expect("migspec runs")
     }
 
-    /// The state file, parsed (`Value::Null` when there is none).
+    /// The state file, parsed (`Value::Null` when there is none), with the steps of
+    /// `.migspec/state.log` a running (or killed) apply recorded since applied over it.
     pub fn state(&self) -> serde_json::Value {
         let path = self.state_path();
-        match std::fs::read_to_string(&path) {
+        let mut state: serde_json::Value = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).expect("the state file is valid JSON"),
-            Err(_) => serde_json::Value::Null,
+            Err(_) => return serde_json::Value::Null,
+        };
+        let log = std::fs::read_to_string(path.with_file_name("state.log")).unwrap_or_default();
+        // Whole lines only (a running apply may be writing the last one); each the next serial.
+        let whole = log.rfind('\n').map_or("", |end| &log[..end]);
+        for line in whole.lines() {
+            let Ok(line) = serde_json::from_str::<serde_json::Value>(line) else {
+                break;
+            };
+            if line["lineage"] != state["lineage"] {
+                continue;
+            }
+            let (Some(serial), Some(current)) = (line["serial"].as_u64(), state["serial"].as_u64())
+            else {
+                break;
+            };
+            if serial <= current {
+                continue;
+            }
+            if serial != current + 1 {
+                break;
+            }
+            let address = line["address"].as_str().expect("a log line has an address");
+            let resources = state["resources"]
+                .as_object_mut()
+                .expect("the state has resources");
+            if line["resource"].is_null() {
+                resources.remove(address);
+            } else {
+                resources.insert(address.to_owned(), line["resource"].clone());
+            }
+            if let (Some(journal), Some(entries)) =
+                (state["journal"].as_array_mut(), line["journal"].as_array())
+            {
+                journal.extend(entries.iter().cloned());
+            }
+            state["serial"] = serial.into();
         }
+        state
     }
 
     /// `.migspec/state.json` of the workspace.

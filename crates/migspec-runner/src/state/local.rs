@@ -1,15 +1,52 @@
-//! The embedded state backend: `.migspec/state.json`, written by atomic rename with mode
-//! 0600, under an OS file lock on `.migspec/state.lock`.
+//! The embedded state backend: `.migspec/state.json` (a snapshot, written by atomic rename
+//! with mode 0600) and `.migspec/state.log` (the steps recorded since, one JSON line each,
+//! mode 0600), under an OS file lock on `.migspec/state.lock`.
+//!
+//! # The log
+//!
+//! [`HeldState::record`] appends one line per step and `fdatasync`s it: the line carries
+//! the format version, the lineage, the new serial and the [`StateChange`] (the address,
+//! its record after the step or `null` when removed, the journal entries, the applied
+//! plan). A step costs one `write` and one `fdatasync` of that line, whatever the number
+//! of objects; nothing else is read or written.
+//!
+//! Reading is the snapshot, then every log line of the snapshot's lineage with a serial
+//! above the snapshot's, in order (each must be the next serial). A last line cut short by
+//! a crash (no newline, or not valid JSON) is dropped; [`LocalState::read_replayed`] says
+//! so. Any other bad line makes the state unreadable.
+//!
+//! # Compaction
+//!
+//! The log is folded into a fresh snapshot (temporary file, fsync, rename, directory fsync;
+//! then the log is removed) when the lock is released, when the log grows past the size
+//! of the snapshot (and 1 MiB), and by every whole-state write. So after every
+//! command, `state.json` alone is the whole state; the log outlives a command only when it
+//! was killed. Every point is crash-safe: the snapshot is renamed before the log is
+//! removed, and a line whose serial the snapshot already has is skipped.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use migspec_provider::Address;
+
 use super::{
-    HeldState, LockInfo, STATE_FORMAT_VERSION, State, StateBackend, StateChange, StateError,
-    StateFuture, UnknownFields,
+    AppliedPlan, HeldState, JournalEntry, LockInfo, Resource, STATE_FORMAT_VERSION, State,
+    StateBackend, StateChange, StateError, StateFuture, UnknownFields, extra_fields,
 };
+
+/// The log is compacted once it holds more bytes than the snapshot and than this, so a
+/// small state is not rewritten every few steps and replaying never reads much more than
+/// the snapshot itself.
+const COMPACT_FLOOR: u64 = 1 << 20;
+
+/// How often a read starts again when a concurrent compaction replaced the files between
+/// its reading the snapshot and the log.
+const READ_ATTEMPTS: usize = 3;
 
 impl StateBackend for LocalState {
     fn describe(&self) -> String {
@@ -29,6 +66,7 @@ impl StateBackend for LocalState {
                         let held: Box<dyn HeldState> = Box::new(LocalHeld {
                             backend: self.clone(),
                             lock,
+                            log: Mutex::new(LogCursor::default()),
                         });
                         return Ok(held);
                     }
@@ -46,27 +84,235 @@ impl StateBackend for LocalState {
     }
 }
 
-/// A [`LocalState`] under its lock.
+/// A [`LocalState`] under its lock. Dropping it compacts the log, then releases the lock.
 #[derive(Debug)]
 struct LocalHeld {
     backend: LocalState,
     lock: StateLock,
+    log: Mutex<LogCursor>,
+}
+
+/// What a [`LocalHeld`] knows of the files it wrote, so that a step needs no read.
+#[derive(Debug, Default)]
+struct LogCursor {
+    /// The lineage and serial on disk, as this lock last wrote or read them; `None` until
+    /// the first write, and after a failed one (the next write checks the files again).
+    at: Option<(String, u64)>,
+    /// The log, open for appending, once this lock has appended to it.
+    file: Option<File>,
+    /// The bytes of whole lines in the log.
+    len: u64,
+    /// The bytes of the snapshot.
+    snapshot_len: u64,
+}
+
+impl LogCursor {
+    /// Whether the files are as this lock left them with `state` (the same lineage and
+    /// serial, and a log of the length it wrote: one `fstat`).
+    fn matches(&self, state: &State) -> bool {
+        let Some((lineage, serial)) = &self.at else {
+            return false;
+        };
+        if *lineage != state.lineage || *serial != state.serial {
+            return false;
+        }
+        match &self.file {
+            Some(file) => file
+                .metadata()
+                .is_ok_and(|metadata| metadata.len() == self.len),
+            None => self.len == 0,
+        }
+    }
+
+    /// After a snapshot of `state` with no log.
+    fn compacted(&mut self, state: &State, snapshot_len: u64) {
+        self.at = Some((state.lineage.clone(), state.serial));
+        self.file = None;
+        self.len = 0;
+        self.snapshot_len = snapshot_len;
+    }
 }
 
 impl HeldState for LocalHeld {
     fn write<'a>(&'a self, state: &'a mut State) -> StateFuture<'a, ()> {
-        Box::pin(async move { self.backend.write(&self.lock, state) })
+        Box::pin(async move {
+            let mut cursor = self.log.lock().expect("the log cursor is never poisoned");
+            cursor.at = None;
+            let snapshot_len = self.backend.write_len(&self.lock, state)?;
+            cursor.compacted(state, snapshot_len);
+            Ok(())
+        })
     }
 
     fn record<'a>(&'a self, state: &'a mut State, change: &'a StateChange) -> StateFuture<'a, ()> {
         Box::pin(async move {
-            state.apply(change);
-            self.backend.write(&self.lock, state)
+            let mut cursor = self.log.lock().expect("the log cursor is never poisoned");
+            self.record_locked(&mut cursor, state, change)
         })
     }
 }
 
-/// The embedded state backend: a JSON file in a directory (normally `.migspec/`).
+impl LocalHeld {
+    fn record_locked(
+        &self,
+        cursor: &mut LogCursor,
+        state: &mut State,
+        change: &StateChange,
+    ) -> Result<(), StateError> {
+        if !cursor.matches(state) && !self.settle(cursor, state)? {
+            // No snapshot of this lineage to append to: the whole state is the snapshot.
+            state.apply(change);
+            cursor.at = None;
+            let snapshot_len = self.backend.write_len(&self.lock, state)?;
+            cursor.compacted(state, snapshot_len);
+            return Ok(());
+        }
+        let log_path = self.backend.log_path();
+        let serial = state.serial + 1;
+        let mut line = serde_json::to_string(&LogLineRef {
+            format_version: STATE_FORMAT_VERSION,
+            lineage: &state.lineage,
+            serial,
+            address: &change.address,
+            resource: change.resource.as_ref(),
+            journal: &change.journal,
+            plan: change.plan.as_ref(),
+        })
+        .expect("a log line serializes");
+        line.push('\n');
+        if cursor.file.is_none() {
+            let file = self.backend.open_log()?;
+            cursor.len = file
+                .metadata()
+                .map_err(self.backend.io("write", &log_path))?
+                .len();
+            cursor.file = Some(file);
+        }
+        let file = cursor.file.as_mut().expect("opened above");
+        let appended = file
+            .write_all(line.as_bytes())
+            .and_then(|()| file.sync_data());
+        if let Err(error) = appended {
+            // Cut what may have been written, so the next line does not follow a torn one;
+            // the next step checks the files again.
+            let _ = file.set_len(cursor.len);
+            cursor.at = None;
+            return Err(self.backend.io("write", &log_path)(error));
+        }
+        state.apply(change);
+        state.serial = serial;
+        cursor.len += line.len() as u64;
+        cursor.at = Some((state.lineage.clone(), serial));
+        if cursor.len > cursor.snapshot_len.max(COMPACT_FLOOR) {
+            match self.backend.snapshot(state) {
+                Ok(snapshot_len) => cursor.compacted(state, snapshot_len),
+                // The step is recorded (its line is synced) and the log still reads right
+                // whether or not the new snapshot got in; try again once the log doubles.
+                Err(_) => cursor.snapshot_len = cursor.len,
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the files against `state` (the first step under this lock, or one after a
+    /// failure): refuses a state someone else wrote since `state` was read, folds a log
+    /// left by a killed run into the snapshot, and returns whether there is a snapshot of
+    /// `state`'s lineage to append to.
+    fn settle(&self, cursor: &mut LogCursor, state: &State) -> Result<bool, StateError> {
+        let (on_disk, _, found) = self.backend.read_files()?;
+        if on_disk.lineage == state.lineage && on_disk.serial != state.serial {
+            return Err(StateError::Conflict {
+                path: self.backend.path(),
+                expected: state.serial,
+                found: on_disk.serial,
+            });
+        }
+        if !found.snapshot || on_disk.lineage != state.lineage {
+            return Ok(false);
+        }
+        let snapshot_len = if found.log {
+            self.backend.snapshot(&on_disk)?
+        } else {
+            std::fs::metadata(self.backend.path())
+                .map_err(self.backend.io("read", &self.backend.path()))?
+                .len()
+        };
+        cursor.compacted(&on_disk, snapshot_len);
+        Ok(true)
+    }
+}
+
+impl Drop for LocalHeld {
+    fn drop(&mut self) {
+        // Fold the log into the snapshot before the lock goes, so that `state.json` alone
+        // is the state between runs. A failure leaves the log, which the next read replays.
+        if self.backend.log_path().exists()
+            && let Ok((state, _, found)) = self.backend.read_files()
+            && found.snapshot
+        {
+            let _ = self.backend.snapshot(&state);
+        }
+    }
+}
+
+/// One log line, as written (borrowing the change).
+#[derive(Serialize)]
+struct LogLineRef<'a> {
+    format_version: u32,
+    lineage: &'a str,
+    serial: u64,
+    address: &'a Address,
+    resource: Option<&'a Resource>,
+    #[serde(skip_serializing_if = "<[JournalEntry]>::is_empty")]
+    journal: &'a [JournalEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a AppliedPlan>,
+}
+
+/// One log line, as read.
+#[derive(Deserialize)]
+struct LogLine {
+    lineage: String,
+    serial: u64,
+    address: Address,
+    #[serde(default)]
+    resource: Option<Resource>,
+    #[serde(default)]
+    journal: Vec<JournalEntry>,
+    #[serde(default)]
+    plan: Option<AppliedPlan>,
+}
+
+/// What reading found besides the state: how much of the log was replayed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Replay {
+    /// Log lines applied over the snapshot.
+    pub applied: usize,
+    /// Log lines skipped: the snapshot already has them (a crash between writing it and
+    /// removing the log), or they are of another lineage (the snapshot was replaced).
+    pub skipped: usize,
+    /// The bytes of a last line cut short by a crash, dropped: that step was never
+    /// reported recorded (a step is recorded once its line is synced).
+    pub torn: Option<usize>,
+}
+
+/// Which files a read found.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    snapshot: bool,
+    log: bool,
+}
+
+/// A read that saw the log of a newer snapshot than the one it read.
+struct Gap {
+    line: usize,
+    serial: u64,
+    state_serial: u64,
+}
+
+/// The embedded state backend: a JSON snapshot and a log of the steps since, in a
+/// directory (normally `.migspec/`).
 #[derive(Debug, Clone)]
 pub struct LocalState {
     dir: PathBuf,
@@ -94,10 +340,17 @@ impl LocalState {
         Self { dir: dir.into() }
     }
 
-    /// The state file's path.
+    /// The state file's (the snapshot's) path.
     #[must_use]
     pub fn path(&self) -> PathBuf {
         self.dir.join("state.json")
+    }
+
+    /// The log's path: the steps recorded since the snapshot, present only while a run
+    /// holds the lock or after one was killed.
+    #[must_use]
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("state.log")
     }
 
     /// The lock file's path.
@@ -115,16 +368,57 @@ impl LocalState {
         }
     }
 
-    /// Reads the state; a missing file is a new, empty state.
+    /// Reads the state (the snapshot, then the log's steps); no files is a new, empty state.
     ///
     /// # Errors
     ///
-    /// When the file exists but cannot be read, is corrupt, or is of a newer format.
+    /// When a file exists but cannot be read, is corrupt, or is of a newer format.
     pub fn read(&self) -> Result<State, StateError> {
+        self.read_replayed().map(|(state, _)| state)
+    }
+
+    /// Reads the state like [`LocalState::read`], and says how much of the log it replayed
+    /// (a caller may warn about a torn last line).
+    ///
+    /// # Errors
+    ///
+    /// When a file exists but cannot be read, is corrupt, or is of a newer format; when
+    /// `state.log` exists without `state.json`.
+    pub fn read_replayed(&self) -> Result<(State, Replay), StateError> {
+        self.read_files().map(|(state, replay, _)| (state, replay))
+    }
+
+    /// [`LocalState::read_replayed`], saying which files were there. Starts again when a
+    /// compaction replaced the files between its reading the snapshot and the log.
+    fn read_files(&self) -> Result<(State, Replay, Found), StateError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut state, snapshot) = self.read_snapshot()?;
+            match self.replay(&mut state, snapshot)? {
+                Ok((replay, log)) => return Ok((state, replay, Found { snapshot, log })),
+                Err(_) if attempt < READ_ATTEMPTS => {}
+                Err(gap) => {
+                    return Err(StateError::Corrupt {
+                        path: self.log_path(),
+                        message: format!(
+                            "line {} has serial {} but the state before it is at serial {}: steps are missing",
+                            gap.line, gap.serial, gap.state_serial
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The snapshot, and whether there is one (none: a new, empty state).
+    fn read_snapshot(&self) -> Result<(State, bool), StateError> {
         let path = self.path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((State::new(), false));
+            }
             Err(error) => return Err(self.io("read", &path)(error)),
         };
         let value: serde_json::Value =
@@ -132,28 +426,111 @@ impl LocalState {
                 path: path.clone(),
                 message: error.to_string(),
             })?;
-        match value.get("format_version") {
-            None => return Err(StateError::BadVersion { path, found: None }),
-            Some(version) => match version.as_u64() {
-                Some(found) if found > u64::from(STATE_FORMAT_VERSION) => {
-                    return Err(StateError::TooNew { path, found });
-                }
-                Some(found) if found >= 1 => {}
-                _ => {
-                    return Err(StateError::BadVersion {
-                        path,
-                        found: Some(version.to_string()),
-                    });
-                }
-            },
-        }
+        check_version(&path, value.get("format_version"))?;
         let mut state: State =
             serde_json::from_value(value.clone()).map_err(|error| StateError::Corrupt {
                 path,
                 message: error.to_string(),
             })?;
         state.unknown = UnknownFields::between(&value, &state);
-        Ok(state)
+        Ok((state, true))
+    }
+
+    /// Applies the log's steps after `state` (the snapshot; `snapshot`: whether there was
+    /// one). The outer error is a bad log; the inner one a log newer than the snapshot read.
+    fn replay(
+        &self,
+        state: &mut State,
+        snapshot: bool,
+    ) -> Result<Result<(Replay, bool), Gap>, StateError> {
+        let path = self.log_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Ok((Replay::default(), false)));
+            }
+            Err(error) => return Err(self.io("read", &path)(error)),
+        };
+        let mut replay = Replay::default();
+        // A line is whole once its newline is written; what follows the last one is torn.
+        let whole = bytes
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |end| end + 1);
+        if whole < bytes.len() {
+            replay.torn = Some(bytes.len() - whole);
+        }
+        let lines: Vec<&[u8]> = bytes[..whole]
+            .split(|&byte| byte == b'\n')
+            .filter(|line| !line.is_empty())
+            .collect();
+        if !lines.is_empty() && !snapshot {
+            return Err(StateError::Corrupt {
+                path: self.path(),
+                message: format!(
+                    "it is missing, but {} holds {} steps recorded on top of it",
+                    path.display(),
+                    lines.len()
+                ),
+            });
+        }
+        for (index, line) in lines.iter().enumerate() {
+            let number = index + 1;
+            let parsed = parse_line(&path, number, line);
+            let (value, entry) = match parsed {
+                Ok(parsed) => parsed,
+                // Synced lines are whole; only the last can be a write cut by a crash (on
+                // a file system that grew the file before writing its data).
+                Err(StateError::Corrupt { .. })
+                    if number == lines.len() && replay.torn.is_none() =>
+                {
+                    replay.torn = Some(line.len() + 1);
+                    break;
+                }
+                Err(error) => return Err(error),
+            };
+            if entry.lineage != state.lineage || entry.serial <= state.serial {
+                replay.skipped += 1;
+                continue;
+            }
+            if entry.serial != state.serial + 1 {
+                return Ok(Err(Gap {
+                    line: number,
+                    serial: entry.serial,
+                    state_serial: state.serial,
+                }));
+            }
+            apply_line(state, &value, entry);
+            replay.applied += 1;
+        }
+        Ok(Ok((replay, true)))
+    }
+
+    /// Opens the log for appending (mode 0600), creating it durably.
+    fn open_log(&self) -> Result<File, StateError> {
+        let path = self.log_path();
+        let existed = path.exists();
+        let mut options = File::options();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(self.io("write", &path))?;
+        if !existed {
+            self.sync_dir()?;
+        }
+        Ok(file)
+    }
+
+    /// Makes renames and new files in the directory durable.
+    fn sync_dir(&self) -> Result<(), StateError> {
+        #[cfg(unix)]
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(self.io("write", &self.dir))?;
+        Ok(())
     }
 
     /// Takes the exclusive lock for a whole run, recording who holds it.
@@ -230,37 +607,55 @@ impl LocalState {
         Ok(serde_json::from_str(&text).ok())
     }
 
-    /// Writes the state atomically (temporary file, fsync, rename; mode 0600), bumping its
-    /// serial. Refuses when the file on disk no longer has the serial `state` was read with.
+    /// Writes the whole state atomically as the snapshot (temporary file, fsync, rename;
+    /// mode 0600), bumping its serial, and removes the log (the snapshot holds its steps).
+    /// Refuses when the files no longer have the serial `state` was read with.
     ///
     /// # Errors
     ///
     /// I/O failures, or [`StateError::Conflict`].
-    pub fn write(&self, _lock: &StateLock, state: &mut State) -> Result<(), StateError> {
-        let path = self.path();
-        // This migspec writes only the format it knows; a newer state is not rewritten
-        // (its fields would be written with an older meaning).
-        if state.format_version > STATE_FORMAT_VERSION {
-            return Err(StateError::TooNew {
-                path,
-                found: u64::from(state.format_version),
-            });
-        }
-        if state.format_version == 0 {
-            return Err(StateError::BadVersion {
-                path,
-                found: Some("0".to_owned()),
-            });
-        }
+    pub fn write(&self, lock: &StateLock, state: &mut State) -> Result<(), StateError> {
+        self.write_len(lock, state).map(|_| ())
+    }
+
+    /// [`LocalState::write`], returning the snapshot's size.
+    fn write_len(&self, _lock: &StateLock, state: &mut State) -> Result<u64, StateError> {
+        self.check_writable(state)?;
         let on_disk = self.read()?;
         if on_disk.serial != state.serial && on_disk.lineage == state.lineage {
             return Err(StateError::Conflict {
-                path,
+                path: self.path(),
                 expected: state.serial,
                 found: on_disk.serial,
             });
         }
         state.serial += 1;
+        self.snapshot(state)
+    }
+
+    /// This migspec writes only the format it knows; a newer state is not rewritten (its
+    /// fields would be written with an older meaning).
+    fn check_writable(&self, state: &State) -> Result<(), StateError> {
+        if state.format_version > STATE_FORMAT_VERSION {
+            return Err(StateError::TooNew {
+                path: self.path(),
+                found: u64::from(state.format_version),
+            });
+        }
+        if state.format_version == 0 {
+            return Err(StateError::BadVersion {
+                path: self.path(),
+                found: Some("0".to_owned()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `state` as it is (its serial unchanged) as the snapshot, then removes the log:
+    /// the compaction. Only under the lock. Returns the snapshot's size.
+    fn snapshot(&self, state: &State) -> Result<u64, StateError> {
+        let path = self.path();
+        self.check_writable(state)?;
         std::fs::create_dir_all(&self.dir).map_err(self.io("write", &self.dir))?;
         let mut temporary =
             tempfile::NamedTempFile::new_in(&self.dir).map_err(self.io("write", &path))?;
@@ -272,7 +667,7 @@ impl LocalState {
                 .set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(self.io("write", &path))?;
         }
-        let mut value = serde_json::to_value(&*state).expect("state serializes");
+        let mut value = serde_json::to_value(state).expect("state serializes");
         state.unknown.merge_into(state, &mut value);
         let mut text = serde_json::to_string_pretty(&value).expect("state serializes");
         text.push('\n');
@@ -283,8 +678,88 @@ impl LocalState {
         temporary
             .persist(&path)
             .map_err(|error| self.io("write", &path)(error.error))?;
-        Ok(())
+        // The rename must be durable before the log goes, or a power loss could leave the
+        // old snapshot without the log.
+        self.sync_dir()?;
+        let log = self.log_path();
+        match std::fs::remove_file(&log) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(self.io("write", &log)(error)),
+        }
+        Ok(text.len() as u64)
     }
+}
+
+/// Refuses a missing, unusable or newer `format_version` of the file at `path`.
+fn check_version(path: &Path, version: Option<&serde_json::Value>) -> Result<(), StateError> {
+    let path = path.to_path_buf();
+    match version {
+        None => Err(StateError::BadVersion { path, found: None }),
+        Some(version) => match version.as_u64() {
+            Some(found) if found > u64::from(STATE_FORMAT_VERSION) => {
+                Err(StateError::TooNew { path, found })
+            }
+            Some(found) if found >= 1 => Ok(()),
+            _ => Err(StateError::BadVersion {
+                path,
+                found: Some(version.to_string()),
+            }),
+        },
+    }
+}
+
+/// Line `number` of the log at `path`: its JSON (for the fields this migspec does not
+/// know) and its known fields.
+fn parse_line(
+    path: &Path,
+    number: usize,
+    line: &[u8],
+) -> Result<(serde_json::Value, LogLine), StateError> {
+    let corrupt = |message: String| StateError::Corrupt {
+        path: path.to_path_buf(),
+        message: format!("line {number}: {message}"),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(line).map_err(|error| corrupt(error.to_string()))?;
+    check_version(path, value.get("format_version"))?;
+    let entry = LogLine::deserialize(&value).map_err(|error| corrupt(error.to_string()))?;
+    Ok((value, entry))
+}
+
+/// Applies one log line to `state`, keeping the fields of its record and journal entries
+/// that this migspec does not know (a newer one wrote the line).
+fn apply_line(state: &mut State, value: &serde_json::Value, line: LogLine) {
+    match &line.resource {
+        Some(resource) => {
+            let known = serde_json::to_value(resource).expect("resource serializes");
+            let extra = extra_fields(&value["resource"], &known);
+            if !extra.is_empty() {
+                state
+                    .unknown
+                    .resources
+                    .insert(line.address.clone(), (resource.remote_id.clone(), extra));
+            }
+        }
+        None => {
+            state.unknown.resources.remove(&line.address);
+        }
+    }
+    for (index, entry) in line.journal.iter().enumerate() {
+        let known = serde_json::to_value(entry).expect("journal entry serializes");
+        let extra = extra_fields(&value["journal"][index], &known);
+        if !extra.is_empty() {
+            state.unknown.journal.push((known.to_string(), extra));
+        }
+    }
+    let serial = line.serial;
+    state.apply(&StateChange {
+        address: line.address,
+        resource: line.resource,
+        journal: line.journal,
+        plan: line.plan,
+    });
+    state.serial = serial;
 }
 
 /// Who the lock file names (a holder that has not written itself yet is "unknown").
@@ -311,7 +786,7 @@ impl StateLock {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::super::{JournalEntry, JournalStatus, Resource};
+    use super::super::JournalStatus;
     use super::*;
     use migspec_provider::{Address, RemoteId};
 
@@ -663,5 +1138,451 @@ mod tests {
             Err(StateError::BadVersion { .. })
         ));
         assert!(!backend.path().exists());
+    }
+
+    fn resource(remote_id: &str) -> Resource {
+        Resource {
+            kind: "TencentDtsMigrateJob".into(),
+            remote_id: Some(RemoteId(remote_id.into())),
+            location: serde_json::json!({"region": "ap-guangzhou"}),
+            secret_fingerprints: BTreeMap::new(),
+            applied_spec_hash: Some("h".into()),
+            deletion_policy: None,
+            file: None,
+            config_hash: None,
+            attempts: 0,
+            applied_view: None,
+        }
+    }
+
+    fn entry(address: &str, key: &str) -> JournalEntry {
+        JournalEntry {
+            at: "t".into(),
+            address: Address(address.into()),
+            action: "create".into(),
+            key: key.into(),
+            status: JournalStatus::Done,
+            remote_id: None,
+        }
+    }
+
+    fn change(address: &str, remote_id: Option<&str>, key: &str) -> StateChange {
+        StateChange {
+            address: Address(address.into()),
+            resource: remote_id.map(resource),
+            journal: vec![entry(address, key)],
+            plan: None,
+        }
+    }
+
+    async fn held(local: &LocalState) -> Box<dyn HeldState> {
+        StateBackend::lock(local, LockInfo::current("test"), Duration::ZERO)
+            .await
+            .unwrap()
+    }
+
+    /// The files as a crash would leave them now: a copy of the directory, read back.
+    fn crashed_copy(local: &LocalState) -> (tempfile::TempDir, LocalState) {
+        let (dir, copy) = backend();
+        std::fs::create_dir_all(&copy.dir).unwrap();
+        for name in ["state.json", "state.log"] {
+            let from = local.dir.join(name);
+            if from.exists() {
+                std::fs::copy(&from, copy.dir.join(name)).unwrap();
+            }
+        }
+        (dir, copy)
+    }
+
+    fn log_lines(local: &LocalState) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(local.log_path())
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn snapshot_serial(local: &LocalState) -> u64 {
+        let text = std::fs::read_to_string(local.path()).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["serial"]
+            .as_u64()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn records_are_appended_to_the_log_read_back_and_compacted_on_release() {
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        // The first step of a state never written writes the snapshot.
+        held.record(&mut state, &change("a", Some("dts-a"), "k1"))
+            .await
+            .unwrap();
+        assert!(!local.log_path().exists());
+        assert_eq!(snapshot_serial(&local), 1);
+        let plan = AppliedPlan {
+            id: "plan-1".into(),
+            at: "t".into(),
+            by: "test".into(),
+        };
+        let mut with_plan = change("b", Some("dts-b"), "k2");
+        with_plan.plan = Some(plan.clone());
+        held.record(&mut state, &with_plan).await.unwrap();
+        held.record(&mut state, &change("a", None, "k3"))
+            .await
+            .unwrap();
+        assert_eq!(state.serial, 3);
+        // The snapshot is untouched; the log has one line per step.
+        assert_eq!(snapshot_serial(&local), 1);
+        let lines = log_lines(&local);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["serial"], 2);
+        assert_eq!(lines[0]["plan"]["id"], "plan-1");
+        assert_eq!(lines[1]["address"], "a");
+        assert!(lines[1]["resource"].is_null());
+        assert_eq!(lines[1]["lineage"], state.lineage.as_str());
+
+        let (read, replay) = local.read_replayed().unwrap();
+        assert_eq!(read, state);
+        assert_eq!(replay.applied, 2);
+        assert_eq!(replay.torn, None);
+        assert!(!read.resources.contains_key(&Address("a".into())));
+        assert_eq!(read.applied_plans, [plan]);
+        assert_eq!(read.journal.len(), 3);
+
+        drop(held);
+        assert!(!local.log_path().exists(), "released, the log is compacted");
+        assert_eq!(snapshot_serial(&local), 3);
+        assert_eq!(local.read().unwrap(), state);
+    }
+
+    #[tokio::test]
+    async fn a_killed_runs_log_is_replayed_and_a_torn_last_line_dropped() {
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        held.write(&mut state).await.unwrap();
+        for index in 0..5 {
+            held.record(
+                &mut state,
+                &change(&format!("r{index}"), Some("dts"), &format!("k{index}")),
+            )
+            .await
+            .unwrap();
+        }
+        let (_copy_dir, copy) = crashed_copy(&local);
+        drop(held);
+        let (read, replay) = copy.read_replayed().unwrap();
+        assert_eq!(replay.applied, 5);
+        assert_eq!(read, state);
+
+        // A line cut short by the crash is dropped, and said.
+        let mut log = File::options().append(true).open(copy.log_path()).unwrap();
+        let partial = br#"{"format_version":1,"lineage":"#;
+        log.write_all(partial).unwrap();
+        let (read, replay) = copy.read_replayed().unwrap();
+        assert_eq!(read, state);
+        assert_eq!(replay.torn, Some(partial.len()));
+
+        // So is a last line that has its newline but not its data.
+        log.write_all(b"\0\0\n").unwrap();
+        let (read, replay) = copy.read_replayed().unwrap();
+        assert_eq!(read, state);
+        assert!(replay.torn.is_some());
+
+        // Only the last: a bad line followed by another makes the log unreadable.
+        log.write_all(b"{}\n").unwrap();
+        let error = copy.read().unwrap_err();
+        assert!(matches!(error, StateError::Corrupt { .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("state.log"), "{message}");
+        assert!(message.contains("line 6"), "{message}");
+
+        // The next run reads the killed run's log and goes on after it.
+        let (_again_dir, again) = {
+            let held = self::held(&local).await;
+            let mut resumed = local.read().unwrap();
+            held.record(&mut resumed, &change("r0", Some("dts"), "k"))
+                .await
+                .unwrap();
+            let copy = crashed_copy(&local);
+            drop(held);
+            copy
+        };
+        let mut resumed = again.read().unwrap();
+        assert_eq!(resumed.serial, state.serial + 1);
+        let held = self::held(&again).await;
+        held.record(&mut resumed, &change("after", Some("dts"), "k9"))
+            .await
+            .unwrap();
+        assert_eq!(again.read().unwrap(), resumed);
+        assert_eq!(resumed.serial, state.serial + 2);
+        drop(held);
+        assert!(!again.log_path().exists());
+        assert_eq!(again.read().unwrap(), resumed);
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_the_snapshot_and_the_log_removal_applies_nothing_twice() {
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        held.write(&mut state).await.unwrap();
+        for index in 0..3 {
+            held.record(&mut state, &change("a", Some("dts"), &format!("k{index}")))
+                .await
+                .unwrap();
+        }
+        let log = std::fs::read(local.log_path()).unwrap();
+        drop(held);
+        // The snapshot was renamed; the log is still there (the removal never happened).
+        std::fs::write(local.log_path(), &log).unwrap();
+        let (read, replay) = local.read_replayed().unwrap();
+        assert_eq!(replay.applied, 0);
+        assert_eq!(replay.skipped, 3);
+        assert_eq!(read, state);
+        assert_eq!(read.journal.len(), 3, "no entry twice");
+
+        // The next run folds it away first, then appends after the snapshot's serial.
+        let mut state = read;
+        let held = self::held(&local).await;
+        held.record(&mut state, &change("b", Some("dts-b"), "k3"))
+            .await
+            .unwrap();
+        let lines = log_lines(&local);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["serial"], 5);
+        assert_eq!(local.read().unwrap(), state);
+        drop(held);
+        assert_eq!(local.read().unwrap().journal.len(), 4);
+
+        // A log of another lineage (the snapshot was replaced) is skipped.
+        std::fs::write(local.log_path(), &log).unwrap();
+        let mut other = State::new();
+        let lock = local.lock(&LockInfo::current("test")).unwrap();
+        local.write(&lock, &mut other).unwrap();
+        assert!(!local.log_path().exists(), "a whole write compacts");
+        std::fs::write(local.log_path(), &log).unwrap();
+        let (read, replay) = local.read_replayed().unwrap();
+        assert_eq!(read, other);
+        assert_eq!(replay.skipped, 3);
+    }
+
+    #[tokio::test]
+    async fn unknown_fields_survive_replay_and_compaction() {
+        let (_dir, local) = backend();
+        std::fs::create_dir_all(&local.dir).unwrap();
+        let text = serde_json::json!({
+            "format_version": 1,
+            "lineage": "l-1",
+            "serial": 3,
+            "salt": "s",
+            "resources": {
+                "orders": {"kind": "TencentDtsMigrateJob", "remote_id": "dts-orders", "newer": {"a": 1}},
+                "gone": {"kind": "TencentDtsMigrateJob", "remote_id": "dts-gone", "newer": 2}
+            },
+            "journal": [
+                {"at": "t0", "address": "orders", "action": "create", "key": "k0", "status": "intent", "why": "x"}
+            ],
+            "newer_top": [1, 2]
+        });
+        std::fs::write(local.path(), text.to_string()).unwrap();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        let mut orders = resource("dts-orders");
+        orders.attempts = 2;
+        held.record(
+            &mut state,
+            &StateChange {
+                address: Address("orders".into()),
+                resource: Some(orders),
+                journal: vec![entry("orders", "k1")],
+                plan: None,
+            },
+        )
+        .await
+        .unwrap();
+        held.record(&mut state, &change("gone", None, "k2"))
+            .await
+            .unwrap();
+        // A line a newer migspec wrote, with fields this one does not know.
+        let newer_line = serde_json::json!({
+            "format_version": 1, "lineage": "l-1", "serial": 6, "address": "fresh",
+            "resource": {"kind": "TencentDtsMigrateJob", "remote_id": "dts-fresh", "newer_record": true},
+            "journal": [{"at": "t", "address": "fresh", "action": "create", "key": "k3", "status": "done", "newer_entry": 7}],
+            "newer_line": 1
+        });
+        let mut log = File::options().append(true).open(local.log_path()).unwrap();
+        log.write_all(format!("{newer_line}\n").as_bytes()).unwrap();
+
+        let replayed = local.read().unwrap();
+        assert_eq!(replayed.serial, 6);
+        assert_eq!(replayed.unknown.top["newer_top"], serde_json::json!([1, 2]));
+        assert!(
+            replayed
+                .unknown
+                .resources
+                .contains_key(&Address("orders".into()))
+        );
+        assert!(
+            !replayed
+                .unknown
+                .resources
+                .contains_key(&Address("gone".into()))
+        );
+        assert!(
+            replayed
+                .unknown
+                .resources
+                .contains_key(&Address("fresh".into()))
+        );
+
+        // The next release compacts: every field is back in the snapshot.
+        drop(log);
+        drop(held);
+        assert!(!local.log_path().exists());
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(local.path()).unwrap()).unwrap();
+        assert_eq!(written["serial"], 6);
+        assert_eq!(written["newer_top"], serde_json::json!([1, 2]));
+        assert_eq!(
+            written["resources"]["orders"]["newer"],
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(written["resources"]["orders"]["attempts"], 2);
+        assert!(written["resources"]["gone"].is_null());
+        assert_eq!(written["resources"]["fresh"]["newer_record"], true);
+        assert_eq!(written["journal"][0]["why"], "x");
+        assert!(written["journal"][1].get("why").is_none());
+        assert_eq!(written["journal"][3]["newer_entry"], 7);
+    }
+
+    #[tokio::test]
+    async fn serials_only_increase_and_a_gap_is_refused() {
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        held.write(&mut state).await.unwrap();
+        for index in 0..4 {
+            held.record(&mut state, &change("a", Some("dts"), &format!("k{index}")))
+                .await
+                .unwrap();
+        }
+        let serials: Vec<u64> = log_lines(&local)
+            .iter()
+            .map(|line| line["serial"].as_u64().unwrap())
+            .collect();
+        assert_eq!(serials, [2, 3, 4, 5]);
+        held.write(&mut state).await.unwrap();
+        assert_eq!(state.serial, 6);
+        held.record(&mut state, &change("a", Some("dts"), "k5"))
+            .await
+            .unwrap();
+        assert_eq!(log_lines(&local)[0]["serial"], 7);
+
+        // A state read before another write is refused, like a whole write.
+        let mut stale = state.clone();
+        stale.serial -= 1;
+        let error = held
+            .record(&mut stale, &change("a", None, "k6"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StateError::Conflict {
+                    expected: 6,
+                    found: 7,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(stale.serial, 6, "a refused step changes nothing");
+
+        // A log with a step missing is unreadable (its line says which).
+        let (_copy_dir, copy) = crashed_copy(&local);
+        let mut line = log_lines(&copy)[0].clone();
+        line["serial"] = 9.into();
+        let mut log = File::options().append(true).open(copy.log_path()).unwrap();
+        log.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let message = copy.read().unwrap_err().to_string();
+        assert!(message.contains("state.log"), "{message}");
+        assert!(message.contains("line 2 has serial 9"), "{message}");
+
+        // A line of a newer format is refused, naming the log.
+        line["serial"] = 8.into();
+        line["format_version"] = 9.into();
+        std::fs::write(copy.log_path(), format!("{line}\n")).unwrap();
+        let message = copy.read().unwrap_err().to_string();
+        assert!(
+            message.contains("state.log has format version 9"),
+            "{message}"
+        );
+
+        // A log without its snapshot is not an empty state.
+        std::fs::remove_file(copy.path()).unwrap();
+        let message = copy.read().unwrap_err().to_string();
+        assert!(
+            message.contains("state.json is unreadable: it is missing"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_log_larger_than_the_snapshot_is_compacted_during_the_run() {
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        held.write(&mut state).await.unwrap();
+        let mut big = resource("dts");
+        big.applied_view = Some(serde_json::json!({"blob": "x".repeat(64 * 1024)}));
+        let mut compactions = 0;
+        let mut previous = 0;
+        for index in 0..40 {
+            held.record(
+                &mut state,
+                &StateChange {
+                    address: Address("big".into()),
+                    resource: Some(big.clone()),
+                    journal: vec![entry("big", &format!("k{index}"))],
+                    plan: None,
+                },
+            )
+            .await
+            .unwrap();
+            let len = std::fs::metadata(local.log_path()).map_or(0, |m| m.len());
+            if len < previous {
+                compactions += 1;
+            }
+            previous = len;
+            assert!(len <= COMPACT_FLOOR + 70 * 1024, "{len}");
+        }
+        assert!(compactions >= 1);
+        assert_eq!(local.read().unwrap(), state);
+        assert_eq!(state.serial, 41);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_snapshot_and_the_log_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, local) = backend();
+        let mut state = local.read().unwrap();
+        let held = held(&local).await;
+        held.write(&mut state).await.unwrap();
+        held.record(&mut state, &change("a", Some("dts"), "k"))
+            .await
+            .unwrap();
+        for path in [local.path(), local.log_path()] {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
+        drop(held);
+        let mode = std::fs::metadata(local.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

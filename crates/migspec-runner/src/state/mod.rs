@@ -14,7 +14,7 @@
 mod local;
 mod postgres;
 
-pub use local::{LocalState, StateLock};
+pub use local::{LocalState, Replay, StateLock};
 pub use postgres::{DEFAULT_SCHEMA, MIGRATIONS, PostgresState, redact_url};
 
 use std::collections::BTreeMap;
@@ -529,7 +529,7 @@ pub const JOURNAL_KEEP: usize = 1000;
 
 impl State {
     /// Applies a step's change in memory (the record, the journal entries, the journal
-    /// bound) and bumps the serial. Every backend's [`HeldState::record`] does this, then
+    /// bound); the serial is the backend's to bump once the change is durable. Every backend's [`HeldState::record`] does this, then
     /// persists the change.
     pub fn apply(&mut self, change: &StateChange) {
         match &change.resource {
