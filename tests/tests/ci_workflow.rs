@@ -23,10 +23,10 @@ fn checkout(dir: &Path, specs: &[&str]) {
         dir.join("migspec.yaml"),
         "pollInterval: 50ms\nstate: {backend: postgres, url: {fromEnv: MIGSPEC_STATE_PG}, schema: team}\n",
     )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("specs")).unwrap();
+    .expect("write migspec.yaml");
+    std::fs::create_dir_all(dir.join("specs")).expect("create specs/");
     for name in specs {
-        std::fs::write(dir.join("specs").join(name), Cloud::shipped(name)).unwrap();
+        std::fs::write(dir.join("specs").join(name), Cloud::shipped(name)).expect("write a spec");
     }
 }
 
