@@ -68,6 +68,10 @@ pub(crate) struct SelectionArgs {
     /// Leave out addresses matching this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
+    /// Only specs whose `metadata.labels` match: `key=value`, `key!=value` or `key`
+    /// (repeatable; all must hold)
+    #[arg(short = 'l', long = "selector", value_name = "LABEL")]
+    pub(crate) labels: Vec<String>,
     /// Delete remote jobs whose spec left the given paths (otherwise they are forgotten;
     /// `lifecycle.deletionPolicy: orphan` always keeps them)
     #[arg(long)]

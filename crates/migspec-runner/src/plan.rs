@@ -64,6 +64,9 @@ pub struct Binding {
     /// `--replace` addresses of the plan (re-created on purpose).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<Address>,
+    /// `-l` label selectors of the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// What one address was planned from, as hashes (`None`: there was none).
@@ -504,6 +507,7 @@ mod tests {
             exclude: vec![],
             prune: false,
             replace: vec![],
+            labels: vec![],
         }
     }
 

@@ -39,6 +39,72 @@ pub struct Selection {
     /// The spec paths of the run: recorded addresses whose spec file lies outside them are
     /// not considered at all.
     pub scope: Scope,
+    /// `-l` label selectors: every one must hold for a spec's `metadata.labels`. A recorded
+    /// address without a spec has no labels, so a run with selectors leaves it alone.
+    labels: Vec<LabelSelector>,
+}
+
+/// One `-l` selector: `key=value`, `key!=value` or `key` (the label is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelSelector {
+    /// `key=value`
+    Equals(String, String),
+    /// `key!=value` (also when the label is absent)
+    NotEquals(String, String),
+    /// `key`
+    Exists(String),
+}
+
+impl LabelSelector {
+    /// Parses `key=value`, `key!=value` or `key`.
+    ///
+    /// # Errors
+    ///
+    /// An empty key, or a key or value with a space.
+    pub fn parse(text: &str) -> Result<Self, RunnerError> {
+        let bad = || RunnerError::Usage {
+            message: format!(
+                "bad label selector `{text}`: write `key=value`, `key!=value` or `key` (e.g. `-l team=payments`)"
+            ),
+        };
+        let selector = if let Some((key, value)) = text.split_once("!=") {
+            Self::NotEquals(key.to_owned(), value.to_owned())
+        } else if let Some((key, value)) = text.split_once('=') {
+            Self::Equals(key.to_owned(), value.to_owned())
+        } else {
+            Self::Exists(text.to_owned())
+        };
+        let (Self::Equals(key, value) | Self::NotEquals(key, value)) = &selector else {
+            return if text.is_empty() || text.contains(char::is_whitespace) {
+                Err(bad())
+            } else {
+                Ok(selector)
+            };
+        };
+        if key.is_empty()
+            || key.contains(char::is_whitespace)
+            || value.contains(char::is_whitespace)
+        {
+            return Err(bad());
+        }
+        Ok(selector)
+    }
+
+    fn holds(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
+            Self::Equals(key, value) => labels.get(key) == Some(value),
+            Self::NotEquals(key, value) => labels.get(key) != Some(value),
+            Self::Exists(key) => labels.contains_key(key),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Equals(key, value) => format!("{key}={value}"),
+            Self::NotEquals(key, value) => format!("{key}!={value}"),
+            Self::Exists(key) => key.clone(),
+        }
+    }
 }
 
 impl Selection {
@@ -73,7 +139,60 @@ impl Selection {
             prune,
             replace: BTreeSet::new(),
             scope: Scope::default(),
+            labels: Vec::new(),
         })
+    }
+
+    /// The same selection, keeping only specs whose labels satisfy every selector.
+    ///
+    /// # Errors
+    ///
+    /// A selector that does not parse.
+    pub fn with_labels(mut self, selectors: &[String]) -> Result<Self, RunnerError> {
+        self.labels = selectors
+            .iter()
+            .map(|text| LabelSelector::parse(text))
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Whether a spec (an address with its labels) is in the run.
+    #[must_use]
+    pub fn selects_spec(&self, address: &Address, labels: &BTreeMap<String, String>) -> bool {
+        self.selects(address) && self.labels.iter().all(|selector| selector.holds(labels))
+    }
+
+    /// The `--only`/`--exclude` globs and `-l` selectors that match none of the given
+    /// addresses (specs with their labels, and recorded addresses without), each described
+    /// for an error: a selection that selects nothing by mistake must not look like "no
+    /// changes".
+    #[must_use]
+    pub fn unmatched(
+        &self,
+        specs: &[(Address, BTreeMap<String, String>)],
+        recorded: &[Address],
+    ) -> Vec<String> {
+        let names = || specs.iter().map(|(address, _)| address).chain(recorded);
+        let mut unmatched = Vec::new();
+        for (flag, globs) in [
+            ("--only", &self.only_globs),
+            ("--exclude", &self.exclude_globs),
+        ] {
+            for glob in globs {
+                let Ok(matcher) = Glob::new(glob).map(|glob| glob.compile_matcher()) else {
+                    continue;
+                };
+                if !names().any(|address| matcher.is_match(&address.0)) {
+                    unmatched.push(format!("{flag} {glob}"));
+                }
+            }
+        }
+        for selector in &self.labels {
+            if !specs.iter().any(|(_, labels)| selector.holds(labels)) {
+                unmatched.push(format!("-l {}", selector.describe()));
+            }
+        }
+        unmatched
     }
 
     /// The same selection, over these spec paths.
@@ -233,6 +352,11 @@ pub async fn plan(
         exclude: selection.exclude_globs.clone(),
         prune: selection.prune,
         replace: selection.replace.iter().cloned().collect(),
+        labels: selection
+            .labels
+            .iter()
+            .map(LabelSelector::describe)
+            .collect(),
     };
     let plan = Plan::new(binding, changes, drift).with_outside(forget, blocked, warnings);
     Ok(Planned {
@@ -658,6 +782,7 @@ fn subjects<'a>(
     for (address, resource) in &state.resources {
         if specs.specs.contains_key(address)
             || !selection.selects(address)
+            || !selection.labels.is_empty()
             || !selection.scope.covers(resource.file.as_deref())
         {
             continue;
@@ -929,6 +1054,29 @@ mod tests {
             .request
             .attempts,
             0
+        );
+    }
+
+    #[test]
+    fn label_selectors_parse_and_hold() {
+        let labels: BTreeMap<String, String> = [("team".to_owned(), "payments".to_owned())].into();
+        let holds = |text: &str| LabelSelector::parse(text).unwrap().holds(&labels);
+        assert!(holds("team=payments"));
+        assert!(!holds("team=web"));
+        assert!(holds("team!=web"));
+        assert!(!holds("team!=payments"));
+        assert!(holds("team"));
+        assert!(!holds("tier"));
+        for bad in ["", "=x", "team = x", "a b"] {
+            assert!(LabelSelector::parse(bad).is_err(), "{bad:?}");
+        }
+        let selection = Selection::new(&["orders-*".into()], &[], false)
+            .unwrap()
+            .with_labels(&["team=nobody".into()])
+            .unwrap();
+        assert_eq!(
+            selection.unmatched(&[(Address("orders-eu".into()), labels.clone())], &[]),
+            ["-l team=nobody"]
         );
     }
 

@@ -64,6 +64,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
                 exclude: saved.binding.exclude.clone(),
                 prune: saved.binding.prune,
                 replace: saved.binding.replace.iter().map(|a| a.0.clone()).collect(),
+                labels: saved.binding.labels.clone(),
             };
             let mut fresh = prepare(&paths, workspace, &selection).await?;
             if let Some(applied) = fresh

@@ -66,7 +66,52 @@ pub(crate) async fn prepare(
     } else {
         MissingSecrets::Fail
     };
-    let specs = match SpecSet::build(&report.documents, workspace.secrets().as_ref(), missing) {
+    let arguments = selection;
+    let selection = Selection::new(&arguments.only, &arguments.exclude, arguments.prune)
+        .map_err(|error| fail(&error.to_string()))?
+        .with_labels(&arguments.labels)
+        .map_err(|error| fail(&error.to_string()))?
+        .with_paths(paths)
+        .with_replace(&arguments.replace);
+    let state = workspace
+        .backend
+        .read()
+        .await
+        .map_err(|error| fail(&error.to_string()))?;
+    // A selection that matches nothing is a mistake, not "no changes".
+    let named: Vec<_> = report
+        .documents
+        .iter()
+        .map(|valid| {
+            let metadata = valid.document.metadata();
+            (
+                migspec_provider::Address(metadata.name.clone()),
+                metadata.labels.clone(),
+            )
+        })
+        .collect();
+    let recorded: Vec<_> = state.resources.keys().cloned().collect();
+    let unmatched = selection.unmatched(&named, &recorded);
+    if !unmatched.is_empty() {
+        return Err(fail(&format!(
+            "{} match(es) no address: nothing was planned; the addresses are {}",
+            unmatched.join(", "),
+            named
+                .iter()
+                .map(|(address, _)| address.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    // Only the selected specs' secrets are read.
+    let documents: Vec<_> = report
+        .documents
+        .iter()
+        .zip(&named)
+        .filter(|(_, (address, labels))| selection.selects_spec(address, labels))
+        .map(|(valid, _)| valid.clone())
+        .collect();
+    let specs = match SpecSet::build(&documents, workspace.secrets().as_ref(), missing) {
         Ok(specs) => specs,
         Err(errors) => {
             for error in &errors {
@@ -95,15 +140,6 @@ pub(crate) async fn prepare(
             names.join(", ")
         ));
     }
-    let selection = Selection::new(&selection.only, &selection.exclude, selection.prune)
-        .map_err(|error| fail(&error.to_string()))?
-        .with_paths(paths)
-        .with_replace(&selection.replace);
-    let state = workspace
-        .backend
-        .read()
-        .await
-        .map_err(|error| fail(&error.to_string()))?;
     let mut planned = planner::plan(&workspace.providers, state, specs, &selection)
         .await
         .map_err(|error| fail(&runner_message(&error)))?;
