@@ -253,8 +253,6 @@ fn only_and_exclude_select_addresses_and_detailed_exit_codes_say_what_changed() 
         "--format",
         "json",
         "--only",
-        "*-oms*",
-        "--only",
         "media-*",
         "--only",
         "orders-*",
