@@ -586,13 +586,18 @@ fn start(intent: &Intent) -> Action {
     )
 }
 
-fn complete(intent: &Intent) -> Action {
-    let how = match intent.complete_mode {
+/// What a `■ complete` reason adds for the spec's `CompleteMode`.
+fn complete_how(intent: &Intent) -> &'static str {
+    match intent.complete_mode {
         Some(CompleteMode::Immediately) => {
             " (CompleteMode immediately: without waiting for the sync to catch up)"
         }
         Some(CompleteMode::WaitForSync) | None => "",
-    };
+    }
+}
+
+fn complete(intent: &Intent) -> Action {
+    let how = complete_how(intent);
     Action::new(
         ActionKind::Complete,
         format!(
@@ -685,7 +690,10 @@ fn path_from_phase(
             S::Configured | S::Checked | S::Running => Vec::new(),
             S::Completed => vec![Action::new(
                 ActionKind::Complete,
-                format!("job {id} is ready to complete and lifecycle.desired is completed"),
+                format!(
+                    "job {id} is ready to complete and lifecycle.desired is completed{}",
+                    complete_how(intent)
+                ),
             )],
             S::Paused => vec![pause()],
             S::Stopped => vec![stop(stop_reason())],
