@@ -35,7 +35,7 @@ const HELP: &str = "cargo xtask <command>
 
   ci                 fmt check, clippy -D warnings, schemas --check, every test (nextest),
                      doctests, the plugin skeleton builds
-  schemas --check    fail if schemas/*.json differ from the spec types
+  schemas --check    fail if schemas/*.json differ from the spec and document types
   schemas --write    regenerate schemas/*.json
   bench              time `migspec validate` on 10,000 generated specs (release build)
   bench safety       the randomized safety test (tests/tests/safety_property.rs) at a larger
@@ -123,7 +123,10 @@ fn ci() -> Result<(), String> {
 fn schemas(mode: Mode) -> Result<(), String> {
     let dir = root().join("schemas");
     let mut stale = Vec::new();
-    for (name, text) in migspec_schema::generate::schema_files() {
+    let files = migspec_schema::generate::schema_files()
+        .into_iter()
+        .chain(migspec_runner::documents::schema_files());
+    for (name, text) in files {
         let path = dir.join(&name);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == text {

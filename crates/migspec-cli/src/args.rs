@@ -295,6 +295,12 @@ pub(crate) struct SchemaArgs {
     /// Print only this kind's schema
     #[arg(long, value_enum)]
     pub(crate) kind: Option<KindArg>,
+    /// Print the schema of the plan document (`plan --format json`, `plan --out`) instead
+    #[arg(long, conflicts_with_all = ["kind", "status"])]
+    pub(crate) plan: bool,
+    /// Print the schema of `status --json` instead
+    #[arg(long, conflicts_with = "kind")]
+    pub(crate) status: bool,
 }
 
 /// Output formats of `migspec validate`.

@@ -960,3 +960,59 @@ async fn actions_are_routed_on_version_and_action() {
         "string statuses in 2021"
     );
 }
+
+/// Issue 13, item 12: `CompleteMode` is honoured, not only accepted.
+#[tokio::test]
+async fn complete_mode_immediately_ends_at_once_and_wait_for_sync_waits_for_the_sync() {
+    let h = Harness::start().await;
+    let mut jobs = Vec::new();
+    for name in ["cut-off", "drained", "default"] {
+        let job_id = h.configured_2021(name, "fullAndIncrement").await;
+        h.dts_ok(V2021, "CreateMigrateCheckJob", json!({"JobId": job_id}))
+            .await;
+        jobs.push(job_id);
+    }
+    h.advance_secs(1);
+    for job_id in &jobs {
+        h.dts_ok(V2021, "StartMigrateJob", json!({"JobId": job_id}))
+            .await;
+    }
+    h.advance_secs(2);
+    for job_id in &jobs {
+        assert_eq!(h.status_2021(job_id).await, "readyComplete");
+    }
+    h.dts_expect(
+        V2021,
+        "CompleteMigrateJob",
+        json!({"JobId": jobs[0], "CompleteMode": "later"}),
+        "InvalidParameterValue",
+        "`CompleteMode`",
+    )
+    .await;
+    h.dts_ok(
+        V2021,
+        "CompleteMigrateJob",
+        json!({"JobId": jobs[0], "CompleteMode": "immediately"}),
+    )
+    .await;
+    h.dts_ok(
+        V2021,
+        "CompleteMigrateJob",
+        json!({"JobId": jobs[1], "CompleteMode": "waitForSync"}),
+    )
+    .await;
+    h.dts_ok(V2021, "CompleteMigrateJob", json!({"JobId": jobs[2]}))
+        .await;
+    let detail = h.detail_2021(&jobs[0]).await;
+    assert_eq!(detail["Status"], "success", "immediately: no waiting");
+    assert_ne!(detail["EndTime"], "0000-00-00 00:00:00");
+    assert_eq!(h.status_2021(&jobs[1]).await, "completing");
+    assert_eq!(
+        h.status_2021(&jobs[2]).await,
+        "completing",
+        "waitForSync is the default"
+    );
+    h.advance_secs(1);
+    assert_eq!(h.status_2021(&jobs[1]).await, "success");
+    assert_eq!(h.status_2021(&jobs[2]).await, "success");
+}

@@ -360,7 +360,7 @@ impl OmsClient {
         };
         if target.project_id.is_empty() {
             return Err(ProviderError::Config {
-                message: "no Huawei Cloud project id: set `project_id` in the spec, HUAWEICLOUD_SDK_PROJECT_ID, or project_id in ~/.huaweicloud/credentials".to_owned(),
+                message: "no Huawei Cloud project id: set `project_id` in the spec, `huawei.projectId` in migspec.yaml, HUAWEICLOUD_SDK_PROJECT_ID, or project_id in ~/.huaweicloud/credentials".to_owned(),
             });
         }
         let mut path = format!(

@@ -770,7 +770,7 @@ enum Fallback {
 fn no_project(address: &Address) -> ProviderError {
     ProviderError::Config {
         message: format!(
-            "{address}: no Huawei Cloud project id; set `project_id` in the spec, HUAWEICLOUD_SDK_PROJECT_ID, or project_id in ~/.huaweicloud/credentials"
+            "{address}: no Huawei Cloud project id; set `project_id` in the spec, `huawei.projectId` in migspec.yaml, HUAWEICLOUD_SDK_PROJECT_ID, or project_id in ~/.huaweicloud/credentials"
         ),
     }
 }

@@ -7,12 +7,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use migspec_spec::secret::Secret;
 
 /// The address of a migration: its `metadata.name`, unique in the spec set.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Address(pub String);
 
@@ -23,7 +26,9 @@ impl std::fmt::Display for Address {
 }
 
 /// The cloud's identifier of a job or task group (`dts-1kl0iy0v`, an OMS group UUID).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct RemoteId(pub String);
 
@@ -35,7 +40,7 @@ impl std::fmt::Display for RemoteId {
 
 /// Where a remote job is in its lifecycle, in terms common to every provider. Providers map
 /// their own statuses onto these (and keep the raw status in [`RemoteObject::raw_status`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Being created (DTS 2018 status 1 while the job is new; 2021 `creating`; OMS 0).
@@ -123,7 +128,9 @@ impl Phase {
 }
 
 /// The verbs of a plan. Each has one symbol in the human rendering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     /// `+ create`: create (and configure) the remote job.
@@ -188,7 +195,9 @@ impl ActionKind {
 }
 
 /// Something an action does that a reviewer must see before approving it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Disruption {
     /// The running job must be stopped first (and its migration starts over).
@@ -223,7 +232,7 @@ impl Disruption {
 }
 
 /// A value in a field-level change. Secrets are never carried, only whether they changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum ChangeValue {
     /// The field is absent.
@@ -238,7 +247,7 @@ pub enum ChangeValue {
 }
 
 /// One field that differs between what the spec asks and what the cloud has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     /// The field, as a JSON pointer into the spec document (`/spec/MigrateOption/RunMode`).
     pub field: String,
@@ -251,7 +260,7 @@ pub struct FieldChange {
 }
 
 /// One action of a plan, with why it is there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Action {
     /// The verb.
     pub kind: ActionKind,
@@ -329,7 +338,7 @@ pub struct Recorded {
 }
 
 /// A remote object as observed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RemoteObject {
     /// The cloud's id.
     pub id: RemoteId,
@@ -364,7 +373,7 @@ pub struct RemoteObject {
 pub const MARKER_FIELD: &str = "/metadata/migspec:address";
 
 /// What is known about one address after an observation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "presence", rename_all = "snake_case")]
 pub enum Observed {
     /// No remote object: never created, or deleted outside migspec. A normal answer.
@@ -401,7 +410,7 @@ impl Observed {
 }
 
 /// Progress of a moving job.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Progress {
     /// Overall percentage, when the API gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -415,7 +424,7 @@ pub struct Progress {
 }
 
 /// A failure reported by the cloud, verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Failure {
     /// The cloud's code, if any (`OMS.0063`, `TRF.0001`, a DTS error code).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@
 //! - [`engine::apply`] runs a plan with bounded concurrency and one shared poller per
 //!   provider, writing the state after every step.
 //! - [`state::LocalState`] is the embedded state backend (`.migspec/state.json`).
+//! - [`documents`] publishes the JSON Schemas of the plan and `status --json` documents.
 //!
 //! ```
 //! use migspec_runner::state::{LocalState, LockInfo};
@@ -18,6 +19,7 @@
 //! assert_eq!(backend.read().unwrap().serial, 1);
 //! ```
 
+pub mod documents;
 pub mod engine;
 pub mod plan;
 pub mod planner;

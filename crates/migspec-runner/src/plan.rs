@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +38,7 @@ pub const PLAN_FORMAT_VERSION: &str = "2";
 /// What a plan was computed from. A saved plan is applied only while what it binds still
 /// holds for the addresses it acts on (see [`Binding::stale_reasons`]); addresses it does
 /// not touch may move on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Binding {
     /// The state's lineage ("" while no state was written); a plan of another lineage is
     /// refused.
@@ -70,7 +71,7 @@ pub struct Binding {
 }
 
 /// What one address was planned from, as hashes (`None`: there was none).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AddressBinding {
     /// The spec document as written (secrets as references).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,7 +132,7 @@ impl Binding {
 }
 
 /// The planned actions for one address.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// The address.
     pub address: Address,
@@ -152,7 +153,7 @@ pub struct Change {
 }
 
 /// A place in a spec file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Source {
     /// The file, relative to the project root.
     pub file: String,
@@ -161,7 +162,7 @@ pub struct Source {
 }
 
 /// Changes made outside migspec: what the cloud has that the last apply did not set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Drift {
     /// The address.
     pub address: Address,
@@ -171,7 +172,7 @@ pub struct Drift {
 
 /// An address whose spec left the set and whose remote object stays in place: apply removes
 /// it from the state only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Forget {
     /// The address.
     pub address: Address,
@@ -189,7 +190,7 @@ pub struct Forget {
 
 /// An address that cannot be planned: shown with why and the way out, never applied. The
 /// other addresses are planned and applied as usual.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Blocked {
     /// The address.
     pub address: Address,
@@ -206,7 +207,7 @@ pub struct Blocked {
 
 /// Something a reviewer should know about an address that changes no action (a likely
 /// rename, an object that can only be found through the state). Display only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Warning {
     /// The address.
     pub address: Address,
@@ -215,7 +216,7 @@ pub struct Warning {
 }
 
 /// Counts for the summary line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// `+ create` actions.
     pub create: usize,
@@ -236,7 +237,7 @@ pub struct Summary {
 }
 
 /// A plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Format version of this document.
     pub format_version: String,

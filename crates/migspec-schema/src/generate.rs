@@ -34,6 +34,104 @@ fn root_for<T: JsonSchema>() -> Value {
     value
 }
 
+/// Titles of the definitions that are migspec's own types rather than API structures (whose
+/// names, `MigrateOption`, `DBInfo`, are the API's and are their own best title).
+/// yaml-language-server names a definition by its `title` in messages (`Incorrect type.
+/// Expected "DstInfo"`) and hover headings; without one it falls back to the `$ref` name,
+/// which in the umbrella schema is the internal `TencentDtsMigrateJob.DstInfo`.
+const TITLES: &[(&str, &str)] = &[
+    ("ApiVersion", "apiVersion"),
+    ("Metadata", "metadata"),
+    ("MigrateJobSpec", "TencentDtsMigrateJob spec"),
+    ("MigrationJobSpec", "TencentDtsMigrationJob spec"),
+    ("TaskGroupSpec", "HuaweiOmsTaskGroup spec"),
+    ("MigrateJobLifecycle", "TencentDtsMigrateJob lifecycle"),
+    ("MigrationJobLifecycle", "TencentDtsMigrationJob lifecycle"),
+    ("TaskGroupLifecycle", "HuaweiOmsTaskGroup lifecycle"),
+    ("MigrateJobDesired", "lifecycle.desired"),
+    ("MigrationJobDesired", "lifecycle.desired"),
+    ("TaskGroupDesired", "lifecycle.desired"),
+    ("TencentOnFailure", "lifecycle.onFailure"),
+    ("HuaweiOnFailure", "lifecycle.onFailure"),
+    ("TencentFailureAction", "onFailure.action"),
+    ("HuaweiFailureAction", "onFailure.action"),
+    ("Timeouts", "lifecycle.timeouts"),
+    ("HumanDuration", "duration"),
+    ("DeletionPolicy", "lifecycle.deletionPolicy"),
+    ("SecretRef", "secret reference"),
+    ("ValueRef", "value or reference"),
+    ("DatabaseInfoItem", "DatabaseInfo entry"),
+    ("SrcNode", "TaskGroupSrcNode"),
+    ("DstNode", "TaskGroupDstNode"),
+    ("SourceCdn", "SourceCdnReq"),
+];
+
+/// Gives every definition a `title` (see [`TITLES`]); kinds' `…Kind` definitions are `kind`.
+fn add_titles(schema: &mut Value) {
+    let Some(Value::Object(defs)) = schema.get_mut("$defs") else {
+        return;
+    };
+    for (name, def) in defs.iter_mut() {
+        let Value::Object(map) = def else { continue };
+        if map.contains_key("title") {
+            continue;
+        }
+        let title = TITLES
+            .iter()
+            .find(|(def_name, _)| def_name == name)
+            .map(|(_, title)| (*title).to_owned())
+            .unwrap_or_else(|| {
+                if name.ends_with("Kind")
+                    && Kind::ALL.iter().any(|kind| name.starts_with(kind.as_str()))
+                {
+                    "kind".to_owned()
+                } else {
+                    name.clone()
+                }
+            });
+        // Keep `title` first, where a reader of the file looks for it.
+        let rest = std::mem::take(map);
+        map.insert("title".to_owned(), Value::String(title));
+        map.extend(rest);
+    }
+}
+
+/// A field whose value is a secret or value reference keeps its own description for
+/// hover, followed by how to write the reference (`markdownDescription`, which
+/// yaml-language-server prefers).
+fn describe_reference_fields(schema: &mut Value) {
+    let reference_text: Vec<(String, String)> = ["SecretRef", "ValueRef"]
+        .iter()
+        .filter_map(|name| {
+            let text = schema
+                .pointer(&format!("/$defs/{name}/description"))?
+                .as_str()?;
+            Some((format!("#/$defs/{name}"), text.to_owned()))
+        })
+        .collect();
+    fn walk(value: &mut Value, references: &[(String, String)]) {
+        match value {
+            Value::Object(map) => {
+                let target = map.get("$ref").and_then(Value::as_str).map(str::to_owned);
+                let how = target.and_then(|target| {
+                    references
+                        .iter()
+                        .find(|(reference, _)| *reference == target)
+                        .map(|(_, text)| text.clone())
+                });
+                if let (Some(how), Some(Value::String(own))) = (how, map.get("description")) {
+                    let text = format!("{own}\n\n{how}");
+                    map.insert("markdownDescription".to_owned(), Value::String(text));
+                }
+                map.values_mut().for_each(|child| walk(child, references));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, references)),
+            _ => {}
+        }
+    }
+    walk(schema, &reference_text);
+}
+
 /// The schema of one kind, as checked in under `schemas/`.
 #[must_use]
 pub fn kind_schema(kind: Kind) -> Value {
@@ -42,6 +140,8 @@ pub fn kind_schema(kind: Kind) -> Value {
         Kind::TencentDtsMigrationJob => root_for::<TencentDtsMigrationJob>(),
         Kind::HuaweiOmsTaskGroup => root_for::<HuaweiOmsTaskGroup>(),
     };
+    add_titles(&mut schema);
+    describe_reference_fields(&mut schema);
     if let Value::Object(map) = &mut schema {
         let mut ordered = Map::new();
         ordered.insert(
@@ -204,6 +304,45 @@ mod tests {
     fn optional_fields_do_not_accept_null() {
         let text = serde_json::to_string(&kind_schema(Kind::TencentDtsMigrateJob)).unwrap();
         assert!(!text.contains("\"null\""), "a schema still allows null");
+    }
+
+    /// Issue 13, item 16: editors name definitions by their title, never by the umbrella's
+    /// internal `Kind.Name` keys.
+    #[test]
+    fn every_definition_has_a_title_that_is_not_an_internal_name() {
+        let umbrella = umbrella_schema();
+        for (name, def) in umbrella["$defs"].as_object().unwrap() {
+            let title = def["title"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} has no title"));
+            assert!(
+                !Kind::ALL
+                    .iter()
+                    .any(|kind| title.starts_with(&format!("{}.", kind.as_str()))),
+                "{name}: title {title}"
+            );
+        }
+        let defs = &umbrella["$defs"];
+        assert_eq!(defs["TencentDtsMigrateJob.DstInfo"]["title"], "DstInfo");
+        assert_eq!(
+            defs["TencentDtsMigrateJob.TencentDtsMigrateJobKind"]["title"],
+            "kind"
+        );
+    }
+
+    /// Issue 13, item 16: a secret field's own description survives next to the reference.
+    #[test]
+    fn secret_fields_keep_their_description_and_say_how_to_write_the_reference() {
+        let schema = kind_schema(Kind::TencentDtsMigrateJob);
+        let password = &schema["$defs"]["SrcInfo"]["properties"]["Password"];
+        assert_eq!(password["description"], "Database password.");
+        let markdown = password["markdownDescription"].as_str().unwrap();
+        assert!(markdown.starts_with("Database password.\n\n"), "{markdown}");
+        assert!(markdown.contains("{fromEnv: VAR}"), "{markdown}");
+        // The alternatives carry no text that would be shown instead of the field's.
+        for alternative in schema["$defs"]["SecretRef"]["anyOf"].as_array().unwrap() {
+            assert!(alternative.get("title").is_none() && alternative.get("description").is_none());
+        }
     }
 
     #[test]

@@ -615,6 +615,25 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         spec.src_database_type.as_str(),
         context,
     );
+    let mysql_family = matches!(
+        spec.src_database_type,
+        t21::DatabaseType::Mysql
+            | t21::DatabaseType::Mariadb
+            | t21::DatabaseType::Percona
+            | t21::DatabaseType::Cynosdbmysql
+            | t21::DatabaseType::Tdsqlmysql
+    );
+    if job.lifecycle.complete_mode == Some(t21::CompleteMode::Immediately) && !mysql_family {
+        context.error_at(
+            "migspec::rule::complete_mode",
+            "/lifecycle/CompleteMode",
+            format!(
+                "`CompleteMode: immediately` only applies to MySQL jobs, and this job migrates {}",
+                spec.src_database_type
+            ),
+            "remove `CompleteMode` (the job then completes once the sync has caught up, `waitForSync`)",
+        );
+    }
     check_timeouts(job.lifecycle.timeouts.as_ref(), context);
 }
 

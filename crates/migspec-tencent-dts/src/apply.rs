@@ -36,7 +36,7 @@ enum Call {
     Check,
     Start,
     Stop,
-    Complete,
+    Complete(Option<String>),
     Pause,
     Continue,
     Resume(Option<String>),
@@ -53,7 +53,7 @@ impl Call {
             (Self::Check, _) => "CreateMigrateCheckJob",
             (Self::Start, _) => "StartMigrateJob",
             (Self::Stop, _) => "StopMigrateJob",
-            (Self::Complete, _) => "CompleteMigrateJob",
+            (Self::Complete(_), _) => "CompleteMigrateJob",
             (Self::Pause, _) => "PauseMigrateJob",
             (Self::Continue, _) => "ContinueMigrateJob",
             (Self::Resume(_), _) => "ResumeMigrateJob",
@@ -222,7 +222,13 @@ fn decide(
         },
         ActionKind::Complete => match phase {
             P::ReadyToComplete => {
-                Decision::Call(Call::Complete, Some(Goal::new(&[P::Completed], RUN_FAILS)))
+                let mode = intent
+                    .and_then(|intent| intent.complete_mode)
+                    .map(|mode| mode.as_str().to_owned());
+                Decision::Call(
+                    Call::Complete(mode),
+                    Some(Goal::new(&[P::Completed], RUN_FAILS)),
+                )
             }
             P::Completing => Decision::Wait(Goal::new(&[P::Completed], RUN_FAILS)),
             P::Completed => Decision::Done,
@@ -585,6 +591,15 @@ async fn send(
                         .await?;
                 }
             }
+        }
+        Call::Complete(mode) if version == ApiVersion::V2021 => {
+            let request = v2021::CompleteMigrateJob {
+                job_id: job.id.clone(),
+                complete_mode: mode.clone(),
+            };
+            client
+                .call::<_, serde_json::Value>(version, action, region, id, &request, Retry::Safe)
+                .await?;
         }
         Call::Resume(option) => {
             let request = v2021::ResumeMigrateJob {

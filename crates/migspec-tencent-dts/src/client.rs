@@ -246,7 +246,10 @@ impl DtsClient {
         let Some(credentials) = &config.credentials else {
             return Err(ClientError::Config(ConfigError::new(
                 config.missing_credentials.clone().unwrap_or_else(|| {
-                    crate::credentials::Credentials::missing_message(&|_| None, None)
+                    crate::credentials::Credentials::missing_message(
+                        &|_| None,
+                        crate::credentials::Locations::new(None),
+                    )
                 }),
             )));
         };
@@ -313,7 +316,15 @@ impl DtsClient {
             .bytes()
             .await
             .map_err(|error| network(action, &endpoint, &error))?;
-        decode(action, version, job_id, &endpoint, status, &bytes)
+        decode(action, version, job_id, &endpoint, status, &bytes).map_err(|mut error| {
+            // A refused key is traced to where it was read from.
+            if let ClientError::Api(api) = &mut error
+                && api.class() == crate::error::ErrorClass::Auth
+            {
+                api.credential_source = Some(credentials.source().to_string());
+            }
+            error
+        })
     }
 }
 
@@ -375,6 +386,7 @@ fn decode(
             code: text("Code"),
             message: text("Message"),
             request_id,
+            credential_source: None,
         })));
     }
     if status != 200 {

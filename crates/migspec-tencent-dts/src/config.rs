@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, ENV_PROFILE, Locations};
 use crate::endpoint::{ENV_ENDPOINT, Endpoint};
 
 /// Environment variable holding the default region.
@@ -135,9 +135,11 @@ impl Default for TencentConfig {
 }
 
 impl TencentConfig {
-    /// Reads the process environment and the tccli profile under `$HOME`: credentials
-    /// (`TENCENTCLOUD_SECRET_ID`/`_KEY`/`_TOKEN`, then `~/.tccli/<TCCLI_PROFILE>.credential`),
-    /// `TENCENTCLOUD_REGION` and `MIGSPEC_TENCENT_ENDPOINT`.
+    /// Reads the process environment and the files the official tools read: credentials
+    /// (`TENCENTCLOUD_SECRET_ID`/`_KEY`/`_TOKEN`, then the SDK's `~/.tencentcloud/credentials`
+    /// or `/etc/tencentcloud/credentials`, then `~/.tccli/<TCCLI_PROFILE>.credential`), the
+    /// region (`TENCENTCLOUD_REGION`, then `_sys_param.region` of tccli's
+    /// `~/.tccli/<TCCLI_PROFILE>.configure`) and `MIGSPEC_TENCENT_ENDPOINT`.
     ///
     /// # Errors
     ///
@@ -158,13 +160,34 @@ impl TencentConfig {
         lookup: &dyn Fn(&str) -> Option<String>,
         home: Option<&Path>,
     ) -> Result<Self, ConfigError> {
-        let credentials = Credentials::resolve(None, lookup, home)?;
+        Self::from_locations(lookup, Locations::new(home))
+    }
+
+    /// [`TencentConfig::from_environment`] with every file location given (tests point the
+    /// system-wide credentials file elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// As [`TencentConfig::from_env`], and when the tccli `.configure` file is not JSON.
+    pub fn from_locations(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        locations: Locations<'_>,
+    ) -> Result<Self, ConfigError> {
+        let credentials = Credentials::resolve(None, lookup, locations)?;
+        let default_region = match lookup(ENV_REGION).filter(|region| !region.trim().is_empty()) {
+            Some(region) => Some(region),
+            None => locations
+                .home
+                .map(|home| profile_region(lookup, home))
+                .transpose()?
+                .flatten(),
+        };
         let mut config = Self {
             missing_credentials: credentials
                 .is_none()
-                .then(|| Credentials::missing_message(lookup, home)),
+                .then(|| Credentials::missing_message(lookup, locations)),
             credentials,
-            default_region: lookup(ENV_REGION).filter(|region| !region.trim().is_empty()),
+            default_region,
             ..Self::default()
         };
         if let Some(endpoint) = lookup(ENV_ENDPOINT).filter(|value| !value.trim().is_empty()) {
@@ -250,6 +273,46 @@ impl TencentConfig {
     }
 }
 
+/// `~/.tccli/<profile>.configure`, where tccli keeps the profile's region.
+#[must_use]
+pub fn profile_configure_path(home: &Path, profile: &str) -> PathBuf {
+    home.join(".tccli").join(format!("{profile}.configure"))
+}
+
+/// The region of the tccli profile (`_sys_param.region`), `None` when the file or the key
+/// is absent.
+fn profile_region(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    home: &Path,
+) -> Result<Option<String>, ConfigError> {
+    let profile = lookup(ENV_PROFILE)
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
+    let path = profile_configure_path(home, &profile);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(ConfigError::new(format!(
+                "cannot read the tccli profile {}: {error}",
+                path.display()
+            )));
+        }
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        ConfigError::new(format!(
+            "the tccli profile {} is not valid JSON ({error}); expected {{\"_sys_param\": {{\"region\": …}}}}",
+            path.display()
+        ))
+    })?;
+    Ok(value
+        .pointer("/_sys_param/region")
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|region| !region.is_empty())
+        .map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +352,38 @@ mod tests {
         let lookup = |name: &str| (name == ENV_ENDPOINT).then(|| "http://192.168.1.5".to_owned());
         let error = TencentConfig::from_environment(&lookup, None).unwrap_err();
         assert!(error.to_string().starts_with(ENV_ENDPOINT), "{error}");
+    }
+
+    /// Issue 13, item 14: tccli's profile region fills in when no region is set.
+    #[test]
+    fn region_comes_from_the_tccli_configure_file_when_the_environment_has_none() {
+        let home = tempfile::tempdir().unwrap();
+        let tccli = home.path().join(".tccli");
+        std::fs::create_dir_all(&tccli).unwrap();
+        std::fs::write(
+            tccli.join("default.configure"),
+            r#"{"_sys_param": {"region": "ap-shanghai", "output": "json"}, "dts": {"endpoint": "dts.tencentcloudapi.com", "version": "2021-12-06"}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            tccli.join("prod.configure"),
+            r#"{"_sys_param": {"region": "ap-beijing"}}"#,
+        )
+        .unwrap();
+        let locations = Locations {
+            home: Some(home.path()),
+            system_file: None,
+        };
+        let config = TencentConfig::from_locations(&|_| None, locations).unwrap();
+        assert_eq!(config.default_region.as_deref(), Some("ap-shanghai"));
+        let profile = |name: &str| (name == ENV_PROFILE).then(|| "prod".to_owned());
+        let config = TencentConfig::from_locations(&profile, locations).unwrap();
+        assert_eq!(config.default_region.as_deref(), Some("ap-beijing"));
+        let region = |name: &str| (name == ENV_REGION).then(|| "ap-chengdu".to_owned());
+        let config = TencentConfig::from_locations(&region, locations).unwrap();
+        assert_eq!(config.default_region.as_deref(), Some("ap-chengdu"));
+        std::fs::write(tccli.join("default.configure"), "{not json").unwrap();
+        let error = TencentConfig::from_locations(&|_| None, locations).unwrap_err();
+        assert!(error.to_string().contains("default.configure"), "{error}");
     }
 }

@@ -1,10 +1,23 @@
 //! Tencent Cloud API keys and where they come from (reference §5.1–5.3).
 //!
-//! The order of precedence is the one tccli documents: keys given explicitly (project file,
-//! command line), then `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY` /
-//! `TENCENTCLOUD_TOKEN`, then tccli's profile file `~/.tccli/<profile>.credential` (profile
-//! from `TCCLI_PROFILE`, default `default`). Values are held in [`Secret`]s: they never
-//! appear in `Debug` output, logs or error messages.
+//! The order of precedence:
+//!
+//! 1. keys given explicitly (project file, command line);
+//! 2. `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY` (with `TENCENTCLOUD_TOKEN`, which
+//!    tccli reads and the SDKs do not);
+//! 3. the official SDK's credentials file, exactly where `tencentcloud-sdk-python-common`
+//!    3.1.195's `ProfileCredential` looks (`tencentcloud/common/credential.py`):
+//!    `~/.tencentcloud/credentials` if it exists, otherwise `/etc/tencentcloud/credentials`;
+//!    INI, section `[default]`, keys `secret_id` and `secret_key` (values trimmed). migspec
+//!    also reads a `token` key there for temporary credentials, which that SDK ignores;
+//! 4. tccli's profile file `~/.tccli/<profile>.credential` (profile from `TCCLI_PROFILE`,
+//!    default `default`).
+//!
+//! As in the SDK's `DefaultCredentialProvider`, a credentials file without a `[default]`
+//! section or without keys is passed over; one with only half a key pair is an error.
+//! Values are held in [`Secret`]s: they never appear in `Debug` output, logs or error
+//! messages; [`CredentialSource`] says where they came from, so that a refused key can be
+//! traced to its file.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +36,40 @@ pub const ENV_TOKEN: &str = "TENCENTCLOUD_TOKEN";
 pub const CREDENTIAL_ENV: &[&str] = &[ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN];
 /// Environment variable naming the tccli profile.
 pub const ENV_PROFILE: &str = "TCCLI_PROFILE";
+/// The system-wide SDK credentials file, read when `~/.tencentcloud/credentials` is absent.
+pub const SYSTEM_CREDENTIALS_FILE: &str = "/etc/tencentcloud/credentials";
+
+/// The directories credentials files are looked for in (a seam for tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Locations<'a> {
+    /// The home directory (`~/.tencentcloud/credentials`, `~/.tccli/`).
+    pub home: Option<&'a Path>,
+    /// The system-wide SDK credentials file ([`SYSTEM_CREDENTIALS_FILE`]).
+    pub system_file: Option<&'a Path>,
+}
+
+impl<'a> Locations<'a> {
+    /// `home`, and the real system-wide file.
+    #[must_use]
+    pub fn new(home: Option<&'a Path>) -> Self {
+        Self {
+            home,
+            system_file: Some(Path::new(SYSTEM_CREDENTIALS_FILE)),
+        }
+    }
+
+    /// The SDK credentials file that is read: the first of `~/.tencentcloud/credentials`
+    /// and the system-wide file that exists (as the SDK does, the second is not read when
+    /// the first exists, even if it holds no keys).
+    #[must_use]
+    pub fn sdk_file(&self) -> Option<PathBuf> {
+        self.home
+            .map(sdk_credentials_path)
+            .into_iter()
+            .chain(self.system_file.map(Path::to_owned))
+            .find(|path| path.exists())
+    }
+}
 
 /// Where a set of credentials was found (for messages; never the values).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +79,12 @@ pub enum CredentialSource {
     Explicit,
     /// `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY` (and `TENCENTCLOUD_TOKEN`).
     Environment,
+    /// The official SDK's INI credentials file (`~/.tencentcloud/credentials` or
+    /// `/etc/tencentcloud/credentials`).
+    SdkFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// A tccli profile file.
     Profile {
         /// The file.
@@ -44,6 +97,9 @@ impl std::fmt::Display for CredentialSource {
         match self {
             Self::Explicit => formatter.write_str("explicit configuration"),
             Self::Environment => write!(formatter, "{ENV_SECRET_ID}/{ENV_SECRET_KEY}"),
+            Self::SdkFile { path } => {
+                write!(formatter, "the SDK credentials file {}", path.display())
+            }
             Self::Profile { path } => write!(formatter, "tccli profile {}", path.display()),
         }
     }
@@ -111,18 +167,19 @@ impl Credentials {
         self.token.as_ref()
     }
 
-    /// Finds credentials in the documented order: `explicit`, the environment (read through
-    /// `lookup`), then the tccli profile file under `home`. `Ok(None)` means none of them
+    /// Finds credentials in the documented order (see the module documentation):
+    /// `explicit`, the environment (read through `lookup`), the SDK credentials file, then
+    /// the tccli profile file, the files under `locations`. `Ok(None)` means none of them
     /// holds any.
     ///
     /// # Errors
     ///
-    /// When a source is present but unusable: only one of the two variables set, a value
-    /// with surrounding spaces, an unreadable or malformed profile file.
+    /// When a source is present but unusable: only one of the two variables or keys set, a
+    /// value with surrounding spaces, an unreadable or malformed file.
     pub fn resolve(
         explicit: Option<Self>,
         lookup: &dyn Fn(&str) -> Option<String>,
-        home: Option<&Path>,
+        locations: Locations<'_>,
     ) -> Result<Option<Self>, ConfigError> {
         if let Some(explicit) = explicit {
             check_value("the explicit SecretId", explicit.secret_id.expose())?;
@@ -157,7 +214,12 @@ impl Credentials {
             }
             (None, None) => {}
         }
-        let Some(home) = home else {
+        if let Some(path) = locations.sdk_file()
+            && let Some(found) = Self::from_sdk_file(&path)?
+        {
+            return Ok(Some(found));
+        }
+        let Some(home) = locations.home else {
             return Ok(None);
         };
         let profile = read(ENV_PROFILE).unwrap_or_else(|| "default".to_owned());
@@ -173,6 +235,49 @@ impl Credentials {
             }
         };
         Self::from_profile_text(&text, &path).map(Some)
+    }
+
+    /// Reads the SDK's INI file; `Ok(None)` when it has no `[default]` keys (the SDK then
+    /// goes on to its next provider, and so does migspec).
+    fn from_sdk_file(path: &Path) -> Result<Option<Self>, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::new(format!(
+                "cannot read the Tencent Cloud credentials file {}: {error}",
+                path.display()
+            ))
+        })?;
+        let section = ini_section(&text, "default", path)?;
+        let value = |key: &str| {
+            section
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.clone())
+                .filter(|value| !value.is_empty())
+        };
+        let name = |key: &str| format!("`{key}` in [default] of {}", path.display());
+        match (value("secret_id"), value("secret_key")) {
+            (Some(id), Some(key)) => {
+                check_value(&name("secret_id"), &id)?;
+                check_value(&name("secret_key"), &key)?;
+                let token = value("token");
+                if let Some(token) = &token {
+                    check_value(&name("token"), token)?;
+                }
+                Ok(Some(Self {
+                    secret_id: Secret::new(id),
+                    secret_key: Secret::new(key),
+                    token: token.map(Secret::new),
+                    source: CredentialSource::SdkFile {
+                        path: path.to_owned(),
+                    },
+                }))
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) | (None, Some(_)) => Err(ConfigError::new(format!(
+                "the Tencent Cloud credentials file {} has only one of `secret_id` and `secret_key` in [default]: set both",
+                path.display()
+            ))),
+        }
     }
 
     fn from_profile_text(text: &str, path: &Path) -> Result<Self, ConfigError> {
@@ -229,18 +334,68 @@ impl Credentials {
 
     /// The message for "no credentials anywhere": what was looked at, and what to set.
     #[must_use]
-    pub fn missing_message(lookup: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> String {
+    pub fn missing_message(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        locations: Locations<'_>,
+    ) -> String {
         let profile = lookup(ENV_PROFILE)
             .filter(|value| !value.is_empty())
             .unwrap_or_else(|| "default".to_owned());
-        let file = home.map_or_else(
+        let file = locations.home.map_or_else(
             || format!("~/.tccli/{profile}.credential"),
             |home| profile_path(home, &profile).display().to_string(),
         );
+        let sdk_file = locations.home.map_or_else(
+            || "~/.tencentcloud/credentials".to_owned(),
+            |home| sdk_credentials_path(home).display().to_string(),
+        );
         format!(
-            "no Tencent Cloud credentials found: set {ENV_SECRET_ID} and {ENV_SECRET_KEY} (and {ENV_TOKEN} for temporary credentials), or create the tccli profile {file} (`tccli configure`; profile chosen by {ENV_PROFILE})"
+            "no Tencent Cloud credentials found: set {ENV_SECRET_ID} and {ENV_SECRET_KEY} (and {ENV_TOKEN} for temporary credentials), write `secret_id` and `secret_key` under [default] in {sdk_file} (or {SYSTEM_CREDENTIALS_FILE}), or create the tccli profile {file} (`tccli configure`; profile chosen by {ENV_PROFILE})"
         )
     }
+}
+
+/// `~/.tencentcloud/credentials`, the official SDK's credentials file.
+#[must_use]
+pub fn sdk_credentials_path(home: &Path) -> PathBuf {
+    home.join(".tencentcloud").join("credentials")
+}
+
+/// The `key = value` pairs of `[name]` in an INI text, read as Python's `configparser`
+/// reads the SDK's file: `=` or `:` separates, keys are case-insensitive (lower-cased),
+/// names and values are trimmed, whole-line `#`/`;` comments; a key repeated within the
+/// section is an error there, and here.
+fn ini_section(text: &str, name: &str, path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if let Some(section) = trimmed
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            inside = section == name;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let separator = trimmed.find(['=', ':']);
+        let Some(at) = separator else { continue };
+        let key = trimmed[..at].trim().to_ascii_lowercase();
+        let value = trimmed[at + 1..].trim().to_owned();
+        if pairs.iter().any(|(existing, _)| *existing == key) {
+            return Err(ConfigError::new(format!(
+                "`{key}` appears twice in [{name}] of {}",
+                path.display()
+            )));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
 }
 
 /// `~/.tccli/<profile>.credential`.
@@ -277,6 +432,21 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    /// `home` and no system-wide file (the real one must not leak into tests).
+    fn at(home: &Path) -> Locations<'_> {
+        Locations {
+            home: Some(home),
+            system_file: None,
+        }
+    }
+
+    fn nowhere() -> Locations<'static> {
+        Locations {
+            home: None,
+            system_file: None,
+        }
+    }
+
     fn home_with(profile: &str, text: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(".tccli")).unwrap();
@@ -291,7 +461,7 @@ mod tests {
         let found = Credentials::resolve(
             Some(Credentials::new("AKIDx", "kx")),
             &lookup,
-            Some(home.path()),
+            at(home.path()),
         )
         .unwrap()
         .unwrap();
@@ -307,7 +477,7 @@ mod tests {
             (ENV_SECRET_KEY, "ke"),
             (ENV_TOKEN, "s3ss10n"),
         ]);
-        let found = Credentials::resolve(None, &lookup, Some(home.path()))
+        let found = Credentials::resolve(None, &lookup, at(home.path()))
             .unwrap()
             .unwrap();
         assert_eq!(found.secret_id().expose(), "AKIDenv");
@@ -324,7 +494,7 @@ mod tests {
             "prod",
             r#"{"secretId":"AKIDprod","secretKey":"kp","token":"tp","type":""}"#,
         );
-        let found = Credentials::resolve(None, &env(&[(ENV_PROFILE, "prod")]), Some(home.path()))
+        let found = Credentials::resolve(None, &env(&[(ENV_PROFILE, "prod")]), at(home.path()))
             .unwrap()
             .unwrap();
         assert_eq!(found.secret_id().expose(), "AKIDprod");
@@ -332,7 +502,7 @@ mod tests {
         assert!(matches!(found.source(), CredentialSource::Profile { .. }));
         // The default profile is not the prod one.
         assert!(
-            Credentials::resolve(None, &env(&[]), Some(home.path()))
+            Credentials::resolve(None, &env(&[]), at(home.path()))
                 .unwrap()
                 .is_none()
         );
@@ -340,32 +510,33 @@ mod tests {
 
     #[test]
     fn half_set_environment_and_bad_values_are_errors_naming_the_variable() {
-        let error = Credentials::resolve(None, &env(&[(ENV_SECRET_ID, "AKID")]), None).unwrap_err();
+        let error =
+            Credentials::resolve(None, &env(&[(ENV_SECRET_ID, "AKID")]), nowhere()).unwrap_err();
         assert!(error.to_string().contains(ENV_SECRET_KEY), "{error}");
         let error = Credentials::resolve(
             None,
             &env(&[(ENV_SECRET_ID, "AKID"), (ENV_SECRET_KEY, "key\n")]),
-            None,
+            nowhere(),
         )
         .unwrap_err();
         assert!(error.to_string().contains("whitespace"), "{error}");
         assert!(!error.to_string().contains("key\n"));
         let home = home_with("default", r#"{"type":"cvm-role"}"#);
-        let error = Credentials::resolve(None, &env(&[]), Some(home.path())).unwrap_err();
+        let error = Credentials::resolve(None, &env(&[]), at(home.path())).unwrap_err();
         assert!(error.to_string().contains("cvm-role"), "{error}");
         let home = home_with("default", "not json");
-        assert!(Credentials::resolve(None, &env(&[]), Some(home.path())).is_err());
+        assert!(Credentials::resolve(None, &env(&[]), at(home.path())).is_err());
     }
 
     #[test]
     fn nothing_found_names_every_source() {
         let home = tempfile::tempdir().unwrap();
         assert!(
-            Credentials::resolve(None, &env(&[]), Some(home.path()))
+            Credentials::resolve(None, &env(&[]), at(home.path()))
                 .unwrap()
                 .is_none()
         );
-        let message = Credentials::missing_message(&env(&[]), Some(home.path()));
+        let message = Credentials::missing_message(&env(&[]), at(home.path()));
         for needle in [
             ENV_SECRET_ID,
             ENV_SECRET_KEY,
@@ -375,5 +546,96 @@ mod tests {
         ] {
             assert!(message.contains(needle), "{message}");
         }
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Issue 13, item 14: the official SDK's INI file, between the environment and tccli.
+    #[test]
+    fn sdk_credentials_file_comes_after_the_environment_and_before_tccli() {
+        let home = home_with("default", r#"{"secretId":"AKIDtccli","secretKey":"kt"}"#);
+        let file = sdk_credentials_path(home.path());
+        write(
+            &file,
+            "# written by hand\n[other]\nsecret_id = AKIDother\n\n[default]\nSecret_Id = AKIDsdk \nsecret_key: ks\ntoken=tk\nrole_arn =\n",
+        );
+        let found = Credentials::resolve(None, &env(&[]), at(home.path()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.secret_id().expose(), "AKIDsdk");
+        assert_eq!(found.secret_key().expose(), "ks");
+        assert_eq!(found.token().map(Secret::expose), Some("tk"));
+        assert_eq!(
+            found.source(),
+            &CredentialSource::SdkFile { path: file.clone() }
+        );
+        assert_eq!(
+            found.source().to_string(),
+            format!("the SDK credentials file {}", file.display())
+        );
+        let lookup = env(&[(ENV_SECRET_ID, "AKIDenv"), (ENV_SECRET_KEY, "ke")]);
+        let found = Credentials::resolve(None, &lookup, at(home.path()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.source(), &CredentialSource::Environment);
+    }
+
+    #[test]
+    fn system_file_is_read_only_when_the_home_file_is_absent() {
+        let home = home_with("default", r#"{"secretId":"AKIDtccli","secretKey":"kt"}"#);
+        let system = tempfile::tempdir().unwrap();
+        let system_file = system.path().join("credentials");
+        write(
+            &system_file,
+            "[default]\nsecret_id=AKIDetc\nsecret_key=ke\n",
+        );
+        let locations = Locations {
+            home: Some(home.path()),
+            system_file: Some(&system_file),
+        };
+        let found = Credentials::resolve(None, &env(&[]), locations)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.secret_id().expose(), "AKIDetc");
+        assert_eq!(
+            found.source(),
+            &CredentialSource::SdkFile {
+                path: system_file.clone()
+            }
+        );
+        // A home file without [default] keys shadows the system one (as in the SDK), and is
+        // passed over for the tccli profile.
+        write(
+            &sdk_credentials_path(home.path()),
+            "[prod]\nsecret_id=AKIDp\nsecret_key=kp\n",
+        );
+        let found = Credentials::resolve(None, &env(&[]), locations)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.secret_id().expose(), "AKIDtccli");
+        assert!(matches!(found.source(), CredentialSource::Profile { .. }));
+    }
+
+    #[test]
+    fn half_a_key_pair_or_a_repeated_key_in_the_sdk_file_is_an_error_naming_the_file() {
+        let home = tempfile::tempdir().unwrap();
+        let file = sdk_credentials_path(home.path());
+        write(&file, "[default]\nsecret_id=AKIDsdk\n");
+        let error = Credentials::resolve(None, &env(&[]), at(home.path())).unwrap_err();
+        assert!(
+            error.to_string().contains(&file.display().to_string()),
+            "{error}"
+        );
+        assert!(error.to_string().contains("secret_key"), "{error}");
+        write(
+            &file,
+            "[default]\nsecret_id=a\nsecret_key=b\nsecret_key=c\n",
+        );
+        let error = Credentials::resolve(None, &env(&[]), at(home.path())).unwrap_err();
+        assert!(error.to_string().contains("twice"), "{error}");
+        assert!(!error.to_string().contains("=c"), "{error}");
     }
 }

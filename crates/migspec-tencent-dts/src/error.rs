@@ -30,6 +30,9 @@ pub struct ApiError {
     pub message: String,
     /// The cloud's RequestId.
     pub request_id: Option<String>,
+    /// Where the refused credentials were read from (authentication errors only), e.g.
+    /// `the SDK credentials file /home/me/.tencentcloud/credentials`.
+    pub credential_source: Option<String>,
 }
 
 /// What kind of failure an error code is.
@@ -74,7 +77,16 @@ impl ApiError {
         let status = current_status
             .map(|status| format!(" (the job's current status is {status})"))
             .unwrap_or_default();
-        format!("{subject}: {}{status}; {}", self.message, self.hint())
+        let source = self
+            .credential_source
+            .as_ref()
+            .map(|source| format!(" (the credentials came from {source})"))
+            .unwrap_or_default();
+        format!(
+            "{subject}: {}{status}; {}{source}",
+            self.message,
+            self.hint()
+        )
     }
 
     /// This error as the runner's [`ProviderError`], naming the job's current status when it
@@ -313,7 +325,7 @@ fn hint(code: &str, job: Option<&str>) -> String {
         }
         "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => {
             return format!(
-                "the SecretId is unknown, disabled or not an API key: check {ENV_SECRET_ID} (or the tccli profile) against the CAM console"
+                "the SecretId is unknown, disabled or not an API key: check it ({ENV_SECRET_ID}, the SDK credentials file or the tccli profile) against the CAM console"
             );
         }
         "AuthFailure.SignatureFailure" => {
@@ -672,6 +684,7 @@ mod tests {
             code: code.into(),
             message: "the cloud's own words".into(),
             request_id: Some("2201c42a-714f-4faa-915b-a51cc09f5cec".into()),
+            credential_source: None,
         }
     }
 

@@ -27,6 +27,7 @@ use migspec_provider::{
     PlanError, PlanRequest, Recorded, RemoteObject,
 };
 use migspec_spec::model::common::{ResumeOption, TencentFailureAction};
+use migspec_spec::model::tencent2021::CompleteMode;
 use serde_json::Value;
 
 use crate::canon;
@@ -56,6 +57,8 @@ pub(crate) struct Intent {
     pub(crate) redis: bool,
     /// `Some((option, max_attempts))` when `onFailure.action` is `resume`.
     pub(crate) resume: Option<(Option<ResumeOption>, u32)>,
+    /// `lifecycle.CompleteMode` (2021-12-06 only), sent with `CompleteMigrateJob`.
+    pub(crate) complete_mode: Option<CompleteMode>,
     /// The spec body without secrets.
     pub(crate) body: Value,
 }
@@ -95,6 +98,7 @@ impl Intent {
                     overrides_root: v2018::overrides_root(&job),
                     redis: job.spec.src_database_type.as_str() == "redis",
                     resume: resume(&job.lifecycle.on_failure),
+                    complete_mode: None,
                     body: v2018::spec_body(&job),
                 })
             }
@@ -115,6 +119,7 @@ impl Intent {
                     overrides_root: v2021::overrides_root(&job),
                     redis: job.spec.src_database_type.as_str() == "redis",
                     resume: resume(&job.lifecycle.on_failure),
+                    complete_mode: job.lifecycle.complete_mode,
                     body: v2021::spec_body(&job),
                 })
             }
@@ -581,10 +586,23 @@ fn start(intent: &Intent) -> Action {
     )
 }
 
-fn complete() -> Action {
+/// What a `■ complete` reason adds for the spec's `CompleteMode`.
+fn complete_how(intent: &Intent) -> &'static str {
+    match intent.complete_mode {
+        Some(CompleteMode::Immediately) => {
+            " (CompleteMode immediately: without waiting for the sync to catch up)"
+        }
+        Some(CompleteMode::WaitForSync) | None => "",
+    }
+}
+
+fn complete(intent: &Intent) -> Action {
+    let how = complete_how(intent);
     Action::new(
         ActionKind::Complete,
-        "lifecycle.desired is completed: complete the incremental phase once the job is ready to complete",
+        format!(
+            "lifecycle.desired is completed: complete the incremental phase once the job is ready to complete{how}"
+        ),
     )
 }
 
@@ -606,7 +624,7 @@ fn path_from_configured(intent: &Intent) -> Vec<Action> {
         DesiredState::Completed => {
             let mut actions = vec![fresh_check(), start(intent)];
             if intent.incremental {
-                actions.push(complete());
+                actions.push(complete(intent));
             }
             actions
         }
@@ -617,7 +635,7 @@ fn path_from_configured(intent: &Intent) -> Vec<Action> {
 /// From a started (running or resumed) job to the desired state.
 fn after_running(intent: &Intent) -> Vec<Action> {
     match intent.state {
-        DesiredState::Completed if intent.incremental => vec![complete()],
+        DesiredState::Completed if intent.incremental => vec![complete(intent)],
         DesiredState::Paused => vec![pause()],
         _ => Vec::new(),
     }
@@ -672,7 +690,10 @@ fn path_from_phase(
             S::Configured | S::Checked | S::Running => Vec::new(),
             S::Completed => vec![Action::new(
                 ActionKind::Complete,
-                format!("job {id} is ready to complete and lifecycle.desired is completed"),
+                format!(
+                    "job {id} is ready to complete and lifecycle.desired is completed{}",
+                    complete_how(intent)
+                ),
             )],
             S::Paused => vec![pause()],
             S::Stopped => vec![stop(stop_reason())],
@@ -689,7 +710,7 @@ fn path_from_phase(
                     ),
                 )];
                 if state == S::Completed && intent.incremental {
-                    actions.push(complete());
+                    actions.push(complete(intent));
                 }
                 actions
             }

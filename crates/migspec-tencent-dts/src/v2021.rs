@@ -147,6 +147,16 @@ pub(crate) struct DescribeMigrationJobs {
     pub(crate) tag_filters: Vec<TagFilter>,
 }
 
+/// `CompleteMigrateJob` (2021-12-06).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CompleteMigrateJob {
+    pub(crate) job_id: String,
+    /// `waitForSync` or `immediately`; absent means the API's default (`waitForSync`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) complete_mode: Option<String>,
+}
+
 /// `ResumeMigrateJob`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -1,4 +1,5 @@
-//! `migspec schema`: print the JSON Schemas.
+//! `migspec schema`: print the JSON Schemas (specs; with `--plan`/`--status`, the documents
+//! migspec prints for programs).
 
 use migspec_schema::generate;
 
@@ -8,6 +9,8 @@ use crate::view;
 
 pub(crate) fn run(args: &SchemaArgs) -> ExitStatus {
     let schema = match args.kind {
+        _ if args.plan => migspec_runner::documents::plan_schema(),
+        _ if args.status => migspec_runner::documents::status_schema(),
         Some(kind) => generate::kind_schema(kind.into()),
         None => generate::umbrella_schema(),
     };

@@ -400,6 +400,14 @@ impl Job {
         self.src_database_type == "redis"
     }
 
+    /// MySQL and its compatible engines, the jobs `CompleteMode` applies to.
+    fn is_mysql_family(&self) -> bool {
+        matches!(
+            self.src_database_type.as_str(),
+            "mysql" | "mariadb" | "percona" | "cynosdbmysql" | "tdsqlmysql"
+        )
+    }
+
     fn incremental(&self) -> bool {
         self.migrate_option
             .as_ref()
@@ -1623,7 +1631,17 @@ fn transition(
             if !normal || phase != Phase::ReadyComplete {
                 return Err(action.conflict(job, "in readyComplete"));
             }
-            job.timeline.set(Phase::Completing, ctx.now);
+            // `waitForSync` (the default) keeps syncing until the replication lag is 0,
+            // which the `completing` phase stands for; `immediately` cuts the sync off at
+            // once. The doc says the mode only applies to (old-style) MySQL jobs, so other
+            // engines always wait for the sync.
+            let immediately = get_str(params, "CompleteMode") == Some("immediately");
+            if immediately && job.is_mysql_family() {
+                job.timeline.ended_ms = Some(ctx.now);
+                job.timeline.set(Phase::Success, ctx.now);
+            } else {
+                job.timeline.set(Phase::Completing, ctx.now);
+            }
         }
         Action::IsolateMigrateJob => {
             if !normal || phase.is_transitional() {

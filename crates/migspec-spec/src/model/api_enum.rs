@@ -170,9 +170,11 @@ pub fn enum_schema<E: ApiEnum>(
         .iter()
         .map(|value| value.description().to_owned())
         .collect();
+    // yaml-language-server prefixes each entry with the value itself ("`cvm`: …"), so the
+    // entries hold the meaning only.
     let markdown: Vec<String> = E::ALL
         .iter()
-        .map(|value| format!("`{}`: {}", display_wire(&value.wire()), value.description()))
+        .map(|value| value.description().to_owned())
         .collect();
     let summary = E::ALL
         .iter()
@@ -229,6 +231,11 @@ mod tests {
         let json = schema.as_value();
         assert_eq!(json["enum"], serde_json::json!([1, 2]));
         assert_eq!(json["enumDescriptions"], serde_json::json!(["low", "high"]));
+        // Editors show "`1`: low"; the value must not be repeated in the text.
+        assert_eq!(
+            json["markdownEnumDescriptions"],
+            serde_json::json!(["low", "high"])
+        );
         assert_eq!(json["description"], serde_json::json!("1 = low; 2 = high"));
     }
 }

@@ -67,21 +67,29 @@ pub struct FromFile {
 /// The schema keyword that marks a secret field (read by validation and redaction).
 pub const SECRET_KEYWORD: &str = "x-migspec-secret";
 
+/// The `{fromEnv}` and `{fromFile}` alternatives. They carry no `title` or `description`
+/// of their own: yaml-language-server shows the innermost matching schema's text on hover,
+/// which would hide the field's own description (`Password: Database password.`) behind
+/// "Read the value from…"; that text sits on the `fromEnv`/`fromFile` keys instead.
 fn secret_alternatives() -> serde_json::Value {
     serde_json::json!([
         {
             "type": "object",
-            "title": "fromEnv",
-            "description": "Read the value from this environment variable.",
-            "properties": {"fromEnv": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+            "properties": {"fromEnv": {
+                "type": "string",
+                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                "description": "Read the value from this environment variable."
+            }},
             "required": ["fromEnv"],
             "additionalProperties": false
         },
         {
             "type": "object",
-            "title": "fromFile",
-            "description": "Read the value from this file (relative to the spec file).",
-            "properties": {"fromFile": {"type": "string", "minLength": 1}},
+            "properties": {"fromFile": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Read the value from this file (relative to the spec file)."
+            }},
             "required": ["fromFile"],
             "additionalProperties": false
         }

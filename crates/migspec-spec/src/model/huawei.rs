@@ -14,7 +14,10 @@ pub struct TaskGroupSpec {
     /// The OMS region (the endpoint `oms.{region}.myhuaweicloud.com`); must equal `dst_node.region`.
     #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+-[0-9]+$"))]
     pub region: String,
-    /// The project ID in the request path; defaults to `HUAWEICLOUD_SDK_PROJECT_ID`.
+    /// The project ID in the request path. Not a secret: leave it out to use the provider's
+    /// (`huawei.projectId` in `migspec.yaml`, else `HUAWEICLOUD_SDK_PROJECT_ID`, else
+    /// `project_id` in `~/.huaweicloud/credentials`); a literal or a `fromEnv`/`fromFile`
+    /// reference here overrides it. The state records the project used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<ValueRef>,
     /// The source.

@@ -605,12 +605,28 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// `CompleteMigrateJob.CompleteMode`: how a full+incremental job is completed.
+    pub enum CompleteMode: str {
+        WaitForSync = "waitForSync" => "wait until the replication lag is 0, then complete (default)",
+        Immediately = "immediately" => "complete at once without waiting for the sync to catch up (MySQL jobs only)",
+    }
+}
+
 /// The `lifecycle` of a `TencentDtsMigrationJob`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationJobLifecycle {
     /// The state to reach.
     pub desired: MigrationJobDesired,
+    /// How `■ complete` completes the job (`CompleteMigrateJob` `CompleteMode`); the API's
+    /// default is `waitForSync`. Only used when the job is completed (`desired: completed`).
+    #[serde(
+        rename = "CompleteMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub complete_mode: Option<CompleteMode>,
     /// What to do when the migration fails.
     #[serde(rename = "onFailure", default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<TencentOnFailure>,

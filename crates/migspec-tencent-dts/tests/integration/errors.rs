@@ -10,6 +10,7 @@ use migspec_provider::{
     Recorded, RemoteId, StepOutcome,
 };
 use migspec_tencent_dts::client::Retry;
+use migspec_tencent_dts::credentials::Locations;
 use migspec_tencent_dts::{ApiVersion, Credentials, TencentConfig, TencentDtsProvider};
 use serde_json::{Value, json};
 
@@ -69,10 +70,58 @@ async fn refused_credentials_are_auth_errors_with_the_cloud_code_and_what_to_do(
     );
 }
 
+/// Issue 13, item 14: a refused key read from the SDK's credentials file names that file.
+#[tokio::test]
+async fn refused_credentials_name_the_file_they_came_from() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join(".tencentcloud").join("credentials");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        format!("[default]\nsecret_id = {DEFAULT_TENCENT_SECRET_ID}\nsecret_key = not-the-key\n"),
+    )
+    .unwrap();
+    let locations = Locations {
+        home: Some(home.path()),
+        system_file: None,
+    };
+    let from_file = Credentials::resolve(None, &|_| None, locations)
+        .unwrap()
+        .unwrap();
+    let h = harness_with(EmulatorConfig::default(), |config| {
+        config.with_credentials(from_file)
+    })
+    .await;
+    let document = doc_2021("auth", "running");
+    let error = h
+        .provider
+        .observe(ObserveRequest {
+            targets: vec![target(&document, None)],
+        })
+        .await
+        .unwrap_err();
+    let ProviderError::Auth { code, message, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(code, "AuthFailure.SignatureFailure");
+    assert!(
+        message.contains(&format!(
+            "the credentials came from the SDK credentials file {}",
+            file.display()
+        )),
+        "{message}"
+    );
+    assert!(!error.to_string().contains("not-the-key"));
+}
+
 #[tokio::test]
 async fn missing_credentials_name_the_variables_and_planning_still_works() {
     let home = tempfile::tempdir().unwrap();
-    let mut config = TencentConfig::from_environment(&|_| None, Some(home.path())).unwrap();
+    let locations = Locations {
+        home: Some(home.path()),
+        system_file: None,
+    };
+    let mut config = TencentConfig::from_locations(&|_| None, locations).unwrap();
     config.endpoint = migspec_tencent_dts::Endpoint::Custom("http://127.0.0.1:9".into());
     let provider = TencentDtsProvider::new(config).unwrap();
     let document = doc_2018("nocreds", "running");
@@ -87,6 +136,7 @@ async fn missing_credentials_name_the_variables_and_planning_still_works() {
     };
     assert!(message.contains("TENCENTCLOUD_SECRET_ID"), "{message}");
     assert!(message.contains(".tccli"), "{message}");
+    assert!(message.contains(".tencentcloud/credentials"), "{message}");
     let description = provider.describe();
     assert_eq!(description.name, "tencent-dts");
     assert!(

@@ -546,3 +546,55 @@ async fn a_crashed_create_is_found_again_by_its_tag() {
     );
     h.emulator.shutdown().await;
 }
+
+/// Issue 13, item 12: `lifecycle.CompleteMode` is sent with `CompleteMigrateJob`.
+#[tokio::test]
+async fn lifecycle_2021_complete_sends_the_complete_mode() {
+    let h = harness(EmulatorConfig::default()).await;
+    for (name, mode, status) in [
+        ("cut-off", Some("immediately"), "success"),
+        ("drained", Some("waitForSync"), "completing"),
+        ("default", None, "completing"),
+    ] {
+        let running = doc_2021(name, "running");
+        let mut remote_id = None;
+        let mut recorded = Recorded::default();
+        h.converge(&running, &mut remote_id, &mut recorded).await;
+        let mut completed = doc_2021(name, "completed");
+        if let Some(mode) = mode {
+            completed["lifecycle"]["CompleteMode"] = json!(mode);
+        }
+        let actions = h.plan(&completed, remote_id.as_ref(), &recorded).await;
+        assert_eq!(
+            actions.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [Complete]
+        );
+        assert_eq!(
+            actions[0].reason.contains("CompleteMode immediately"),
+            mode == Some("immediately"),
+            "{}",
+            actions[0].reason
+        );
+        let address = Address(name.into());
+        let outcome = h
+            .provider
+            .apply(migspec_provider::Step {
+                address: address.clone(),
+                action: actions[0].clone(),
+                remote_id: remote_id.clone(),
+                location: location(&completed),
+                desired: Some(crate::support::desired(&completed)),
+                idempotency_key: format!("{name}-complete"),
+            })
+            .await
+            .unwrap();
+        assert!(
+            !matches!(outcome, StepOutcome::Failed { .. }),
+            "{outcome:?}"
+        );
+        // No time has passed: only `immediately` skips waiting for the sync.
+        let observed = h.observe(&completed, remote_id.as_ref()).await;
+        assert_eq!(observed.object().unwrap().raw_status, status, "{name}");
+    }
+    h.emulator.shutdown().await;
+}
