@@ -29,7 +29,7 @@ pub mod scope;
 pub mod specs;
 pub mod state;
 
-use migspec_provider::{Address, PlanError, ProviderError};
+use migspec_provider::{Address, ProviderError};
 
 /// A run that could not go on. Step failures are not errors: they are
 /// [`engine::Outcome`]s.
@@ -55,12 +55,6 @@ pub enum RunnerError {
         address: Option<Address>,
         /// What the provider said.
         source: Box<ProviderError>,
-    },
-    /// Some addresses cannot be planned.
-    #[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Plan {
-        /// One per address.
-        errors: Vec<PlanError>,
     },
     /// The state could not be read, locked or written.
     #[error(transparent)]

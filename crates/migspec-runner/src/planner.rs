@@ -957,16 +957,6 @@ fn flatten<'a>(value: &'a Value, pointer: String, out: &mut BTreeMap<String, &'a
     }
 }
 
-/// Plan errors, one per address, for display.
-#[must_use]
-pub fn describe_plan_errors(errors: &[PlanError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,7 +166,6 @@ pub(crate) fn runner_message(error: &RunnerError) -> String {
             };
             format!("{error}{help}")
         }
-        RunnerError::Plan { .. } => format!("cannot plan:\n{error}"),
         _ => error.to_string(),
     }
 }
