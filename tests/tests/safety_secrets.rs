@@ -428,27 +428,13 @@ fn loopback_requests_never_go_through_a_proxy() {
 
 /// One raw HTTP/1.1 request to the emulator; the status code and body.
 fn raw(cloud: &Cloud, request_line: &str, headers: &[&str]) -> (u16, String) {
-    let address = cloud.url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
     let mut text = format!("{request_line} HTTP/1.1\r\n");
     for header in headers {
         text.push_str(header);
         text.push_str("\r\n");
     }
     text.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    cloud.request(&text)
 }
 
 #[test]

@@ -344,6 +344,24 @@ impl Run {
         edit: impl FnOnce(&mut Option<Resource>, &str),
         journal: Vec<JournalEntry>,
     ) -> Result<(), RunnerError> {
+        self.record(address, edit, journal, None).await
+    }
+
+    /// Records the saved plan being applied (with `address`'s record unchanged).
+    async fn record_plan(&self, address: &Address, plan: AppliedPlan) -> Result<(), RunnerError> {
+        self.record(address, |_, _| {}, Vec::new(), Some(plan))
+            .await
+    }
+
+    /// The one way a run writes its state: one address's record, journal entries and the
+    /// saved plan, as one [`StateChange`].
+    async fn record(
+        &self,
+        address: &Address,
+        edit: impl FnOnce(&mut Option<Resource>, &str),
+        journal: Vec<JournalEntry>,
+        plan: Option<AppliedPlan>,
+    ) -> Result<(), RunnerError> {
         let mut state = self.state.lock().await;
         let mut slot = state.resources.get(address).cloned();
         let salt = state.salt.clone();
@@ -352,22 +370,7 @@ impl Run {
             address: address.clone(),
             resource: slot,
             journal,
-            plan: None,
-        };
-        self.held
-            .record(&mut state, &change)
-            .await
-            .map_err(RunnerError::State)
-    }
-
-    /// Records the saved plan being applied (with `address`'s record unchanged).
-    async fn record_plan(&self, address: &Address, plan: AppliedPlan) -> Result<(), RunnerError> {
-        let mut state = self.state.lock().await;
-        let change = StateChange {
-            address: address.clone(),
-            resource: state.resources.get(address).cloned(),
-            journal: Vec::new(),
-            plan: Some(plan),
+            plan,
         };
         self.held
             .record(&mut state, &change)

@@ -481,15 +481,13 @@ fn plan_subject(
             file,
         });
     }
-    let recreates = actions.iter().any(|a| a.kind == ActionKind::Delete)
-        && actions.iter().any(|a| a.kind == ActionKind::Create);
     let overwrites = actions.iter().any(|action| {
         action
             .disruptions
             .iter()
             .any(|d| matches!(d, Disruption::OverwritesTarget | Disruption::ClearsTarget))
     });
-    if recreates && overwrites && !replacing {
+    if recreates(&actions) && overwrites && !replacing {
         return blocked(
             format!(
                 "the plan re-creates {} ({}), which migrates the data again into the live target and overwrites it",
@@ -530,12 +528,7 @@ fn replace_actions(
     request: &PlanRequest,
 ) -> Result<Vec<Action>, PlanError> {
     if let Ok(actions) = provider.plan(request)
-        && actions
-            .iter()
-            .any(|action| action.kind == ActionKind::Delete)
-        && actions
-            .iter()
-            .any(|action| action.kind == ActionKind::Create)
+        && recreates(&actions)
     {
         return Ok(actions);
     }
@@ -560,8 +553,7 @@ fn replace_actions(
     if let Some(create) = then.first_mut()
         && create.kind == ActionKind::Create
     {
-        let mut marked = std::mem::replace(create, Action::new(ActionKind::Create, String::new()))
-            .disrupting(Disruption::ForcesRecreate);
+        let mut marked = create.clone().disrupting(Disruption::ForcesRecreate);
         if migrated {
             marked = marked.disrupting(Disruption::OverwritesTarget);
         }
@@ -570,6 +562,16 @@ fn replace_actions(
     }
     actions.extend(then);
     Ok(actions)
+}
+
+/// Whether actions delete the remote object and create it again.
+fn recreates(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|action| action.kind == ActionKind::Delete)
+        && actions
+            .iter()
+            .any(|action| action.kind == ActionKind::Create)
 }
 
 /// Secrets migspec never sent (an imported object): their field changes say so.

@@ -214,21 +214,32 @@ impl Cloud {
 
     /// `GET /_emulator/NAME`, parsed as JSON.
     pub fn admin(&self, name: &str) -> serde_json::Value {
+        let address = self.url.trim_start_matches("http://").to_owned();
+        let (_, body) = self.request(&format!(
+            "GET /_emulator/{name} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        ));
+        serde_json::from_str(&body).unwrap_or_else(|error| panic!("{name} JSON: {error}: {body}"))
+    }
+
+    /// Sends one raw HTTP/1.1 request (request line, headers and body, as written) to the
+    /// emulator and returns the answer's status code (0 when there is none) and body.
+    pub fn request(&self, raw: &str) -> (u16, String) {
+        use std::io::{Read, Write};
         let address = self.url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).expect("connect to the emulator");
-        use std::io::{Read, Write};
-        write!(
-            stream,
-            "GET /_emulator/{name} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
+        stream.write_all(raw.as_bytes()).expect("send");
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("read");
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
         let body = answer
             .split_once("\r\n\r\n")
-            .map(|(_, body)| body)
+            .map(|(_, body)| body.to_owned())
             .unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|error| panic!("{name} JSON: {error}: {body}"))
+        (status, body)
     }
 }
 
@@ -253,27 +264,11 @@ impl Cloud {
     /// Sends one Huawei OMS request with the emulator's token (no signature needed), as a
     /// change made outside migspec. Returns the status code and body.
     pub fn oms(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        use std::io::{Read, Write};
-        let address = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).expect("connect to the emulator");
-        write!(
-            stream,
+        let address = self.url.trim_start_matches("http://").to_owned();
+        self.request(&format!(
             "{method} {path} HTTP/1.1\r\nHost: {address}\r\nX-Auth-Token: migspec-emulator-token\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        let status = answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        ))
     }
 
     /// How many requests of a (service, action) the emulator accepted, e.g.

@@ -53,9 +53,10 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         .await
         .map_err(|error| fail(&error.to_string()))?;
 
-    let from_saved_plan = saved_plan(&args.paths).is_some();
+    let saved_path = saved_plan(&args.paths);
+    let from_saved_plan = saved_path.is_some();
     let mut applied_plan = None;
-    let planned = match saved_plan(&args.paths) {
+    let planned = match saved_path {
         Some(path) => {
             let saved = super::plan::load(path)?;
             let paths: Vec<PathBuf> = saved.binding.paths.iter().map(PathBuf::from).collect();
