@@ -190,8 +190,6 @@ impl SpecSet {
     ) -> Result<Self, Vec<UnresolvedSecret>> {
         let mut set = Self::default();
         let mut errors = Vec::new();
-        // Each file's documents, parsed once for the lines of their names.
-        let mut parsed: BTreeMap<PathBuf, Vec<migspec_spec::yaml::Node>> = BTreeMap::new();
         for valid in documents {
             let document = serde_json::to_value(&valid.document).expect("spec documents serialize");
             let address = Address(valid.document.metadata().name.clone());
@@ -230,18 +228,8 @@ impl SpecSet {
                     }
                 }
             }
-            let nodes = parsed.entry(file.clone()).or_insert_with(|| {
-                migspec_spec::yaml::parse_documents(valid.file.text()).unwrap_or_default()
-            });
-            let line = nodes.get(valid.index).map_or(1, |node| {
-                let located = node.locate("/metadata/name");
-                valid
-                    .file
-                    .line_column(located.key.unwrap_or(located.value).offset)
-                    .0
-            });
             let spec = Spec {
-                line,
+                line: valid.name_line,
                 hash: fingerprint(&document),
                 config_hash: config_hash(&document, &address),
                 timeouts: Deadlines::from_document(&document),

@@ -34,6 +34,9 @@ pub struct ValidDocument {
     pub file: Arc<SourceFile>,
     /// Its position in the file (0-based).
     pub index: usize,
+    /// The line (1-based) of its `metadata.name`, for pointing at the document (plan
+    /// annotations on a diff).
+    pub name_line: usize,
 }
 
 /// Where a document declares its `metadata.name`, for the set-wide uniqueness check.
@@ -153,6 +156,10 @@ impl Validator {
         rules::check(&typed, &mut context);
         let valid = !context.diagnostics.iter().any(Diagnostic::is_error);
         let outcome = valid.then(|| ValidDocument {
+            name_line: document
+                .root
+                .pointer("/metadata/name")
+                .map_or(1, |node| document.file.line_column(node.span.offset).0),
             document: typed,
             file: Arc::clone(&document.file),
             index: document.index,
