@@ -571,12 +571,14 @@ fn issue_10_a_saved_plan_is_bound_to_the_addresses_it_acts_on() {
         "specs/catalog-mongodb.yaml",
         &Cloud::shipped("catalog-mongodb.yaml"),
     );
+    // And the running job's spec is removed: a forget the saved plan does not hold.
+    std::fs::remove_file(cloud.dir().join("specs/inventory-2021.yaml")).unwrap();
 
     let applied = apply(&cloud, &["plan.json"]);
     assert_eq!(applied.status.code(), Some(0), "{}", describe(&applied));
     assert!(
         stderr(&applied)
-            .contains("note: not in the saved plan, so left for the next plan: catalog-mongodb"),
+            .contains("note: not in the saved plan, so left for the next plan: catalog-mongodb, inventory-2021"),
         "{}",
         describe(&applied)
     );
@@ -586,6 +588,10 @@ fn issue_10_a_saved_plan_is_bound_to_the_addresses_it_acts_on() {
         "orders-to-cdb created, catalog-mongodb not"
     );
     assert!(cloud.state()["resources"]["catalog-mongodb"].is_null());
+    assert!(
+        cloud.state()["resources"]["inventory-2021"].is_object(),
+        "a forget the saved plan did not hold is not applied"
+    );
 
     // Applied once: a second run of the same plan is refused.
     let again = apply(&cloud, &["plan.json"]);

@@ -451,13 +451,23 @@ impl Plan {
                 }
             }
         }
+        // Forgets and blocks count for the saved plan's own addresses only, like actions.
         let forgotten = |plan: &Self| -> BTreeSet<Address> {
             plan.forget
                 .iter()
                 .map(|forget| forget.address.clone())
+                .filter(|address| self.binding.addresses.contains_key(address))
                 .collect()
         };
         let (saved_forget, fresh_forget) = (forgotten(self), forgotten(fresh));
+        for entry in &fresh.blocked {
+            if self.binding.addresses.contains_key(&entry.address) {
+                lines.push(format!(
+                    "{}: a fresh plan cannot plan it: {}",
+                    entry.address, entry.reason
+                ));
+            }
+        }
         for address in saved_forget.symmetric_difference(&fresh_forget) {
             if saved_forget.contains(address) {
                 lines.push(format!(
@@ -609,6 +619,29 @@ mod tests {
         assert_eq!(
             forgetting.summary_line(),
             "Plan: 0 to create, 0 to modify, 1 lifecycle step, 0 to delete, 1 to forget."
+        );
+        // What a fresh plan finds for an address the saved plan does not act on is not a
+        // difference (it is left for the next plan); a bound address it cannot plan is.
+        let elsewhere = fresh.clone().with_outside(
+            vec![Forget {
+                address: Address("z".into()),
+                kind: "K".into(),
+                remote_id: None,
+                file: None,
+                reason: "gone".into(),
+            }],
+            vec![Blocked {
+                address: Address("b".into()),
+                kind: "K".into(),
+                remote_id: None,
+                reason: "disk full".into(),
+                help: "fix it".into(),
+            }],
+            vec![],
+        );
+        assert_eq!(
+            fresh.action_differences(&elsewhere),
+            ["b: a fresh plan cannot plan it: disk full"]
         );
     }
 
