@@ -267,6 +267,42 @@ pub struct Plan {
     pub summary: Summary,
 }
 
+/// Why a plan file could not be written or read. Each message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanFileError {
+    /// The file could not be read or written.
+    #[error("cannot {verb} plan {path}: {message}")]
+    Io {
+        /// `read` or `write`.
+        verb: &'static str,
+        /// The plan file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        message: String,
+    },
+    /// The file is not a plan this migspec reads.
+    #[error(
+        "{path} is not a migspec plan file: {message}; make one with `migspec plan --out FILE`"
+    )]
+    NotAPlan {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where and why the JSON did not fit.
+        message: String,
+    },
+    /// The plan was written by a migspec with another plan format.
+    #[error(
+        "{path} has plan format {found}; this migspec reads {PLAN_FORMAT_VERSION}: plan again with this version"
+    )]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its `format_version`.
+        found: String,
+    },
+}
+
 impl Plan {
     /// Builds a plan from per-address changes (sorted by address) and computes the summary.
     #[must_use]
@@ -285,6 +321,69 @@ impl Plan {
             warnings: Vec::new(),
             summary,
         }
+    }
+
+    /// The plan as the JSON document `--format json` prints and plan files hold.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan is plain data and serializes")
+    }
+
+    /// Reads a plan from the text of a plan file (`path` names it in errors).
+    ///
+    /// # Errors
+    ///
+    /// When the text is not a plan document, or one of another plan format.
+    pub fn from_json(text: &str, path: &std::path::Path) -> Result<Self, PlanFileError> {
+        let plan: Self = serde_json::from_str(text).map_err(|error| PlanFileError::NotAPlan {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        if plan.format_version != PLAN_FORMAT_VERSION {
+            return Err(PlanFileError::Format {
+                path: path.to_path_buf(),
+                found: plan.format_version,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Writes the plan file atomically (a plan holds no secret).
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), PlanFileError> {
+        use std::io::Write as _;
+        let dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or_else(|| std::path::Path::new("."));
+        tempfile::NamedTempFile::new_in(dir)
+            .and_then(|mut file| {
+                file.write_all(self.to_json().as_bytes())?;
+                file.write_all(b"\n")?;
+                file.persist(path).map(|_| ()).map_err(|error| error.error)
+            })
+            .map_err(|error| PlanFileError::Io {
+                verb: "write",
+                path: path.to_path_buf(),
+                message: error.to_string(),
+            })
+    }
+
+    /// Reads a plan file.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read, is not a plan, or has another plan format.
+    pub fn load(path: &std::path::Path) -> Result<Self, PlanFileError> {
+        let text = std::fs::read_to_string(path).map_err(|error| PlanFileError::Io {
+            verb: "read",
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        Self::from_json(&text, path)
     }
 
     /// Sets the forgotten and blocked addresses and the warnings (each sorted by address).

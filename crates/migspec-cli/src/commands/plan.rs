@@ -185,41 +185,14 @@ pub(crate) fn render_plan(plan: &Plan, format: PlanFormat) -> String {
     }
 }
 
-/// Writes a plan file (atomic; it holds no secret).
+/// Writes a plan file.
 fn save(plan: &Plan, path: &Path) -> Result<(), Stopped> {
-    let text = render::json(plan);
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let result = tempfile::NamedTempFile::new_in(dir).and_then(|mut file| {
-        use std::io::Write;
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.persist(path).map(|_| ()).map_err(|error| error.error)
-    });
-    result.map_err(|error| fail(&format!("cannot write plan {}: {error}", path.display())))
+    plan.save(path).map_err(|error| fail(&error.to_string()))
 }
 
 /// Reads a plan file.
 pub(crate) fn load(path: &Path) -> Result<Plan, Stopped> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| fail(&format!("cannot read plan {}: {error}", path.display())))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|error| {
-        fail(&format!(
-            "{} is not a migspec plan file: {error}; make one with `migspec plan --out FILE`",
-            path.display()
-        ))
-    })?;
-    if plan.format_version != migspec_runner::plan::PLAN_FORMAT_VERSION {
-        return Err(fail(&format!(
-            "{} has plan format {}; this migspec reads {}: plan again with this version",
-            path.display(),
-            plan.format_version,
-            migspec_runner::plan::PLAN_FORMAT_VERSION
-        )));
-    }
-    Ok(plan)
+    Plan::load(path).map_err(|error| fail(&error.to_string()))
 }
 
 pub(crate) fn run(args: &PlanArgs) -> ExitStatus {

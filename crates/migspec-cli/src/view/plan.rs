@@ -262,7 +262,7 @@ fn human_action(out: &mut String, action: &Action, paint: &Paint) {
 
 /// The versioned JSON document.
 pub(crate) fn json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).expect("plans serialize")
+    plan.to_json()
 }
 
 /// Escapes a markdown table cell.
