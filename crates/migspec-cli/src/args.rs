@@ -153,9 +153,9 @@ pub(crate) struct StatusArgs {
 /// Arguments of `migspec import`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportArgs {
-    /// The kind to import as
-    #[arg(value_enum)]
-    pub(crate) kind: KindArg,
+    /// The kind to import as: a built-in kind (TencentDtsMigrateJob, TencentDtsMigrationJob,
+    /// HuaweiOmsTaskGroup) or one a plugin pinned in migspec.yaml serves
+    pub(crate) kind: String,
     /// The address to give it (metadata.name)
     pub(crate) name: String,
     /// The cloud's id (`dts-1kl0iy0v`, an OMS task group id)
@@ -287,6 +287,9 @@ pub(crate) struct ValidateArgs {
     /// Accept secrets written in clear text (never do this in a repository)
     #[arg(long)]
     pub(crate) allow_literal_secrets: bool,
+    /// Settings file: its pinned plugins are loaded to validate their kinds
+    #[arg(long, default_value = "migspec.yaml")]
+    pub(crate) config: PathBuf,
 }
 
 /// Arguments of `migspec schema`.

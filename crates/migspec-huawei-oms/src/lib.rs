@@ -55,6 +55,7 @@ mod error;
 pub mod marker;
 mod plan;
 mod provider;
+pub mod rules;
 pub mod sign;
 pub mod wire;
 

@@ -936,11 +936,9 @@ fn import_document(
 
 impl Provider for HuaweiOmsProvider {
     fn describe(&self) -> Description {
-        let schema = schemars::generate::SchemaSettings::draft2020_12()
-            .for_deserialize()
-            .into_generator()
-            .into_root_schema_for::<HuaweiOmsTaskGroup>()
-            .to_value();
+        // The generated schema migspec-schema validates with (checked in under `schemas/`):
+        // its annotations make the located messages.
+        let schema = migspec_schema::generate::kind_schema(migspec_spec::Kind::HuaweiOmsTaskGroup);
         Description {
             name: PROVIDER_NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -960,38 +958,38 @@ impl Provider for HuaweiOmsProvider {
 
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
         if kind != KIND {
-            return vec![Problem {
-                code: "huawei-oms::kind".to_owned(),
-                field: "/kind".to_owned(),
-                message: format!("{PROVIDER_NAME} serves {KIND}, not {kind}"),
-                help: format!("set `kind: {KIND}`"),
-            }];
+            return vec![Problem::error(
+                "huawei-oms::kind",
+                "/kind",
+                format!("{PROVIDER_NAME} serves {KIND}, not {kind}"),
+                format!("set `kind: {KIND}`"),
+            )];
         }
         let typed = match convert::parse_document(document) {
             Ok(typed) => typed,
             Err(message) => {
-                return vec![Problem {
-                    code: "huawei-oms::document".to_owned(),
-                    field: String::new(),
+                return vec![Problem::error(
+                    "huawei-oms::document",
+                    "",
                     message,
-                    help: "fix the document as `migspec validate` says".to_owned(),
-                }];
+                    "fix the document as `migspec validate` says",
+                )];
             }
         };
-        let mut problems = Vec::new();
+        let mut problems = crate::rules::check(&typed);
         let description =
             marker::with_marker(typed.spec.description.as_deref(), &typed.metadata.name);
         if description.chars().count() > 255 {
-            problems.push(Problem {
-                code: "huawei-oms::description".to_owned(),
-                field: "/spec/description".to_owned(),
-                message: format!(
+            problems.push(Problem::error(
+                "huawei-oms::description",
+                "/spec/description",
+                format!(
                     "with the address marker ` {}` the description has {} characters; OMS allows 255",
                     marker::marker(&typed.metadata.name),
                     description.chars().count()
                 ),
-                help: "shorten the description".to_owned(),
-            });
+                "shorten the description",
+            ));
         }
         problems
     }

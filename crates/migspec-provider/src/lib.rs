@@ -20,13 +20,14 @@
 
 pub mod plugin;
 mod provider;
+pub mod rules;
 pub mod transport;
 mod vocabulary;
 
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ObserveRequest,
-    ObserveTarget, PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture,
-    RateLimit,
+    ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider, ProviderError,
+    ProviderFuture, RateLimit,
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,

@@ -46,16 +46,80 @@ pub struct RateLimit {
 }
 
 /// A problem a provider finds in a spec beyond its JSON Schema.
+///
+/// `field` is a JSON pointer into the whole document (`/spec/MigrateOption/RunMode`);
+/// `migspec-schema` maps it to the YAML span of that field (or, for a field that is not
+/// written, of the nearest enclosing one), so a plugin's problems are located with
+/// file:line:col exactly like the built-in rules'.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// A code such as `tencent::rule::region`.
     pub code: String,
-    /// The field, as a JSON pointer into the document.
+    /// The field, as a JSON pointer into the document (empty: the whole document).
     pub field: String,
     /// What is wrong.
     pub message: String,
     /// What to do.
     pub help: String,
+    /// A short text shown on the field's span (`found 3306`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Error (the default; the spec set is not planned) or warning.
+    #[serde(default, skip_serializing_if = "ProblemSeverity::is_error")]
+    pub severity: ProblemSeverity,
+}
+
+/// How serious a [`Problem`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemSeverity {
+    /// The spec cannot be used.
+    #[default]
+    Error,
+    /// Worth a look; does not fail validation.
+    Warning,
+}
+
+impl ProblemSeverity {
+    /// Whether this is [`ProblemSeverity::Error`].
+    #[must_use]
+    pub const fn is_error(&self) -> bool {
+        matches!(self, Self::Error)
+    }
+}
+
+impl Problem {
+    /// An error about the field at `field` (a JSON pointer).
+    #[must_use]
+    pub fn error(
+        code: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            field: field.into(),
+            message: message.into(),
+            help: help.into(),
+            label: None,
+            severity: ProblemSeverity::Error,
+        }
+    }
+
+    /// The same, with a label on the field's span.
+    #[must_use]
+    pub fn labelled(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The same, as a warning.
+    #[must_use]
+    pub fn warning(mut self) -> Self {
+        self.severity = ProblemSeverity::Warning;
+        self
+    }
 }
 
 /// One thing to observe.
@@ -280,7 +344,10 @@ pub trait Provider: Send + Sync {
     /// Kinds, schemas, rate limits, version.
     fn describe(&self) -> Description;
 
-    /// Checks a document of one of this provider's kinds beyond its JSON Schema, offline.
+    /// Checks a document of one of this provider's kinds beyond its JSON Schema, offline: the
+    /// kind's cross-field rules live here, in the provider, not in `migspec-schema`. Called
+    /// only for a document that passed the schema of [`Description::kinds`], with the whole
+    /// document as JSON (secret references unresolved). No I/O.
     fn validate(&self, kind: &str, document: &serde_json::Value) -> Vec<Problem>;
 
     /// Where the object of a spec lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`),

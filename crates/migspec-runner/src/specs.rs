@@ -239,7 +239,7 @@ impl SpecSet {
                     .and_then(|value| serde_json::from_value(value).ok()),
                 desired: DesiredSpec {
                     address: address.clone(),
-                    kind: valid.document.kind().as_str().to_owned(),
+                    kind: valid.document.kind_name().to_owned(),
                     document,
                     secrets: values,
                 },

@@ -1,9 +1,11 @@
 //! JSON Schema generation and validation of migspec specs.
 //!
 //! [`generate`] builds the schemas (checked in under `schemas/`) from the spec types;
-//! [`validate_paths`] loads every spec file under some paths, validates each document against
-//! its kind's schema and the cross-field rules of the API documentation, and checks the set
-//! as a whole (unique `metadata.name`). Problems come back as located [`Diagnostic`]s; a spec
+//! [`validate_paths_with`] loads every spec file under some paths, checks each document's
+//! envelope, validates it against the JSON Schema its provider describes and runs the
+//! provider's own rules (`Provider::validate`, whose problems carry JSON pointers that are
+//! located here in the YAML), and checks the set as a whole (unique `metadata.name`). The
+//! set of kinds is open: a plugin's kind is validated exactly like a built-in one. Problems come back as located [`Diagnostic`]s; a spec
 //! set with errors is never planned.
 //!
 //! ```
@@ -15,7 +17,6 @@
 //! ```
 
 pub mod generate;
-mod rules;
 mod validate;
 
 use std::collections::HashMap;
@@ -26,9 +27,8 @@ use migspec_spec::load::{self, LoadedDocument};
 use migspec_spec::{Diagnostic, SourceFile};
 use rayon::prelude::*;
 
-pub use rules::ADDRESS_TAG_KEY;
 use validate::NameSite;
-pub use validate::{Options, ValidDocument, Validator, display_path};
+pub use validate::{Options, ValidDocument, Validator, ValidatorError, closest, display_path};
 
 /// The outcome of validating a spec set.
 #[derive(Debug, Default)]
@@ -55,12 +55,20 @@ impl Report {
     }
 }
 
-/// Loads and validates every spec file under `paths`. Files are parsed and validated in
+/// Loads and validates every spec file under `paths` against the built-in kinds' schemas
+/// (no provider rules: see [`validate_paths_with`]). Files are parsed and validated in
 /// parallel; every problem in every file is reported.
 #[must_use]
 pub fn validate_paths(paths: &[PathBuf], options: Options) -> Report {
+    validate_paths_with(Validator::global(), paths, options)
+}
+
+/// Loads and validates every spec file under `paths` with `validator` (for the CLI: one made
+/// by [`Validator::for_providers`] from the built-in providers and the pinned plugins, so
+/// each kind is checked by its provider's schema and rules).
+#[must_use]
+pub fn validate_paths_with(validator: &Validator, paths: &[PathBuf], options: Options) -> Report {
     let (files, mut diagnostics) = load::discover(paths);
-    let validator = Validator::global();
     let per_file: Vec<(Vec<Checked>, Vec<Diagnostic>)> = files
         .par_iter()
         .map(|path| match load::load_file(path) {
@@ -76,13 +84,24 @@ pub fn validate_paths(paths: &[PathBuf], options: Options) -> Report {
     finish(files.len(), loaded, diagnostics)
 }
 
-/// Validates one file given as text (for tests and editors).
+/// Validates one file given as text (for tests and editors), built-in schemas only.
 #[must_use]
 pub fn validate_source(name: &str, text: &str, options: Options) -> Report {
+    validate_source_with(Validator::global(), name, text, options)
+}
+
+/// Validates one file given as text with `validator`.
+#[must_use]
+pub fn validate_source_with(
+    validator: &Validator,
+    name: &str,
+    text: &str,
+    options: Options,
+) -> Report {
     let file = Arc::new(SourceFile::new(name, text));
     match load::parse_file(&file) {
         Ok(documents) => {
-            let (loaded, diagnostics) = validate_loaded(Validator::global(), documents, options);
+            let (loaded, diagnostics) = validate_loaded(validator, documents, options);
             finish(1, loaded, diagnostics)
         }
         Err(diagnostic) => finish(1, Vec::new(), vec![*diagnostic]),

@@ -1,4 +1,5 @@
-//! Validation of one spec document: envelope, JSON Schema, typed model, cross-field rules.
+//! Validation of one spec document: envelope, the JSON Schema its provider describes, the
+//! typed model (built-in kinds), and the provider's own rules (`Provider::validate`).
 //!
 //! Schema errors from `jsonschema` are turned into diagnostics that name the field, point at
 //! its YAML span and say what to write instead (valid values with their meanings, "did you
@@ -15,8 +16,9 @@ use migspec_spec::yaml::{Node, NodeValue, Span, escape_pointer_segment};
 use migspec_spec::{Diagnostic, SourceFile, SpecDocument};
 use serde_json::Value;
 
+use migspec_provider::{Problem, ProblemSeverity, Provider};
+
 use crate::generate::kind_schema;
-use crate::rules;
 
 /// How strictly to validate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,48 +63,177 @@ impl NameSite {
     }
 }
 
-/// The compiled schema of one kind.
+/// The compiled schema of one kind, and the provider whose rules check it.
 struct KindValidator {
-    kind: Kind,
+    kind: String,
+    /// The typed model, for a built-in kind.
+    builtin: Option<Kind>,
+    /// What the kind is, for the list of kinds in help texts.
+    description: String,
     schema: Value,
     validator: jsonschema::Validator,
+    provider: Option<Arc<dyn Provider>>,
+}
+
+/// A provider's kind that cannot be validated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidatorError {
+    /// The schema a provider describes for a kind does not compile.
+    #[error(
+        "provider `{provider}` describes kind `{kind}` with a JSON Schema that does not compile: {message}; fix the provider's `describe()`"
+    )]
+    Schema {
+        /// The provider's name.
+        provider: String,
+        /// The kind.
+        kind: String,
+        /// What the schema compiler said.
+        message: String,
+    },
+    /// Two providers serve the same kind.
+    #[error(
+        "kind `{kind}` is served by both `{first}` and `{second}`; remove one of them from migspec.yaml"
+    )]
+    Clash {
+        /// The kind.
+        kind: String,
+        /// The provider registered first.
+        first: String,
+        /// The other one.
+        second: String,
+    },
 }
 
 /// Validators for every kind, compiled once.
+///
+/// [`Validator::new`] knows the built-in kinds' schemas only (offline library use, no
+/// provider rules); [`Validator::for_providers`] takes every kind from the providers'
+/// descriptions, built-in or plugin, and runs each provider's `validate` after its schema.
 pub struct Validator {
     kinds: Vec<KindValidator>,
+    /// The envelope schema every kind shares (`apiVersion`, `kind`, `metadata`), checked
+    /// first for a plugin's kind, whose own schema may leave the envelope out.
+    envelope: (Value, jsonschema::Validator),
+    /// Provider names, for [`ValidatorError::Clash`].
+    owners: Vec<String>,
 }
 
 static GLOBAL: LazyLock<Validator> = LazyLock::new(Validator::new);
 
+fn envelope_schema() -> Value {
+    let mut metadata = schemars::schema_for!(migspec_spec::model::Metadata).to_value();
+    if let Value::Object(map) = &mut metadata {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    serde_json::json!({
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata"],
+        "properties": {
+            "apiVersion": {"description": "The spec format version: `migspec/v1`.", "const": "migspec/v1"},
+            "kind": {"type": "string"},
+            "metadata": metadata,
+        }
+    })
+}
+
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::draft202012::new(schema).map_err(|error| error.to_string())
+}
+
 impl Validator {
-    /// Compiles the schema of every kind.
+    /// Compiles the schema of every built-in kind (no provider rules run).
     ///
     /// # Panics
     ///
     /// When a generated schema does not compile, which the schema tests rule out.
     #[must_use]
     pub fn new() -> Self {
-        let kinds = Kind::ALL
-            .iter()
-            .map(|&kind| {
-                let schema = kind_schema(kind);
-                let validator = jsonschema::draft202012::new(&schema)
-                    .expect("generated schemas compile (checked by the schema tests)");
-                KindValidator {
-                    kind,
-                    schema,
-                    validator,
-                }
-            })
-            .collect();
-        Self { kinds }
+        let mut validator = Self::empty();
+        for &kind in Kind::ALL {
+            let schema = kind_schema(kind);
+            let compiled =
+                compile(&schema).expect("generated schemas compile (checked by the schema tests)");
+            validator.kinds.push(KindValidator {
+                kind: kind.as_str().to_owned(),
+                builtin: Some(kind),
+                description: kind.description().to_owned(),
+                schema,
+                validator: compiled,
+                provider: None,
+            });
+            validator.owners.push("migspec".to_owned());
+        }
+        validator
     }
 
-    /// The validators shared by the whole process.
+    fn empty() -> Self {
+        let envelope = envelope_schema();
+        let compiled = compile(&envelope).expect("the envelope schema compiles");
+        Self {
+            kinds: Vec::new(),
+            envelope: (envelope, compiled),
+            owners: Vec::new(),
+        }
+    }
+
+    /// Validators for every kind the providers describe: each document is checked against
+    /// the schema its provider describes (`describe().kinds[].schema`), then by the
+    /// provider's `validate`, whose problems are located in the YAML by their JSON pointers.
+    /// A built-in kind is read into its typed model; any other kind is an
+    /// [`OtherDocument`](migspec_spec::model::OtherDocument).
+    ///
+    /// # Errors
+    ///
+    /// When a described schema does not compile, or two providers serve one kind.
+    pub fn for_providers(
+        providers: impl IntoIterator<Item = Arc<dyn Provider>>,
+    ) -> Result<Self, ValidatorError> {
+        let mut validator = Self::empty();
+        for provider in providers {
+            let description = provider.describe();
+            for kind in description.kinds {
+                if let Some(at) = validator.kinds.iter().position(|k| k.kind == kind.kind) {
+                    return Err(ValidatorError::Clash {
+                        kind: kind.kind,
+                        first: validator.owners[at].clone(),
+                        second: description.name,
+                    });
+                }
+                let compiled = compile(&kind.schema).map_err(|message| ValidatorError::Schema {
+                    provider: description.name.clone(),
+                    kind: kind.kind.clone(),
+                    message,
+                })?;
+                let builtin = Kind::from_name(&kind.kind);
+                validator.kinds.push(KindValidator {
+                    description: builtin.map_or_else(
+                        || format!("served by `{}`", description.name),
+                        |builtin| builtin.description().to_owned(),
+                    ),
+                    kind: kind.kind,
+                    builtin,
+                    schema: kind.schema,
+                    validator: compiled,
+                    provider: Some(Arc::clone(&provider)),
+                });
+                validator.owners.push(description.name.clone());
+            }
+        }
+        Ok(validator)
+    }
+
+    /// The validators shared by the whole process (built-in kinds, no provider rules).
     #[must_use]
     pub fn global() -> &'static Self {
         &GLOBAL
+    }
+
+    /// The kind names this validator knows.
+    #[must_use]
+    pub fn kinds(&self) -> Vec<&str> {
+        self.kinds.iter().map(|kind| kind.kind.as_str()).collect()
     }
 
     /// Validates one document, returning it typed when it has no errors.
@@ -113,16 +244,17 @@ impl Validator {
         options: Options,
     ) -> (Option<ValidDocument>, Vec<Diagnostic>) {
         let mut context = Context::new(document);
-        let Some(kind) = self.envelope(&mut context) else {
+        let Some(kind_validator) = self.envelope(&mut context) else {
             return (None, context.diagnostics);
         };
-        let kind_validator = self
-            .kinds
-            .iter()
-            .find(|candidate| candidate.kind == kind)
-            .expect("every kind has a validator");
         let instance = document.root.to_json();
         let mut schema_ok = true;
+        if kind_validator.builtin.is_none() {
+            let (schema, validator) = &self.envelope;
+            for error in validator.iter_errors(&instance) {
+                schema_ok &= !map_error(&mut context, schema, &error, options);
+            }
+        }
         for error in kind_validator.validator.iter_errors(&instance) {
             if map_error(&mut context, &kind_validator.schema, &error, options) {
                 schema_ok = false;
@@ -141,7 +273,12 @@ impl Validator {
                 .retain(|d| d.code != "migspec::schema::enum" || !typed_fields.contains(&d.field));
             return (None, context.diagnostics);
         }
-        let typed = match SpecDocument::from_json(kind, instance) {
+        let kind = &kind_validator.kind;
+        let typed = match kind_validator.builtin {
+            Some(builtin) => SpecDocument::from_json(builtin, instance.clone()),
+            None => SpecDocument::other_from_json(instance.clone()),
+        };
+        let typed = match typed {
             Ok(typed) => typed,
             Err(error) => {
                 context.error_at(
@@ -153,7 +290,11 @@ impl Validator {
                 return (None, context.diagnostics);
             }
         };
-        rules::check(&typed, &mut context);
+        if let Some(provider) = &kind_validator.provider {
+            for problem in provider.validate(kind, &instance) {
+                context.problem(problem);
+            }
+        }
         let valid = !context.diagnostics.iter().any(Diagnostic::is_error);
         let outcome = valid.then(|| ValidDocument {
             name_line: document
@@ -168,7 +309,7 @@ impl Validator {
     }
 
     /// Checks `apiVersion` and `kind` enough to pick the kind's schema.
-    fn envelope(&self, context: &mut Context<'_>) -> Option<Kind> {
+    fn envelope(&self, context: &mut Context<'_>) -> Option<&KindValidator> {
         let root = &context.document.root;
         if !matches!(root.value, NodeValue::Map(_)) {
             context.error_at(
@@ -179,9 +320,10 @@ impl Validator {
             );
             return None;
         }
-        let kinds = Kind::ALL
+        let kinds = self
+            .kinds
             .iter()
-            .map(|kind| format!("`{kind}` ({})", kind.description()))
+            .map(|kind| format!("`{}` ({})", kind.kind, kind.description))
             .collect::<Vec<_>>()
             .join(", ");
         match root.get("kind").map(|(_, node)| &node.value) {
@@ -194,23 +336,27 @@ impl Validator {
                 );
                 None
             }
-            Some(NodeValue::String(name)) => match Kind::from_name(name) {
-                Some(kind) => Some(kind),
-                None => {
-                    let names: Vec<&str> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
-                    let help = match closest(name, &names) {
-                        Some(best) => format!("did you mean `{best}`?"),
-                        None => format!("expected one of: {kinds}"),
-                    };
-                    context.error_at(
-                        "migspec::schema::unknown_kind",
-                        "/kind",
-                        format!("unknown kind `{name}`"),
-                        help,
-                    );
-                    None
+            Some(NodeValue::String(name)) => {
+                match self.kinds.iter().find(|kind| &kind.kind == name) {
+                    Some(kind) => Some(kind),
+                    None => {
+                        let names = self.kinds();
+                        let help = match closest(name, &names) {
+                            Some(best) => format!("did you mean `{best}`?"),
+                            None => format!(
+                                "expected one of: {kinds}; a plugin's kind needs the plugin pinned under `plugins:` in migspec.yaml"
+                            ),
+                        };
+                        context.error_at(
+                            "migspec::schema::unknown_kind",
+                            "/kind",
+                            format!("unknown kind `{name}`"),
+                            help,
+                        );
+                        None
+                    }
                 }
-            },
+            }
             Some(_) => {
                 context.error_at(
                     "migspec::schema::type",
@@ -274,16 +420,14 @@ impl<'a> Context<'a> {
         self.diagnostics.push(diagnostic.with_help(help));
     }
 
-    /// A warning about the field at `pointer`.
-    pub(crate) fn warning_at(
-        &mut self,
-        code: &'static str,
-        pointer: &str,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        let diagnostic = self.located(Diagnostic::error(code, message).warning(), pointer, None);
-        self.diagnostics.push(diagnostic.with_help(help));
+    /// A provider's problem, located by its JSON pointer.
+    pub(crate) fn problem(&mut self, problem: Problem) {
+        let mut diagnostic = Diagnostic::error(problem.code, problem.message);
+        if problem.severity == ProblemSeverity::Warning {
+            diagnostic = diagnostic.warning();
+        }
+        let diagnostic = self.located(diagnostic, &problem.field, problem.label);
+        self.diagnostics.push(diagnostic.with_help(problem.help));
     }
 
     fn located(&self, diagnostic: Diagnostic, pointer: &str, label: Option<String>) -> Diagnostic {
@@ -435,8 +579,10 @@ fn is_yaml11_word(value: &Value) -> bool {
     ))
 }
 
-/// The closest candidate to a misspelt name, if one is close enough.
-pub(crate) fn closest<'c>(name: &str, candidates: &[&'c str]) -> Option<&'c str> {
+/// The closest candidate to a misspelt name, if one is close enough (for "did you mean"
+/// help texts; providers' rules use it too).
+#[must_use]
+pub fn closest<'c>(name: &str, candidates: &[&'c str]) -> Option<&'c str> {
     candidates
         .iter()
         .map(|candidate| {

@@ -60,6 +60,7 @@ mod job;
 mod observe;
 mod plan;
 mod provider;
+pub mod rules;
 pub mod sign;
 mod v2018;
 mod v2021;

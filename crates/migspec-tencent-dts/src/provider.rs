@@ -5,7 +5,6 @@ use migspec_provider::{
     KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
     ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
-use migspec_spec::model::{TencentDtsMigrateJob, TencentDtsMigrationJob};
 use serde_json::{Value, json};
 
 use crate::apply::{self, StepContext};
@@ -366,13 +365,19 @@ impl Provider for TencentDtsProvider {
             name: PROVIDER_NAME.to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             kinds: vec![
+                // The generated schemas migspec-schema validates with (checked in under
+                // `schemas/`): their annotations make the located messages.
                 KindDescription {
                     kind: ApiVersion::V2018.kind().to_owned(),
-                    schema: schemars::schema_for!(TencentDtsMigrateJob).to_value(),
+                    schema: migspec_schema::generate::kind_schema(
+                        migspec_spec::Kind::TencentDtsMigrateJob,
+                    ),
                 },
                 KindDescription {
                     kind: ApiVersion::V2021.kind().to_owned(),
-                    schema: schemars::schema_for!(TencentDtsMigrationJob).to_value(),
+                    schema: migspec_schema::generate::kind_schema(
+                        migspec_spec::Kind::TencentDtsMigrationJob,
+                    ),
                 },
             ],
             rate_limits: ACTIONS
@@ -385,9 +390,8 @@ impl Provider for TencentDtsProvider {
         }
     }
 
-    fn validate(&self, _kind: &str, _document: &Value) -> Vec<Problem> {
-        // The documented cross-field rules are checked offline by migspec-schema.
-        Vec::new()
+    fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
+        crate::rules::check(kind, document)
     }
 
     fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {

@@ -88,12 +88,15 @@ impl Provider for Skeleton {
     fn validate(&self, _kind: &str, document: &Value) -> Vec<Problem> {
         let same = document.pointer("/spec/source") == document.pointer("/spec/target");
         if same {
-            return vec![Problem {
-                code: "skeleton::same_bucket".into(),
-                field: "/spec/target".into(),
-                message: "`target` is the same bucket as `source`".into(),
-                help: "copy into another bucket".into(),
-            }];
+            return vec![
+                Problem::error(
+                    "skeleton::same_bucket",
+                    "/spec/target",
+                    "`target` is the same bucket as `source`",
+                    "copy into another bucket",
+                )
+                .labelled("same as `source`"),
+            ];
         }
         Vec::new()
     }

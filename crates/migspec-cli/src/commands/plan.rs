@@ -39,7 +39,8 @@ pub(crate) async fn prepare(
     workspace: &Workspace,
     selection: &SelectionArgs,
 ) -> Result<Planned, Stopped> {
-    let report = migspec_schema::validate_paths(paths, Options::default());
+    let report =
+        migspec_schema::validate_paths_with(&workspace.validator, paths, Options::default());
     if report.has_errors() {
         view::err(diagnostics::human(&report.diagnostics, view::stderr_color()).trim_end());
         let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();

@@ -389,11 +389,15 @@ pub(crate) fn import(args: &ImportArgs) -> ExitStatus {
 }
 
 async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stopped> {
-    let kind = migspec_spec::Kind::from(args.kind).as_str().to_owned();
+    let kind = args.kind.clone();
     let address = Address(args.name.clone());
     let remote_id = RemoteId(args.remote_id.clone());
     let Some((_, provider)) = workspace.providers.for_kind(&kind) else {
-        return Err(fail(&format!("no provider serves kind `{kind}`")));
+        return Err(fail(&format!(
+            "no provider serves kind `{kind}` (known: {}); a plugin's kind needs the plugin pinned under `plugins:` in {}",
+            workspace.providers.kinds().join(", "),
+            args.workspace.config.display()
+        )));
     };
     let location = args.region.as_ref().map_or(
         serde_json::Value::Null,

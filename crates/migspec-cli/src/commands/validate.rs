@@ -10,7 +10,16 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     let options = Options {
         allow_literal_secrets: args.allow_literal_secrets,
     };
-    let report = migspec_schema::validate_paths(&args.paths, options);
+    // The providers own their kinds: the built-in ones and the plugins migspec.yaml pins
+    // are loaded first, so that each kind is checked by its provider's schema and rules.
+    let validator = match super::workspace::offline_validator(&args.config) {
+        Ok(validator) => validator,
+        Err(message) => {
+            super::plan::fail(&message);
+            return ExitStatus::Failure;
+        }
+    };
+    let report = migspec_schema::validate_paths_with(&validator, &args.paths, options);
     let summary = diagnostics::Summary {
         files: report.files,
         specs: report.documents.len(),

@@ -16,6 +16,7 @@ use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
 use migspec_runner::providers::Providers;
 use migspec_runner::state::{DEFAULT_SCHEMA, LocalState, PostgresState, StateBackend};
+use migspec_schema::Validator;
 use migspec_spec::model::SecretRef;
 use migspec_spec::secret::{
     EnvPattern, EnvironmentSecrets, Secret, SecretError, SecretPolicy, SecretSource,
@@ -223,6 +224,8 @@ impl Settings {
 pub(crate) struct Workspace {
     /// The providers.
     pub(crate) providers: Providers,
+    /// The validator of every kind the providers serve (built-in and plugins).
+    pub(crate) validator: Validator,
     /// The state backend.
     pub(crate) backend: Box<dyn StateBackend>,
     /// Whether this runs against the emulator.
@@ -294,27 +297,11 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
-        let mut providers = Providers::new();
-        let add = |providers: &mut Providers, provider: Arc<dyn migspec_provider::Provider>| {
-            providers
-                .register(provider)
-                .map_err(|error| error.to_string())
-        };
-        add(
-            &mut providers,
-            Arc::new(TencentDtsProvider::new(tencent).map_err(|error| error.to_string())?),
-        )?;
-        add(
-            &mut providers,
-            Arc::new(HuaweiOmsProvider::new(huawei).map_err(|error| error.to_string())?),
-        )?;
-        for plugin in &settings.plugins {
-            let loaded =
-                PluginProvider::load(&plugin.path, &plugin.sha256).map_err(|e| e.to_string())?;
-            add(&mut providers, Arc::new(loaded))?;
-        }
+        let providers = build_providers(&settings, tencent, huawei)?;
+        let validator = validator(&providers)?;
         Ok(Self {
             providers,
+            validator,
             backend,
             emulated: args.emulator,
             poll_interval,
@@ -339,6 +326,72 @@ impl Workspace {
             emulator.shutdown().await;
         }
     }
+}
+
+/// The built-in providers and the plugins `migspec.yaml` pins, in that order. A plugin that
+/// serves a built-in kind replaces the built-in provider of that kind (so the OMS plugin
+/// library can stand in for the linked OMS provider); two plugins serving one kind clash.
+fn build_providers(
+    settings: &Settings,
+    tencent: TencentConfig,
+    huawei: HuaweiConfig,
+) -> Result<Providers, String> {
+    let mut plugins = Vec::new();
+    for plugin in &settings.plugins {
+        let loaded =
+            PluginProvider::load(&plugin.path, &plugin.sha256).map_err(|e| e.to_string())?;
+        plugins.push(Arc::new(loaded) as Arc<dyn migspec_provider::Provider>);
+    }
+    let served = |kinds: &[&str]| {
+        plugins.iter().any(|plugin| {
+            plugin
+                .describe()
+                .kinds
+                .iter()
+                .any(|kind| kinds.contains(&kind.kind.as_str()))
+        })
+    };
+    let mut providers = Providers::new();
+    let add = |providers: &mut Providers, provider: Arc<dyn migspec_provider::Provider>| {
+        providers
+            .register(provider)
+            .map_err(|error| error.to_string())
+    };
+    let tencent_kinds = [
+        migspec_spec::Kind::TencentDtsMigrateJob.as_str(),
+        migspec_spec::Kind::TencentDtsMigrationJob.as_str(),
+    ];
+    if !served(&tencent_kinds) {
+        add(
+            &mut providers,
+            Arc::new(TencentDtsProvider::new(tencent).map_err(|error| error.to_string())?),
+        )?;
+    }
+    if !served(&[migspec_spec::Kind::HuaweiOmsTaskGroup.as_str()]) {
+        add(
+            &mut providers,
+            Arc::new(HuaweiOmsProvider::new(huawei).map_err(|error| error.to_string())?),
+        )?;
+    }
+    for plugin in plugins {
+        add(&mut providers, plugin)?;
+    }
+    Ok(providers)
+}
+
+/// The validator of every kind `providers` serve.
+fn validator(providers: &Providers) -> Result<Validator, String> {
+    Validator::for_providers((0..providers.len()).map(|index| Arc::clone(providers.get(index))))
+        .map_err(|error| error.to_string())
+}
+
+/// The validator `migspec validate` uses, offline: the built-in providers with no
+/// credentials or endpoints (validation makes no call) and the plugins `config` pins.
+pub(crate) fn offline_validator(config: &Path) -> Result<Validator, String> {
+    let settings = Settings::load(config)?;
+    let tencent = TencentConfig::from_environment(&|_| None, None).map_err(|e| e.to_string())?;
+    let providers = build_providers(&settings, tencent, HuaweiConfig::default())?;
+    validator(&providers)
 }
 
 /// The state backend the settings and arguments name: PostgreSQL when

@@ -447,12 +447,12 @@ impl Provider for PluginProvider {
         let body = json!({ "kind": kind, "document": document });
         match call(&self.inner, "validate", body).and_then(|v| decode(&self.inner, v)) {
             Ok(problems) => problems,
-            Err(error) => vec![Problem {
-                code: "migspec::plugin::validate".to_owned(),
-                field: String::new(),
-                message: error.to_string(),
-                help: format!("check plugin {}", self.inner.path.display()),
-            }],
+            Err(error) => vec![Problem::error(
+                "migspec::plugin::validate",
+                "",
+                error.to_string(),
+                format!("check plugin {}", self.inner.path.display()),
+            )],
         }
     }
 

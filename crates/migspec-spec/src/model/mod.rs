@@ -1,4 +1,6 @@
-//! The typed spec model: one document type per kind, with the vendor's field names.
+//! The typed spec model: one document type per built-in kind, with the vendor's field names,
+//! and [`OtherDocument`] for the kinds plugins serve (the set of kinds is open: a provider
+//! owns its kinds, their schemas and their rules).
 //!
 //! The JSON Schemas under `schemas/` are generated from these types (see `migspec-schema`),
 //! so a doc comment here is what an editor shows on hover.
@@ -89,7 +91,56 @@ document!(
     huawei::TaskGroupLifecycle
 );
 
-/// A typed spec document of any kind.
+/// A document of a kind migspec does not know itself: a plugin's kind.
+///
+/// The envelope (`apiVersion`, `kind`, `metadata`) is read like every other kind's; the rest
+/// of the document is kept as JSON exactly as written, for the provider that serves the kind
+/// (which described its schema and checked it in `validate`). Built-in kinds never land here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherDocument {
+    /// The kind name, as written.
+    pub kind: String,
+    /// Name (the address) and labels.
+    pub metadata: Metadata,
+    /// The whole document as JSON, envelope included.
+    pub document: serde_json::Value,
+}
+
+impl OtherDocument {
+    /// Reads the envelope of a plugin kind's document.
+    ///
+    /// # Errors
+    ///
+    /// When `kind` or `metadata` is missing or malformed (schema validation reports this
+    /// first, with located messages).
+    pub fn from_json(document: serde_json::Value) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
+        let kind = document
+            .get("kind")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| serde_json::Error::custom("`kind` must be a string"))?
+            .to_owned();
+        let metadata = serde_json::from_value(
+            document
+                .get("metadata")
+                .cloned()
+                .ok_or_else(|| serde_json::Error::missing_field("metadata"))?,
+        )?;
+        Ok(Self {
+            kind,
+            metadata,
+            document,
+        })
+    }
+}
+
+impl Serialize for OtherDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document.serialize(serializer)
+    }
+}
+
+/// A spec document of any kind: typed for the built-in kinds, JSON for a plugin's kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum SpecDocument {
@@ -99,6 +150,8 @@ pub enum SpecDocument {
     TencentDtsMigrationJob(Box<TencentDtsMigrationJob>),
     /// `HuaweiOmsTaskGroup`.
     HuaweiOmsTaskGroup(Box<HuaweiOmsTaskGroup>),
+    /// A kind served by a plugin.
+    Other(Box<OtherDocument>),
 }
 
 impl SpecDocument {
@@ -122,13 +175,32 @@ impl SpecDocument {
         })
     }
 
-    /// The document's kind.
+    /// Reads a document of a plugin's kind (see [`OtherDocument`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`OtherDocument::from_json`].
+    pub fn other_from_json(value: serde_json::Value) -> Result<Self, serde_json::Error> {
+        Ok(Self::Other(Box::new(OtherDocument::from_json(value)?)))
+    }
+
+    /// The document's built-in kind, or `None` for a plugin's kind.
     #[must_use]
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> Option<Kind> {
         match self {
-            Self::TencentDtsMigrateJob(_) => Kind::TencentDtsMigrateJob,
-            Self::TencentDtsMigrationJob(_) => Kind::TencentDtsMigrationJob,
-            Self::HuaweiOmsTaskGroup(_) => Kind::HuaweiOmsTaskGroup,
+            Self::TencentDtsMigrateJob(_) => Some(Kind::TencentDtsMigrateJob),
+            Self::TencentDtsMigrationJob(_) => Some(Kind::TencentDtsMigrationJob),
+            Self::HuaweiOmsTaskGroup(_) => Some(Kind::HuaweiOmsTaskGroup),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// The document's kind name, built-in or not.
+    #[must_use]
+    pub fn kind_name(&self) -> &str {
+        match self {
+            Self::Other(document) => &document.kind,
+            typed => typed.kind().map_or("", |kind| kind.as_str()),
         }
     }
 
@@ -139,6 +211,7 @@ impl SpecDocument {
             Self::TencentDtsMigrateJob(document) => &document.metadata,
             Self::TencentDtsMigrationJob(document) => &document.metadata,
             Self::HuaweiOmsTaskGroup(document) => &document.metadata,
+            Self::Other(document) => &document.metadata,
         }
     }
 }

@@ -1,54 +1,57 @@
-//! Cross-field rules the API documentation states but JSON Schema cannot express well.
+//! The cross-field rules of the DTS API documentation that JSON Schema cannot express well,
+//! for both kinds this provider serves (2018-03-30 `TencentDtsMigrateJob`, 2021-12-06
+//! `TencentDtsMigrationJob`). Reached through `Provider::validate`: `migspec-schema` checks
+//! the schema first and locates each problem's JSON pointer in the YAML.
 //!
 //! Each rule reports at the exact field it concerns (or, for a missing field, at the object
 //! that should hold it), with a help line saying what to write.
 
-use migspec_spec::SpecDocument;
-use migspec_spec::model::common::{
-    HuaweiFailureAction, ResumeOption, TagItem, TencentFailureAction, TencentOnFailure, Timeouts,
-};
-use migspec_spec::model::huawei::{
-    BandwidthPolicy, CdnAuthenticationType, CloudType, ConsistencyCheck, CryptoType,
-    ObjectOverwriteMode, TaskGroupSpec, TaskType,
-};
+use migspec_provider::Problem;
+use migspec_provider::rules::{self, Problems};
+use migspec_spec::model::common::{ResumeOption, TagItem, TencentFailureAction, TencentOnFailure};
 use migspec_spec::model::tencent2018::{
     self as t18, AccessType, ConsistencyType, DatabaseInfo, IsOverrideRoot, MigrateObject,
     MigrateType, ReadOnly, RunMode, SrcDatabaseType, SrcInfo, SrcNodeType,
 };
 use migspec_spec::model::tencent2021::{self as t21, DBEndpointInfo, ObjectMode, SelectionMode};
-use migspec_spec::model::{HuaweiOmsTaskGroup, TencentDtsMigrateJob, TencentDtsMigrationJob};
+use migspec_spec::model::{TencentDtsMigrateJob, TencentDtsMigrationJob};
+use serde_json::Value;
 
-use crate::validate::Context;
+use crate::job::ADDRESS_TAG as ADDRESS_TAG_KEY;
 
-/// The tag key migspec reserves for finding jobs again.
-pub const ADDRESS_TAG_KEY: &str = "migspec:address";
-
-/// Runs every rule for the document's kind.
-pub(crate) fn check(document: &SpecDocument, context: &mut Context<'_>) {
-    match document {
-        SpecDocument::TencentDtsMigrateJob(job) => check_2018(job, context),
-        SpecDocument::TencentDtsMigrationJob(job) => check_2021(job, context),
-        SpecDocument::HuaweiOmsTaskGroup(group) => check_oms(group, context),
-    }
-}
-
-fn check_timeouts(timeouts: Option<&Timeouts>, context: &mut Context<'_>) {
-    for (phase, duration) in timeouts.map(Timeouts::entries).unwrap_or_default() {
-        if let Err(error) = duration.parse() {
-            context.error_at(
-                "migspec::rule::timeout",
-                &format!("/lifecycle/timeouts/{phase}"),
-                format!("`lifecycle.timeouts.{phase}` is not a duration: {error}"),
-                "write a duration such as `90s`, `15m`, `1h 30m` or `2d`",
-            );
+/// Runs every rule of `kind` over a document that passed the kind's schema.
+#[must_use]
+pub fn check(kind: &str, document: &Value) -> Vec<Problem> {
+    let mut problems = Problems::default();
+    match kind {
+        "TencentDtsMigrateJob" => {
+            match serde_json::from_value::<TencentDtsMigrateJob>(document.clone()) {
+                Ok(job) => check_2018(&job, &mut problems),
+                Err(error) => return vec![rules::model_mismatch(kind, &error)],
+            }
+        }
+        "TencentDtsMigrationJob" => {
+            match serde_json::from_value::<TencentDtsMigrationJob>(document.clone()) {
+                Ok(job) => check_2021(&job, &mut problems),
+                Err(error) => return vec![rules::model_mismatch(kind, &error)],
+            }
+        }
+        other => {
+            return vec![Problem::error(
+                "tencent-dts::kind",
+                "/kind",
+                format!("tencent-dts does not serve kind `{other}`"),
+                "use `TencentDtsMigrateJob` (API 2018-03-30) or `TencentDtsMigrationJob` (API 2021-12-06)",
+            )];
         }
     }
+    problems.into_vec()
 }
 
-fn check_tags(tags: &[TagItem], context: &mut Context<'_>) {
+fn check_tags(tags: &[TagItem], problems: &mut Problems) {
     for (index, tag) in tags.iter().enumerate() {
         if tag.tag_key == ADDRESS_TAG_KEY {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::reserved_tag",
                 &format!("/spec/Tags/{index}/TagKey"),
                 format!("the tag key `{ADDRESS_TAG_KEY}` is reserved"),
@@ -58,7 +61,7 @@ fn check_tags(tags: &[TagItem], context: &mut Context<'_>) {
     }
 }
 
-fn check_datetime(value: Option<&String>, pointer: &str, context: &mut Context<'_>) {
+fn check_datetime(value: Option<&String>, pointer: &str, problems: &mut Problems) {
     let Some(value) = value else { return };
     let fields: Vec<u32> = value
         .split(['-', ' ', ':'])
@@ -67,7 +70,7 @@ fn check_datetime(value: Option<&String>, pointer: &str, context: &mut Context<'
     let valid = matches!(fields.as_slice(), [_, month, day, hour, minute, second]
         if (1..=12).contains(month) && (1..=31).contains(day) && *hour < 24 && *minute < 60 && *second < 60);
     if !valid {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::datetime",
             pointer,
             format!("`{value}` is not a valid date and time"),
@@ -80,11 +83,11 @@ fn check_resume(
     on_failure: Option<&TencentOnFailure>,
     is_redis: bool,
     engine: &str,
-    context: &mut Context<'_>,
+    problems: &mut Problems,
 ) {
     let Some(on_failure) = on_failure else { return };
     match (on_failure.action, on_failure.resume_option) {
-        (TencentFailureAction::Resume, None) => context.error_at(
+        (TencentFailureAction::Resume, None) => problems.error_at(
             "migspec::rule::resume_option",
             "/lifecycle/onFailure/ResumeOption",
             "`onFailure.action: resume` needs a `ResumeOption`",
@@ -95,14 +98,14 @@ fn check_resume(
             },
         ),
         (_, Some(option @ (ResumeOption::ClearData | ResumeOption::Overwrite))) if !is_redis => {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::resume_option",
                 "/lifecycle/onFailure/ResumeOption",
                 format!("`ResumeOption: {option}` is only valid for Redis, and this job migrates {engine}"),
                 "use `ResumeOption: normal` for every engine but Redis",
             );
         }
-        (_, Some(ResumeOption::Normal)) if is_redis => context.error_at(
+        (_, Some(ResumeOption::Normal)) if is_redis => problems.error_at(
             "migspec::rule::resume_option",
             "/lifecycle/onFailure/ResumeOption",
             "`ResumeOption: normal` is not valid for Redis",
@@ -116,12 +119,12 @@ fn check_resume(
 // TencentDtsMigrateJob (2018-03-30)
 // ---------------------------------------------------------------------------------------------
 
-fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
+fn check_2018(job: &TencentDtsMigrateJob, problems: &mut Problems) {
     let spec = &job.spec;
     let option = &spec.migrate_option;
 
     if option.run_mode == RunMode::Timed && option.expect_time.is_none() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::expect_time",
             "/spec/MigrateOption/ExpectTime",
             "`RunMode: 2` (timed) needs `ExpectTime`",
@@ -129,7 +132,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         );
     }
     if option.run_mode == RunMode::Immediate && option.expect_time.is_some() {
-        context.warning_at(
+        problems.warning_at(
             "migspec::rule::expect_time_ignored",
             "/spec/MigrateOption/ExpectTime",
             "`ExpectTime` is ignored with `RunMode: 1` (run immediately)",
@@ -139,20 +142,20 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
     check_datetime(
         option.expect_time.as_ref(),
         "/spec/MigrateOption/ExpectTime",
-        context,
+        problems,
     );
 
-    let items = check_database_info_2018(spec, context);
+    let items = check_database_info_2018(spec, problems);
     let malformed = spec.database_info.is_some() && items.is_none();
     match (option.migrate_object, items.as_ref().map(Vec::len)) {
         _ if malformed => {}
-        (Some(MigrateObject::Selected), None | Some(0)) => context.error_at(
+        (Some(MigrateObject::Selected), None | Some(0)) => problems.error_at(
             "migspec::rule::database_info_required",
             "/spec/DatabaseInfo",
             "`MigrateObject: 2` (selected databases and tables) needs `DatabaseInfo`",
             "list what to migrate, e.g. `DatabaseInfo: [{Database: orders, Table: [orders]}]`, or use `MigrateObject: 1` for the whole instance",
         ),
-        (Some(MigrateObject::WholeInstance) | None, Some(count)) if count > 0 => context.error_at(
+        (Some(MigrateObject::WholeInstance) | None, Some(count)) if count > 0 => problems.error_at(
             "migspec::rule::database_info_forbidden",
             "/spec/DatabaseInfo",
             "`DatabaseInfo` is only allowed with `MigrateObject: 2`",
@@ -164,7 +167,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
     if option.consistency_type == Some(ConsistencyType::Sampled)
         && option.consistency_params.is_none()
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::consistency_params",
             "/spec/MigrateOption/ConsistencyParams",
             "`ConsistencyType: 3` (sampled check) needs `ConsistencyParams`",
@@ -174,7 +177,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
     if option.consistency_params.is_some()
         && option.consistency_type != Some(ConsistencyType::Sampled)
     {
-        context.warning_at(
+        problems.warning_at(
             "migspec::rule::consistency_params_ignored",
             "/spec/MigrateOption/ConsistencyParams",
             "`ConsistencyParams` is only used with `ConsistencyType: 3` (sampled check)",
@@ -189,7 +192,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
             _ => None,
         };
         if let Some(reason) = reason {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::override_root",
                 "/spec/MigrateOption/IsOverrideRoot",
                 format!("`IsOverrideRoot: 1` is not allowed for {reason}"),
@@ -198,16 +201,16 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         }
     }
 
-    check_extern_params(spec, context);
+    check_extern_params(spec, problems);
     check_src_info_2018(
         &spec.src_info,
         spec.src_access_type,
         "/spec/SrcInfo",
-        context,
+        problems,
     );
     let cluster = spec.src_node_type == Some(SrcNodeType::Cluster);
     if cluster && spec.src_info_multi.is_empty() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::src_info_multi",
             "/spec/SrcInfoMulti",
             "`SrcNodeType: cluster` needs the nodes in `SrcInfoMulti`",
@@ -215,7 +218,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         );
     }
     if !cluster && !spec.src_info_multi.is_empty() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::src_info_multi",
             "/spec/SrcInfoMulti",
             "`SrcInfoMulti` is only used with `SrcNodeType: cluster`",
@@ -227,11 +230,11 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
             node,
             spec.src_access_type,
             &format!("/spec/SrcInfoMulti/{index}"),
-            context,
+            problems,
         );
     }
     if spec.dst_info.instance_id.is_none() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::access_type_field",
             "/spec/DstInfo/InstanceId",
             "`DstAccessType: cdb` needs `DstInfo.InstanceId`",
@@ -239,7 +242,7 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         );
     }
     if spec.dst_info.ip.is_some() || spec.dst_info.port.is_some() {
-        context.warning_at(
+        problems.warning_at(
             "migspec::rule::deprecated",
             if spec.dst_info.ip.is_some() {
                 "/spec/DstInfo/Ip"
@@ -254,34 +257,34 @@ fn check_2018(job: &TencentDtsMigrateJob, context: &mut Context<'_>) {
         && (spec.src_database_type != SrcDatabaseType::Mysql
             || option.migrate_object == Some(MigrateObject::Selected))
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::read_only",
             "/spec/DstInfo/ReadOnly",
             "`DstInfo.ReadOnly: 1` is only for MySQL whole-instance migrations",
             "set `ReadOnly: 0` or remove it",
         );
     }
-    check_tags(&spec.tags, context);
+    check_tags(&spec.tags, problems);
     let is_redis = spec.src_database_type == SrcDatabaseType::Redis;
     check_resume(
         job.lifecycle.on_failure.as_ref(),
         is_redis,
         spec.src_database_type.as_str(),
-        context,
+        problems,
     );
-    check_timeouts(job.lifecycle.timeouts.as_ref(), context);
+    rules::check_timeouts(job.lifecycle.timeouts.as_ref(), problems);
 }
 
 /// Parses and checks `DatabaseInfo`; returns its items when it could be read.
 fn check_database_info_2018(
     spec: &t18::MigrateJobSpec,
-    context: &mut Context<'_>,
+    problems: &mut Problems,
 ) -> Option<Vec<t18::DatabaseInfoItem>> {
     let info = spec.database_info.as_ref()?;
     let items = match info.items() {
         Ok(items) => items,
         Err(error) => {
-            context.error_labelled(
+            problems.error_labelled(
                 "migspec::rule::database_info_json",
                 "/spec/DatabaseInfo",
                 format!("`DatabaseInfo` is not valid JSON of the documented shape: {error}"),
@@ -303,7 +306,7 @@ fn check_database_info_2018(
             "/spec/DatabaseInfo".to_owned()
         };
         if item.database.trim().is_empty() {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::database_info_item",
                 &format!("{item_pointer}/Database"),
                 format!("`DatabaseInfo[{index}].Database` is empty"),
@@ -316,7 +319,7 @@ fn check_database_info_2018(
             } else {
                 item_pointer.clone()
             };
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::database_info_schema",
                 &pointer,
                 format!(
@@ -334,7 +337,7 @@ fn check_database_info_2018(
             } else {
                 item_pointer.clone()
             };
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::database_info_item",
                 &pointer,
                 format!("`DatabaseInfo[{index}].Table` is an empty list"),
@@ -345,14 +348,14 @@ fn check_database_info_2018(
     Some(items)
 }
 
-fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
+fn check_extern_params(spec: &t18::MigrateJobSpec, problems: &mut Problems) {
     let Some(params) = &spec.migrate_option.extern_params else {
         return;
     };
     let map = match params.map() {
         Ok(map) => map,
         Err(error) => {
-            context.error_labelled(
+            problems.error_labelled(
                 "migspec::rule::extern_params_json",
                 "/spec/MigrateOption/ExternParams",
                 format!("`ExternParams` is not a JSON object: {error}"),
@@ -385,7 +388,7 @@ fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
                     spec.src_database_type
                 )
             } else {
-                match crate::validate::closest(key, known) {
+                match migspec_schema::closest(key, known) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!(
                         "documented keys for {}: {}",
@@ -394,7 +397,7 @@ fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
                     ),
                 }
             };
-            context.warning_at(
+            problems.warning_at(
                 "migspec::rule::extern_params_key",
                 &pointer,
                 format!(
@@ -407,12 +410,7 @@ fn check_extern_params(spec: &t18::MigrateJobSpec, context: &mut Context<'_>) {
     }
 }
 
-fn check_src_info_2018(
-    info: &SrcInfo,
-    access: AccessType,
-    pointer: &str,
-    context: &mut Context<'_>,
-) {
+fn check_src_info_2018(info: &SrcInfo, access: AccessType, pointer: &str, problems: &mut Problems) {
     let required: &[(&str, bool)] = match access {
         AccessType::Cvm => &[("CvmInstanceId", info.cvm_instance_id.is_some())],
         AccessType::Dcg => &[("UniqDcgId", info.uniq_dcg_id.is_some())],
@@ -423,7 +421,7 @@ fn check_src_info_2018(
     };
     for (field, present) in required {
         if !present {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::access_type_field",
                 &format!("{pointer}/{field}"),
                 format!(
@@ -451,11 +449,11 @@ fn access_help(access: impl std::fmt::Display) -> String {
 // TencentDtsMigrationJob (2021-12-06)
 // ---------------------------------------------------------------------------------------------
 
-fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
+fn check_2021(job: &TencentDtsMigrationJob, problems: &mut Problems) {
     let spec = &job.spec;
     let option = &spec.migrate_option;
     if spec.run_mode == t21::RunMode::Timed && spec.expect_run_time.is_none() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::expect_time",
             "/spec/ExpectRunTime",
             "`RunMode: timed` needs `ExpectRunTime`",
@@ -465,10 +463,10 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
     check_datetime(
         spec.expect_run_time.as_ref(),
         "/spec/ExpectRunTime",
-        context,
+        problems,
     );
     if spec.dst_region != spec.region {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::region",
             "/spec/DstRegion",
             format!("`DstRegion: {}` must equal the job's `region: {}`", spec.dst_region, spec.region),
@@ -491,7 +489,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
     ] {
         let base = format!("/spec/{side}Info");
         if endpoint.database_type != database_type {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::endpoint_mismatch",
                 &format!("{base}/DatabaseType"),
                 format!(
@@ -502,7 +500,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             );
         }
         if &endpoint.region != region {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::endpoint_mismatch",
                 &format!("{base}/Region"),
                 format!(
@@ -512,12 +510,12 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
                 "make both the same",
             );
         }
-        check_endpoint_2021(endpoint, &base, context);
+        check_endpoint_2021(endpoint, &base, problems);
     }
     if spec.src_database_type == t21::DatabaseType::Tdsqlmysql
         && spec.src_info.connect_type.is_none()
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::access_type_field",
             "/spec/SrcInfo/ConnectType",
             "a `tdsqlmysql` source needs `SrcInfo.ConnectType`",
@@ -527,13 +525,13 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
 
     let table = &option.database_table;
     match table.object_mode {
-        ObjectMode::Partial if table.databases.is_empty() => context.error_at(
+        ObjectMode::Partial if table.databases.is_empty() => problems.error_at(
             "migspec::rule::database_info_required",
             "/spec/MigrateOption/DatabaseTable/Databases",
             "`ObjectMode: partial` needs `Databases`",
             "list the databases, e.g. `Databases: [{DbName: orders, DBMode: all}]`, or use `ObjectMode: all`",
         ),
-        ObjectMode::All if !table.databases.is_empty() => context.error_at(
+        ObjectMode::All if !table.databases.is_empty() => problems.error_at(
             "migspec::rule::database_info_forbidden",
             "/spec/MigrateOption/DatabaseTable/Databases",
             "`Databases` is only used with `ObjectMode: partial`",
@@ -545,7 +543,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         check_db_item(
             item,
             &format!("/spec/MigrateOption/DatabaseTable/Databases/{index}"),
-            context,
+            problems,
         );
     }
     if option.is_override_root == Some(true) {
@@ -557,7 +555,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             None
         };
         if let Some(reason) = reason {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::override_root",
                 "/spec/MigrateOption/IsOverrideRoot",
                 format!("`IsOverrideRoot: true` is not allowed for {reason}"),
@@ -571,7 +569,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             .migrate_type
             .is_some_and(|migrate_type| migrate_type != t21::MigrateType::FullAndIncrement)
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::redis_migrate_type",
             "/spec/MigrateOption/MigrateType",
             "Redis jobs only support `MigrateType: fullAndIncrement`",
@@ -579,7 +577,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         );
     }
     if option.is_dst_read_only == Some(true) && spec.dst_database_type != t21::DatabaseType::Mysql {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::read_only",
             "/spec/MigrateOption/IsDstReadOnly",
             "`IsDstReadOnly` is only supported for MySQL targets",
@@ -590,7 +588,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         && consistency.object_mode == Some(t21::ConsistencyObjectMode::Custom)
         && consistency.objects.is_none()
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::consistency_objects",
             "/spec/MigrateOption/Consistency/Objects",
             "`Consistency.ObjectMode: custom` needs `Objects`",
@@ -601,19 +599,19 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
         && minutes != 0
         && minutes < 5
     {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::auto_retry",
             "/spec/AutoRetryTimeRangeMinutes",
             format!("`AutoRetryTimeRangeMinutes: {minutes}` is out of range"),
             "use 0 (no automatic retry) or 5 to 720 minutes",
         );
     }
-    check_tags(&spec.tags, context);
+    check_tags(&spec.tags, problems);
     check_resume(
         job.lifecycle.on_failure.as_ref(),
         is_redis,
         spec.src_database_type.as_str(),
-        context,
+        problems,
     );
     let mysql_family = matches!(
         spec.src_database_type,
@@ -624,7 +622,7 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             | t21::DatabaseType::Tdsqlmysql
     );
     if job.lifecycle.complete_mode == Some(t21::CompleteMode::Immediately) && !mysql_family {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::complete_mode",
             "/lifecycle/CompleteMode",
             format!(
@@ -634,14 +632,14 @@ fn check_2021(job: &TencentDtsMigrationJob, context: &mut Context<'_>) {
             "remove `CompleteMode` (the job then completes once the sync has caught up, `waitForSync`)",
         );
     }
-    check_timeouts(job.lifecycle.timeouts.as_ref(), context);
+    rules::check_timeouts(job.lifecycle.timeouts.as_ref(), problems);
 }
 
-fn check_endpoint_2021(endpoint: &DBEndpointInfo, base: &str, context: &mut Context<'_>) {
+fn check_endpoint_2021(endpoint: &DBEndpointInfo, base: &str, problems: &mut Problems) {
     use t21::AccessType as A;
     let access = endpoint.access_type;
     if access == A::Ccn && endpoint.database_net_env.is_none() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::access_type_field",
             &format!("{base}/DatabaseNetEnv"),
             "`AccessType: ccn` needs `DatabaseNetEnv`",
@@ -679,7 +677,7 @@ fn check_endpoint_2021(endpoint: &DBEndpointInfo, base: &str, context: &mut Cont
         for (field, present) in required {
             if !present {
                 let side = base.trim_start_matches("/spec/");
-                context.error_at(
+                problems.error_at(
                     "migspec::rule::access_type_field",
                     &format!("{base}/Info/{index}/{field}"),
                     format!("`AccessType: {access}` needs `{field}` in `{side}.Info[{index}]`"),
@@ -690,9 +688,9 @@ fn check_endpoint_2021(endpoint: &DBEndpointInfo, base: &str, context: &mut Cont
     }
 }
 
-fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
+fn check_db_item(item: &t21::DBItem, pointer: &str, problems: &mut Problems) {
     if item.db_name.is_none() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::db_item",
             &format!("{pointer}/DbName"),
             "every entry of a partial selection needs `DbName`",
@@ -700,13 +698,13 @@ fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
         );
     }
     match item.db_mode {
-        None => context.error_at(
+        None => problems.error_at(
             "migspec::rule::db_item",
             &format!("{pointer}/DBMode"),
             "every entry of a partial selection needs `DBMode`",
             "add `DBMode: all` (the whole database) or `DBMode: partial` (then `TableMode`)",
         ),
-        Some(SelectionMode::Partial) if item.table_mode.is_none() => context.error_at(
+        Some(SelectionMode::Partial) if item.table_mode.is_none() => problems.error_at(
             "migspec::rule::db_item",
             &format!("{pointer}/TableMode"),
             "`DBMode: partial` needs `TableMode`",
@@ -715,7 +713,7 @@ fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
         _ => {}
     }
     if item.table_mode == Some(SelectionMode::Partial) && item.tables.is_empty() {
-        context.error_at(
+        problems.error_at(
             "migspec::rule::db_item",
             &format!("{pointer}/Tables"),
             "`TableMode: partial` needs `Tables`",
@@ -725,7 +723,7 @@ fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
     for (index, table) in item.tables.iter().enumerate() {
         let table_pointer = format!("{pointer}/Tables/{index}");
         if table.new_table_name.is_some() && !table.tmp_tables.is_empty() {
-            context.error_at(
+            problems.error_at(
                 "migspec::rule::table_item",
                 &format!("{table_pointer}/TmpTables"),
                 "`NewTableName` and `TmpTables` cannot be used together",
@@ -733,13 +731,14 @@ fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
             );
         }
         match table.table_edit_mode {
-            Some(t21::TableEditMode::Rename) if table.new_table_name.is_none() => context.error_at(
-                "migspec::rule::table_item",
-                &format!("{table_pointer}/NewTableName"),
-                "`TableEditMode: rename` needs `NewTableName`",
-                "add the table's new name",
-            ),
-            Some(t21::TableEditMode::Pt) if table.tmp_tables.is_empty() => context.error_at(
+            Some(t21::TableEditMode::Rename) if table.new_table_name.is_none() => problems
+                .error_at(
+                    "migspec::rule::table_item",
+                    &format!("{table_pointer}/NewTableName"),
+                    "`TableEditMode: rename` needs `NewTableName`",
+                    "add the table's new name",
+                ),
+            Some(t21::TableEditMode::Pt) if table.tmp_tables.is_empty() => problems.error_at(
                 "migspec::rule::table_item",
                 &format!("{table_pointer}/TmpTables"),
                 "`TableEditMode: pt` needs `TmpTables`",
@@ -753,276 +752,3 @@ fn check_db_item(item: &t21::DBItem, pointer: &str, context: &mut Context<'_>) {
 // ---------------------------------------------------------------------------------------------
 // HuaweiOmsTaskGroup
 // ---------------------------------------------------------------------------------------------
-
-fn check_oms(group: &HuaweiOmsTaskGroup, context: &mut Context<'_>) {
-    let spec: &TaskGroupSpec = &group.spec;
-    let src = &spec.src_node;
-    let task_type = spec.task_type.unwrap_or(TaskType::Prefix);
-    let cloud = src.cloud_type.unwrap_or(CloudType::Aliyun);
-
-    if spec.dst_node.region != spec.region {
-        context.error_at(
-            "migspec::rule::region",
-            "/spec/dst_node/region",
-            format!(
-                "`dst_node.region: {}` must equal the OMS `region: {}`",
-                spec.dst_node.region, spec.region
-            ),
-            "OMS migrates into buckets of its own region: make both the same",
-        );
-    }
-    match task_type {
-        TaskType::List | TaskType::UrlList if src.list_file.is_none() => context.error_at(
-            "migspec::rule::list_file",
-            "/spec/src_node/list_file",
-            format!("`task_type: {task_type}` needs `src_node.list_file`"),
-            "add `list_file: {obs_bucket: <bucket in the destination region>, list_file_key: lists/}`",
-        ),
-        TaskType::Prefix if src.list_file.is_some() => context.error_at(
-            "migspec::rule::list_file",
-            "/spec/src_node/list_file",
-            "`list_file` is only used with `task_type: LIST` or `URL_LIST`",
-            "set `task_type: LIST`, or remove `list_file` and list prefixes in `object_key`",
-        ),
-        _ => {}
-    }
-    if task_type != TaskType::Prefix && src.object_key.is_some() {
-        context.error_at(
-            "migspec::rule::object_key",
-            "/spec/src_node/object_key",
-            format!("`object_key` is only used with `task_type: PREFIX`, not `{task_type}`"),
-            "remove `object_key`: the list files say what to migrate",
-        );
-    }
-    if let Some(keys) = &src.object_key
-        && keys.is_empty()
-    {
-        context.error_at(
-            "migspec::rule::object_key",
-            "/spec/src_node/object_key",
-            "`object_key` is an empty list",
-            "list the prefixes to migrate, or write `[\"\"]` for the whole bucket",
-        );
-    }
-    if task_type == TaskType::UrlList && cloud != CloudType::UrlSource {
-        context.error_at(
-            "migspec::rule::cloud_type",
-            "/spec/src_node/cloud_type",
-            "`task_type: URL_LIST` needs `src_node.cloud_type: URLSource`",
-            "set `cloud_type: URLSource`",
-        );
-    }
-    if cloud == CloudType::UrlSource && task_type != TaskType::UrlList {
-        context.error_at(
-            "migspec::rule::cloud_type",
-            "/spec/src_node/cloud_type",
-            "`cloud_type: URLSource` is only for `task_type: URL_LIST`",
-            "set `task_type: URL_LIST`, or choose the source's cloud",
-        );
-    }
-    if task_type != TaskType::UrlList {
-        if src.region.is_none() {
-            missing_src(
-                context,
-                "region",
-                "the source bucket's region, e.g. `cn-hangzhou`",
-            );
-        }
-        if src.bucket.is_none() {
-            missing_src(context, "bucket", "the source bucket");
-        }
-        match cloud {
-            CloudType::Azure => {
-                if src.connection_string.is_none() {
-                    missing_src(
-                        context,
-                        "connection_string",
-                        "`{fromEnv: AZURE_CONNECTION_STRING}`",
-                    );
-                }
-            }
-            CloudType::Google => {
-                if src.json_auth_file.is_none() {
-                    missing_src(context, "json_auth_file", "`{fromFile: gcs-key.json}`");
-                }
-            }
-            _ => {
-                if src.ak.is_none() {
-                    missing_src(context, "ak", "`{fromEnv: SRC_AK}`");
-                }
-                if src.sk.is_none() {
-                    missing_src(context, "sk", "`{fromEnv: SRC_SK}`");
-                }
-            }
-        }
-    }
-    if cloud == CloudType::Tencent && src.app_id.is_none() {
-        missing_src(
-            context,
-            "app_id",
-            "the Tencent Cloud APPID of the source bucket",
-        );
-    }
-    if spec.object_overwrite_mode == Some(ObjectOverwriteMode::Crc64ComparisonOverwrite)
-        && !matches!(
-            cloud,
-            CloudType::HuaweiCloud | CloudType::Aliyun | CloudType::Tencent
-        )
-    {
-        context.error_at(
-            "migspec::rule::overwrite_mode",
-            "/spec/object_overwrite_mode",
-            format!("`CRC64_COMPARISON_OVERWRITE` needs a HuaweiCloud, Aliyun or Tencent source, not {cloud}"),
-            "use `SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE`",
-        );
-    }
-    if spec.consistency_check == Some(ConsistencyCheck::NoCheck) && cloud != CloudType::UrlSource {
-        context.error_at(
-            "migspec::rule::consistency_check",
-            "/spec/consistency_check",
-            "`consistency_check: no_check` is only allowed for HTTP/HTTPS (URLSource) sources",
-            "use `size_last_modified` or `crc64`",
-        );
-    }
-    if let Some(description) = &spec.description
-        && let Some(bad) = description.chars().find(|c| "^<>&\"'".contains(*c))
-    {
-        context.error_at(
-            "migspec::rule::description",
-            "/spec/description",
-            format!("`description` contains `{bad}`, which OMS refuses"),
-            "remove these characters: ^ < > & \" '",
-        );
-    }
-    check_bandwidth(&spec.bandwidth_policy, context);
-    if let Some(cdn) = &spec.source_cdn
-        && cdn.authentication_type != CdnAuthenticationType::None
-        && cdn.authentication_key.is_none()
-    {
-        context.error_at(
-            "migspec::rule::cdn_key",
-            "/spec/source_cdn/authentication_key",
-            format!(
-                "`authentication_type: {}` needs `authentication_key`",
-                cdn.authentication_type
-            ),
-            "add `authentication_key: {fromEnv: CDN_KEY}`",
-        );
-    }
-    for (pointer, crypto, key) in [
-        ("/spec/src_node", src.crypto_type, src.kms_key_id.as_ref()),
-        (
-            "/spec/dst_node",
-            spec.dst_node.crypto_type,
-            spec.dst_node.kms_key_id.as_ref(),
-        ),
-        (
-            "/spec/source_cdn",
-            spec.source_cdn.as_ref().and_then(|cdn| cdn.crypto_type),
-            spec.source_cdn
-                .as_ref()
-                .and_then(|cdn| cdn.kms_key_id.as_ref()),
-        ),
-    ] {
-        if crypto == Some(CryptoType::Kms) && key.is_none() {
-            context.error_at(
-                "migspec::rule::kms_key",
-                &format!("{pointer}/kms_key_id"),
-                "`crypto_type: KMS` needs `kms_key_id`",
-                "add the 36-character KMS key ID",
-            );
-        }
-    }
-    if let Some(on_failure) = &group.lifecycle.on_failure
-        && on_failure.action == HuaweiFailureAction::Fail
-        && on_failure.migrate_failed_object.is_some()
-    {
-        context.warning_at(
-            "migspec::rule::on_failure",
-            "/lifecycle/onFailure/migrate_failed_object",
-            "`migrate_failed_object` is only used with `action: retry`",
-            "remove it, or set `action: retry`",
-        );
-    }
-    if group
-        .lifecycle
-        .timeouts
-        .as_ref()
-        .is_some_and(|t| t.check.is_some())
-    {
-        context.warning_at(
-            "migspec::rule::timeout_unused",
-            "/lifecycle/timeouts/check",
-            "OMS task groups have no check phase; `timeouts.check` is not used",
-            "remove it",
-        );
-    }
-    check_timeouts(group.lifecycle.timeouts.as_ref(), context);
-}
-
-fn missing_src(context: &mut Context<'_>, field: &str, example: &str) {
-    context.error_at(
-        "migspec::rule::src_node_field",
-        &format!("/spec/src_node/{field}"),
-        format!("`src_node.{field}` is required for this source"),
-        format!("add `{field}`: {example}"),
-    );
-}
-
-fn minutes(text: &str) -> u32 {
-    let (hours, minutes) = text.split_once(':').unwrap_or(("0", "0"));
-    hours.parse::<u32>().unwrap_or(0) * 60 + minutes.parse::<u32>().unwrap_or(0)
-}
-
-/// Checks that bandwidth windows are proper and do not overlap (a window may wrap midnight).
-fn check_bandwidth(policies: &[BandwidthPolicy], context: &mut Context<'_>) {
-    let mut covered: Vec<(u32, u32, usize)> = Vec::new();
-    for (index, policy) in policies.iter().enumerate() {
-        let start = minutes(&policy.start);
-        let end = minutes(&policy.end);
-        if start == end {
-            context.error_at(
-                "migspec::rule::bandwidth_window",
-                &format!("/spec/bandwidth_policy/{index}/end"),
-                format!(
-                    "bandwidth window {index} starts and ends at {}",
-                    policy.start
-                ),
-                "give the window a length, e.g. `start: \"00:00\"`, `end: \"06:00\"`",
-            );
-            continue;
-        }
-        let ranges = if start < end {
-            vec![(start, end)]
-        } else {
-            vec![(start, 24 * 60), (0, end)]
-        };
-        for (from, to) in ranges {
-            if let Some((_, _, other)) = covered.iter().find(|(a, b, _)| from < *b && *a < to) {
-                context.error_at(
-                    "migspec::rule::bandwidth_overlap",
-                    &format!("/spec/bandwidth_policy/{index}"),
-                    format!(
-                        "bandwidth window {index} ({}-{}) overlaps window {other}",
-                        policy.start, policy.end
-                    ),
-                    "OMS refuses overlapping windows: make them disjoint",
-                );
-                break;
-            }
-            covered.push((from, to, index));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::minutes;
-
-    #[test]
-    fn minutes_of_day() {
-        assert_eq!(minutes("00:00"), 0);
-        assert_eq!(minutes("06:30"), 390);
-        assert_eq!(minutes("23:59"), 1439);
-    }
-}
