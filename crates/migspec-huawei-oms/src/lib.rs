@@ -56,6 +56,7 @@ pub mod marker;
 mod plan;
 mod provider;
 pub mod sign;
+mod status;
 pub mod wire;
 
 pub use client::{OmsClient, Operation, Target};
