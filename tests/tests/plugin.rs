@@ -87,6 +87,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
             location: serde_json::Value::Null,
             desired: Some(desired.clone()),
             idempotency_key: "plan-1/one/0".into(),
+            observed: None,
         })
         .await
         .unwrap();
@@ -142,6 +143,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
             location: serde_json::Value::Null,
             desired: None,
             idempotency_key: "k".into(),
+            observed: None,
         })
         .await
         .unwrap_err();

@@ -14,6 +14,7 @@ use migspec_spec::model::huawei::{
 use serde_json::{Map, Value, json};
 
 use crate::marker;
+use crate::status::GroupStatus;
 use crate::wire::TaskGroup;
 
 /// Bytes per MB: the spec's `max_bandwidth` is in MB/s, the API's in bytes/s.
@@ -43,33 +44,12 @@ pub(crate) fn parse_document(document: &Value) -> Result<HuaweiOmsTaskGroup, Str
 /// The phase of an OMS status (reference §4.8).
 #[must_use]
 pub(crate) fn phase(status: Option<u64>) -> Phase {
-    match status {
-        Some(0) => Phase::Creating,
-        Some(1 | 2) => Phase::Running,
-        Some(3) => Phase::Paused,
-        Some(4 | 5) => Phase::Failed,
-        Some(6) => Phase::Completed,
-        Some(7) => Phase::Pausing,
-        Some(8 | 9) => Phase::Deleting,
-        _ => Phase::Unknown,
-    }
+    crate::status::phase(GroupStatus::of(status))
 }
 
 /// What a status means, for messages.
 pub(crate) fn status_text(status: Option<u64>) -> &'static str {
-    match status {
-        Some(0) => "waiting (status 0)",
-        Some(1) => "creating its migration tasks (status 1)",
-        Some(2) => "migrating (status 2)",
-        Some(3) => "paused (status 3)",
-        Some(4) => "failed to create its tasks (status 4)",
-        Some(5) => "failed to migrate (status 5)",
-        Some(6) => "completed (status 6)",
-        Some(7) => "pausing (status 7)",
-        Some(8) => "waiting for deletion (status 8)",
-        Some(9) => "being deleted (status 9)",
-        _ => "in an unknown status",
-    }
+    crate::status::text(GroupStatus::of(status))
 }
 
 /// The value of one secret field: the runner's resolved value, or a literal written in the
@@ -654,16 +634,17 @@ fn percent(done: u64, total: u64) -> f64 {
 /// Progress from the group's counters: objects (transferred and skipped) of all objects,
 /// or the created tasks while the group creates them.
 pub(crate) fn progress(group: &TaskGroup) -> Option<Progress> {
-    let step = match group.status? {
-        1 => "creating tasks",
-        2 => "migrating",
-        3 => "paused",
-        5 => "failed",
-        6 => "completed",
-        7 => "pausing",
+    let status = GroupStatus::of(group.status)?;
+    let step = match status {
+        GroupStatus::CreatingTasks => "creating tasks",
+        GroupStatus::Migrating => "migrating",
+        GroupStatus::Paused => "paused",
+        GroupStatus::MigrationFailed => "failed",
+        GroupStatus::Completed => "completed",
+        GroupStatus::Pausing => "pausing",
         _ => return None,
     };
-    if group.status == Some(1) {
+    if status == GroupStatus::CreatingTasks {
         let total = group.total_task_num.unwrap_or_default();
         let created = group.create_task_num.unwrap_or_default();
         return Some(Progress {
@@ -710,8 +691,8 @@ pub(crate) fn progress(group: &TaskGroup) -> Option<Progress> {
 
 /// Why a failed group (status 4 or 5) failed, in OMS's words.
 pub(crate) fn failure(group: &TaskGroup) -> Option<Failure> {
-    let status = group.status?;
-    if !matches!(status, 4 | 5) {
+    let status = GroupStatus::of(group.status)?;
+    if !status.is_failed() {
         return None;
     }
     let reason = group.error_reason.clone().unwrap_or_default();
@@ -728,11 +709,7 @@ pub(crate) fn failure(group: &TaskGroup) -> Option<Failure> {
         details.push(format!("failed objects are listed in {key}"));
     }
     let message = if reason.error_msg.is_empty() {
-        format!(
-            "task group {} {}",
-            group.group_id,
-            status_text(Some(status))
-        )
+        format!("task group {} {}", group.group_id, status.text())
     } else {
         reason.error_msg
     };

@@ -57,6 +57,7 @@ mod plan;
 mod provider;
 pub mod rules;
 pub mod sign;
+mod status;
 pub mod wire;
 
 pub use client::{OmsClient, Operation, Target};

@@ -1,6 +1,6 @@
 //! [`HuaweiOmsProvider`]: the `migspec_provider::Provider` for `HuaweiOmsTaskGroup`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use migspec_provider::{
@@ -17,6 +17,7 @@ use crate::client::{OmsClient, Operation, Target};
 use crate::config::{ConfigError, HuaweiConfig};
 use crate::convert::{self, KIND};
 use crate::marker;
+use crate::status::GroupStatus;
 use crate::wire::TaskGroup;
 
 /// The provider's name.
@@ -90,12 +91,16 @@ impl Location {
 ///
 /// # Apply
 ///
-/// Every step reads the group first (by id, or by the [`marker`] when there is none), so
-/// a repeated step finds its effect done and calls nothing. Asynchronous effects return
-/// [`StepOutcome::InFlight`] with the phases to wait for; refusals by OMS are
-/// [`StepOutcome::Failed`] with OMS's own code and message. A create lists the groups
-/// before creating, and again after an ambiguous failure, so it never makes a second
-/// group.
+/// Every step decides from the observation the runner hands it
+/// ([`Step::observed`](migspec_provider::Step::observed)), so a repeated step finds its
+/// effect done and calls nothing, and a step makes one API call at most. Asynchronous
+/// effects return [`StepOutcome::InFlight`] with the phases to wait for, without reading the
+/// group back (the runner's poller lists it in a batch); refusals by OMS are
+/// [`StepOutcome::Failed`] with OMS's own code and message. A create adopts the group the
+/// observation found by its [`marker`] instead of listing the project, and an ambiguous
+/// create failure is [`StepOutcome::Unknown`], after which the runner looks for the group by
+/// its marker before the step is applied again, so it never makes a second group. Without an
+/// observation (an older host) a step reads the group first, by id or by marker.
 ///
 /// [`Disruption::ForcesRecreate`]: migspec_provider::Disruption::ForcesRecreate
 /// [`Disruption::OverwritesTarget`]: migspec_provider::Disruption::OverwritesTarget
@@ -105,7 +110,6 @@ pub struct HuaweiOmsProvider {
     default_project: Option<String>,
     poll_interval: Duration,
     rate_limit_per_second: u32,
-    retry: crate::config::RetryPolicy,
 }
 
 impl HuaweiOmsProvider {
@@ -123,7 +127,6 @@ impl HuaweiOmsProvider {
             default_project: config.project_id.clone(),
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
-            retry: config.retry,
         })
     }
 
@@ -232,7 +235,17 @@ impl HuaweiOmsProvider {
         let mut listings: HashMap<Location, Vec<TaskGroup>> = HashMap::new();
         for (_, _, location) in &located {
             if !listings.contains_key(location) {
-                let groups = self.client.list_all(location.target()).await?;
+                let groups = match by_marker {
+                    Fallback::Marker => self.client.list_all(location.target()).await?,
+                    Fallback::None => {
+                        let wanted: HashSet<&str> = located
+                            .iter()
+                            .filter(|(_, _, at)| at == location)
+                            .filter_map(|(_, id, _)| id.as_ref().map(|id| id.0.as_str()))
+                            .collect();
+                        self.list_until_found(location, &wanted).await?
+                    }
+                };
                 listings.insert(location.clone(), groups);
             }
         }
@@ -255,6 +268,41 @@ impl HuaweiOmsProvider {
                 Self::observed(&address, group, &location)
             })
             .collect())
+    }
+
+    /// The groups of a location, paged only as far as the last of `wanted` (a poll's
+    /// in-flight groups): OMS lists the newest first, and the groups an apply waits for are
+    /// the ones it just created or acted on, so a poll does not page through a whole large
+    /// project. A wanted id not found pages to the end (it is gone).
+    async fn list_until_found(
+        &self,
+        location: &Location,
+        wanted: &HashSet<&str>,
+    ) -> Result<Vec<TaskGroup>, ProviderError> {
+        let mut groups = Vec::new();
+        let mut missing = wanted.len();
+        let mut offset = 0;
+        // Bounded like `OmsClient::list_all`, so a misbehaving server cannot page forever.
+        for _ in 0..1_000 {
+            let page = self
+                .client
+                .list_page(location.target(), crate::client::PAGE_SIZE, offset)
+                .await?;
+            let length = page.taskgroups.len() as u64;
+            missing -= page
+                .taskgroups
+                .iter()
+                .filter(|group| wanted.contains(group.group_id.as_str()))
+                .count()
+                .min(missing);
+            groups.extend(page.taskgroups);
+            offset += length;
+            let total_reached = page.count.is_some_and(|count| offset >= count);
+            if missing == 0 || length < crate::client::PAGE_SIZE || total_reached {
+                break;
+            }
+        }
+        Ok(groups)
     }
 
     /// The group a step acts on, read afresh: by id when known, else by marker.
@@ -385,6 +433,28 @@ impl HuaweiOmsProvider {
         }
     }
 
+    /// The group a step acts on: as the step's observation shows it (no call), or read
+    /// afresh when the host sent none (hosts and plugins built before `Step::observed`).
+    async fn current_for(
+        &self,
+        step: &Step,
+        location: &Location,
+    ) -> Result<Option<Current>, ProviderError> {
+        match &step.observed {
+            Some(Observed::Missing { .. }) => Ok(None),
+            Some(observed @ Observed::Present { object, .. }) => Ok(Some(Current {
+                id: object.id.0.clone(),
+                status: GroupStatus::parse(&object.raw_status),
+                view: object.view.clone(),
+                observed: observed.clone(),
+            })),
+            None => Ok(self
+                .current(location, &step.address, step.remote_id.as_ref())
+                .await?
+                .map(|group| Current::of(&step.address, &group, location))),
+        }
+    }
+
     async fn apply_create(
         &self,
         step: &Step,
@@ -394,74 +464,70 @@ impl HuaweiOmsProvider {
     ) -> Result<StepOutcome, ProviderError> {
         let wait = self.migration_wait(document.lifecycle.desired);
         // A repeated create adopts the group it made before (found by id or marker).
-        if let Some(existing) = self
-            .existing_for_create(location, &step.address, step.remote_id.as_ref())
-            .await?
-        {
-            let observed = Self::observed(&step.address, Some(&existing), location);
-            return Ok(settle(observed, wait));
+        if let Some(existing) = self.existing_for_create(step, location).await? {
+            return Ok(settle(existing, wait));
         }
         let body = convert::create_body(document, desired)?;
-        let mut delays = self.retry_delays();
-        loop {
-            match self.client.create(location.target(), &body).await {
-                Ok(group_id) => {
-                    let observed = self.show_now(location, &step.address, &group_id).await?;
-                    let observed = match observed {
-                        // A listing may lag behind a create; the id is what counts.
-                        Observed::Missing { .. } => Observed::Present {
-                            address: step.address.clone(),
-                            object: Box::new(RemoteObject {
-                                id: RemoteId(group_id),
-                                phase: Phase::Creating,
-                                raw_status: "0".to_owned(),
-                                location: location.to_value(),
-                                view: Value::Null,
-                                progress: None,
-                                failure: None,
-                                marker: Some(step.address.clone()),
-                            }),
-                        },
-                        present @ Observed::Present { .. } => present,
-                    };
-                    return Ok(settle(observed, wait));
-                }
-                Err(error) if ambiguous(&error) => {
-                    // The group may exist although the answer was lost: look before
-                    // creating again.
-                    let groups = self.client.list_all(location.target()).await?;
-                    if let Some(found) = find_by_marker(&groups, &step.address) {
-                        let observed = Self::observed(&step.address, Some(found), location);
-                        return Ok(settle(observed, wait));
-                    }
-                    match delays.next() {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return Err(error),
-                    }
-                }
-                Err(error) => {
-                    let missing = Self::observed(&step.address, None, location);
-                    return refused(missing, error);
-                }
+        match self.client.create(location.target(), &body).await {
+            // Not read back: the runner's poller observes the new group in its batch.
+            Ok(group_id) => Ok(settle(
+                Observed::Present {
+                    address: step.address.clone(),
+                    object: Box::new(RemoteObject {
+                        id: RemoteId(group_id),
+                        phase: Phase::Creating,
+                        raw_status: GroupStatus::Waiting.code().to_string(),
+                        location: location.to_value(),
+                        view: Value::Null,
+                        progress: None,
+                        failure: None,
+                        marker: Some(step.address.clone()),
+                    }),
+                },
+                wait,
+            )),
+            // The group may exist although the answer was lost: the runner looks for it by
+            // its marker (in a batch) and applies the step again.
+            Err(error) if ambiguous(&error) => Ok(StepOutcome::Unknown { error }),
+            Err(error) => {
+                let missing = Self::observed(&step.address, None, location);
+                refused(missing, error)
             }
         }
     }
 
+    /// The group an earlier create made for this address, if any: the step's observation
+    /// says (the plan's batched observation, or the runner's re-observation by marker after
+    /// an ambiguous create), so no listing of the whole project is needed. Without one (an
+    /// older host), the group is looked for by id, then by marker.
     async fn existing_for_create(
         &self,
+        step: &Step,
         location: &Location,
-        address: &Address,
-        remote_id: Option<&RemoteId>,
-    ) -> Result<Option<TaskGroup>, ProviderError> {
-        if let Some(id) = remote_id {
+    ) -> Result<Option<Observed>, ProviderError> {
+        match &step.observed {
+            Some(Observed::Missing { .. }) => return Ok(None),
+            Some(observed @ Observed::Present { object, .. }) => {
+                let deleting =
+                    GroupStatus::parse(&object.raw_status).is_some_and(GroupStatus::is_deleting);
+                return Ok((!deleting).then(|| observed.clone()));
+            }
+            None => {}
+        }
+        if let Some(id) = &step.remote_id {
             match self.client.show(location.target(), &id.0).await {
-                Ok(group) if !matches!(group.status, Some(8 | 9)) => return Ok(Some(group)),
+                Ok(group)
+                    if !GroupStatus::of(group.status).is_some_and(GroupStatus::is_deleting) =>
+                {
+                    return Ok(Some(Self::observed(&step.address, Some(&group), location)));
+                }
                 Ok(_) | Err(ProviderError::NotFound { .. }) => {}
                 Err(error) => return Err(error),
             }
         }
         let groups = self.client.list_all(location.target()).await?;
-        Ok(find_by_marker(&groups, address).cloned())
+        Ok(find_by_marker(&groups, &step.address)
+            .map(|group| Self::observed(&step.address, Some(group), location)))
     }
 
     async fn apply_modify(
@@ -470,32 +536,30 @@ impl HuaweiOmsProvider {
         location: &Location,
         document: &HuaweiOmsTaskGroup,
     ) -> Result<StepOutcome, ProviderError> {
-        let Some(group) = self
-            .current(location, &step.address, step.remote_id.as_ref())
-            .await?
-        else {
+        let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "modify"));
         };
-        let observed = Self::observed(&step.address, Some(&group), location);
         let wanted = convert::desired_view(&document.spec);
-        let actual = convert::observed_view(&group, &location.region);
-        let same = wanted.get("bandwidth_policy") == actual.get("bandwidth_policy");
+        let same = wanted.get("bandwidth_policy") == group.view.get("bandwidth_policy");
         // A finished group has nothing left to throttle (and OMS refuses: OMS.0070).
-        if same || group.status == Some(6) {
-            return Ok(StepOutcome::Done { observed });
+        if same || group.status == Some(GroupStatus::Completed) {
+            return Ok(StepOutcome::Done {
+                observed: group.observed,
+            });
         }
         let body = json!({"bandwidth_policy": convert::bandwidth_body(&document.spec)});
         match self
             .client
-            .update(location.target(), &group.group_id, &body)
+            .update(location.target(), &group.id, &body)
             .await
         {
+            // A modify finishes without a wait, and the runner records the observation it
+            // returns as what was applied: it must show the new policy, which only a read
+            // after the call does.
             Ok(()) => Ok(StepOutcome::Done {
-                observed: self
-                    .show_now(location, &step.address, &group.group_id)
-                    .await?,
+                observed: self.show_now(location, &step.address, &group.id).await?,
             }),
-            Err(error) => refused(observed, error),
+            Err(error) => refused(group.observed, error),
         }
     }
 
@@ -507,26 +571,27 @@ impl HuaweiOmsProvider {
         desired: &DesiredSpec,
     ) -> Result<StepOutcome, ProviderError> {
         let wait = self.migration_wait(document.lifecycle.desired);
-        let Some(group) = self
-            .current(location, &step.address, step.remote_id.as_ref())
-            .await?
-        else {
+        let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "start"));
         };
-        let observed = Self::observed(&step.address, Some(&group), location);
         match group.status {
-            Some(3) => {}
-            Some(0 | 1 | 2 | 6) => return Ok(settle(observed, wait)),
+            Some(GroupStatus::Paused) => {}
+            Some(status) if status.is_running() => return Ok(settle(group.observed, wait)),
+            Some(GroupStatus::Waiting | GroupStatus::Completed) => {
+                return Ok(settle(group.observed, wait));
+            }
             status => {
                 return Ok(cannot(
-                    observed,
+                    group.observed,
                     format!(
                         "cannot start task group {}: it is {}{}",
-                        group.group_id,
-                        convert::status_text(status),
+                        group.id,
+                        crate::status::text(status),
                         match status {
-                            Some(4 | 5) => "; a failed group is retried, not started",
-                            Some(7) => "; wait until it is paused, then apply again",
+                            Some(status) if status.is_failed() =>
+                                "; a failed group is retried, not started",
+                            Some(GroupStatus::Pausing) =>
+                                "; wait until it is paused, then apply again",
                             _ => "",
                         }
                     ),
@@ -534,21 +599,18 @@ impl HuaweiOmsProvider {
             }
         }
         let body = convert::credentials_body(document, desired, None)?;
-        match self
-            .client
-            .start(location.target(), &group.group_id, &body)
-            .await
-        {
-            Ok(()) => {}
-            // Started or finished meanwhile: the re-observation below decides.
+        match self.client.start(location.target(), &group.id, &body).await {
+            Ok(()) => Ok(settle(moving(&group.observed, Phase::Resuming), wait)),
+            // Started or finished meanwhile, so the observation was stale: this conflict is
+            // what a read is for.
             Err(ProviderError::StateConflict { ref code, .. })
-                if code == "OMS.0065" || code == "OMS.0070" => {}
-            Err(error) => return refused(observed, error),
+                if code == "OMS.0065" || code == "OMS.0070" =>
+            {
+                let observed = self.show_now(location, &step.address, &group.id).await?;
+                Ok(settle(observed, wait))
+            }
+            Err(error) => refused(group.observed, error),
         }
-        let observed = self
-            .show_now(location, &step.address, &group.group_id)
-            .await?;
-        Ok(settle(observed, wait))
     }
 
     async fn apply_retry(
@@ -559,24 +621,25 @@ impl HuaweiOmsProvider {
         desired: &DesiredSpec,
     ) -> Result<StepOutcome, ProviderError> {
         let wait = self.migration_wait(document.lifecycle.desired);
-        let Some(group) = self
-            .current(location, &step.address, step.remote_id.as_ref())
-            .await?
-        else {
+        let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "retry"));
         };
-        let observed = Self::observed(&step.address, Some(&group), location);
         match group.status {
-            Some(4 | 5) => {}
+            Some(status) if status.is_failed() => {}
             // Retried already (a repeated step): wait for it like the first time.
-            Some(0 | 1 | 2 | 6) => return Ok(settle(observed, wait)),
+            Some(status)
+                if status.is_running()
+                    || matches!(status, GroupStatus::Waiting | GroupStatus::Completed) =>
+            {
+                return Ok(settle(group.observed, wait));
+            }
             status => {
                 return Ok(cannot(
-                    observed,
+                    group.observed,
                     format!(
                         "cannot retry task group {}: it is {}, and only a failed group can be retried",
-                        group.group_id,
-                        convert::status_text(status)
+                        group.id,
+                        crate::status::text(status)
                     ),
                 ));
             }
@@ -587,18 +650,13 @@ impl HuaweiOmsProvider {
             .as_ref()
             .and_then(|on_failure| on_failure.migrate_failed_object);
         let body = convert::credentials_body(document, desired, failed_only)?;
-        if let Err(error) = self
-            .client
-            .retry(location.target(), &group.group_id, &body)
-            .await
-        {
+        if let Err(error) = self.client.retry(location.target(), &group.id, &body).await {
             if !ambiguous(&error) {
-                return refused(observed, error);
+                return refused(group.observed, error);
             }
-            // The retry may have been taken: only a group still failed has not.
-            let now = self
-                .show_now(location, &step.address, &group.group_id)
-                .await?;
+            // The retry may have been taken: only a group still failed has not. Nothing but a
+            // read of this group can tell.
+            let now = self.show_now(location, &step.address, &group.id).await?;
             if now
                 .object()
                 .is_some_and(|object| object.phase == Phase::Failed)
@@ -607,17 +665,8 @@ impl HuaweiOmsProvider {
             }
             return Ok(settle(now, wait));
         }
-        let observed = self
-            .show_now(location, &step.address, &group.group_id)
-            .await?;
-        // OMS took the retry; a status read at once may still say failed.
-        if observed
-            .object()
-            .is_some_and(|object| object.phase == Phase::Failed)
-        {
-            return Ok(StepOutcome::InFlight { observed, wait });
-        }
-        Ok(settle(observed, wait))
+        // OMS took the retry; the poller sees the group leave its failed status.
+        Ok(settle(moving(&group.observed, Phase::Resuming), wait))
     }
 
     async fn apply_pause(
@@ -626,26 +675,28 @@ impl HuaweiOmsProvider {
         location: &Location,
     ) -> Result<StepOutcome, ProviderError> {
         let wait = self.wait(vec![Phase::Paused, Phase::Completed], Vec::new());
-        let Some(group) = self
-            .current(location, &step.address, step.remote_id.as_ref())
-            .await?
-        else {
+        let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "pause"));
         };
-        let observed = Self::observed(&step.address, Some(&group), location);
         match group.status {
-            Some(1 | 2) => {}
-            Some(3 | 7 | 6) => return Ok(settle(observed, wait)),
+            Some(status) if status.is_running() => {}
+            Some(GroupStatus::Paused | GroupStatus::Pausing | GroupStatus::Completed) => {
+                return Ok(settle(group.observed, wait));
+            }
             // Nothing migrates, so nothing to pause.
-            Some(4 | 5) => return Ok(StepOutcome::Done { observed }),
+            Some(status) if status.is_failed() => {
+                return Ok(StepOutcome::Done {
+                    observed: group.observed,
+                });
+            }
             status => {
                 return Ok(cannot(
-                    observed,
+                    group.observed,
                     format!(
                         "cannot pause task group {}: it is {}{}",
-                        group.group_id,
-                        convert::status_text(status),
-                        if status == Some(0) {
+                        group.id,
+                        crate::status::text(status),
+                        if status == Some(GroupStatus::Waiting) {
                             "; OMS pauses a group only once it creates tasks or migrates: apply again in a moment"
                         } else {
                             ""
@@ -654,17 +705,18 @@ impl HuaweiOmsProvider {
                 ));
             }
         }
-        match self.client.stop(location.target(), &group.group_id).await {
-            Ok(()) => {}
-            // Paused or finished meanwhile: the re-observation below decides.
+        match self.client.stop(location.target(), &group.id).await {
+            Ok(()) => Ok(settle(moving(&group.observed, Phase::Pausing), wait)),
+            // Paused or finished meanwhile, so the observation was stale: this conflict is
+            // what a read is for.
             Err(ProviderError::StateConflict { ref code, .. })
-                if code == "OMS.0066" || code == "OMS.0070" => {}
-            Err(error) => return refused(observed, error),
+                if code == "OMS.0066" || code == "OMS.0070" =>
+            {
+                let observed = self.show_now(location, &step.address, &group.id).await?;
+                Ok(settle(observed, wait))
+            }
+            Err(error) => refused(group.observed, error),
         }
-        let observed = self
-            .show_now(location, &step.address, &group.group_id)
-            .await?;
-        Ok(settle(observed, wait))
     }
 
     async fn apply_delete(
@@ -678,59 +730,52 @@ impl HuaweiOmsProvider {
             until_missing: true,
             poll_after: self.poll_interval,
         };
-        let Some(group) = self
-            .current(location, &step.address, step.remote_id.as_ref())
-            .await?
-        else {
+        let Some(group) = self.current_for(step, location).await? else {
             return Ok(StepOutcome::Done {
                 observed: Self::observed(&step.address, None, location),
             });
         };
-        let observed = Self::observed(&step.address, Some(&group), location);
         match group.status {
-            Some(8 | 9) => return Ok(settle(observed, wait)),
-            Some(1 | 2) => {
+            Some(status) if status.is_deleting() => return Ok(settle(group.observed, wait)),
+            Some(status) if status.is_running() => {
                 // The plan pauses a running group before deleting it; this one started
                 // again since. Pause it (the safe half) and say what happened.
-                match self.client.stop(location.target(), &group.group_id).await {
+                match self.client.stop(location.target(), &group.id).await {
                     Ok(()) | Err(ProviderError::StateConflict { .. }) => {}
                     Err(error) => return Err(error),
                 }
-                let observed = self
-                    .show_now(location, &step.address, &group.group_id)
-                    .await?;
                 return Ok(StepOutcome::Failed {
-                    observed,
+                    observed: moving(&group.observed, Phase::Pausing),
                     failure: Failure {
                         code: Some("OMS.0063".to_owned()),
                         message: format!(
                             "task group {} was {} again, and OMS refuses to delete a running group; it is being paused now: plan and apply again to delete it",
-                            group.group_id,
-                            convert::status_text(group.status)
+                            group.id,
+                            status.text()
                         ),
                         details: Vec::new(),
                     },
                 });
             }
-            Some(7) => {
+            Some(GroupStatus::Pausing) => {
                 return Ok(cannot(
-                    observed,
+                    group.observed,
                     format!(
                         "task group {} is still pausing (status 7), and OMS refuses to delete it until it is paused: apply again in a moment",
-                        group.group_id
+                        group.id
                     ),
                 ));
             }
             _ => {}
         }
-        match self.client.delete(location.target(), &group.group_id).await {
-            Ok(()) | Err(ProviderError::NotFound { .. }) => {}
-            Err(error) => return refused(observed, error),
+        match self.client.delete(location.target(), &group.id).await {
+            Ok(()) => Ok(settle(moving(&group.observed, Phase::Deleting), wait)),
+            // Gone already (a retried delete whose first attempt had succeeded).
+            Err(ProviderError::NotFound { .. }) => Ok(StepOutcome::Done {
+                observed: Self::observed(&step.address, None, location),
+            }),
+            Err(error) => refused(group.observed, error),
         }
-        let observed = self
-            .show_now(location, &step.address, &group.group_id)
-            .await?;
-        Ok(settle(observed, wait))
     }
 
     async fn import_group(&self, request: ImportRequest) -> Result<Imported, ProviderError> {
@@ -746,16 +791,38 @@ impl HuaweiOmsProvider {
             .await?;
         import_document(&request.address, &group, &location)
     }
+}
 
-    fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        use backon::BackoffBuilder as _;
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter()
-            .build()
+/// The group a step acts on, as observed.
+struct Current {
+    id: String,
+    status: Option<GroupStatus>,
+    /// Shaped like the spec (`convert::observed_view`).
+    view: Value,
+    observed: Observed,
+}
+
+impl Current {
+    fn of(address: &Address, group: &TaskGroup, location: &Location) -> Self {
+        Self {
+            id: group.group_id.clone(),
+            status: GroupStatus::of(group.status),
+            view: convert::observed_view(group, &location.region),
+            observed: HuaweiOmsProvider::observed(address, Some(group), location),
+        }
     }
+}
+
+/// The observation a step returns once OMS accepted its call, without reading the group
+/// back: the phase the call moves it into (the poller reads where it really is). The
+/// status before the call may be one the wait ends on (a retry from failed), so the
+/// observation must not claim it.
+fn moving(observed: &Observed, phase: Phase) -> Observed {
+    let mut observed = observed.clone();
+    if let Observed::Present { object, .. } = &mut observed {
+        object.phase = phase;
+    }
+    observed
 }
 
 /// What an observation by id does when the id is gone.
@@ -778,7 +845,7 @@ fn no_project(address: &Address) -> ProviderError {
 /// The group a marker names: the first listed that is not being deleted.
 fn find_by_marker<'a>(groups: &'a [TaskGroup], address: &Address) -> Option<&'a TaskGroup> {
     groups.iter().find(|group| {
-        !matches!(group.status, Some(8 | 9))
+        !GroupStatus::of(group.status).is_some_and(GroupStatus::is_deleting)
             && group.description.as_deref().and_then(marker::address_of) == Some(address.0.as_str())
     })
 }
@@ -1165,6 +1232,7 @@ mod tests {
             location: json!({"region": "cn-east-3", "project_id": "old"}),
             desired: Some(desired.clone()),
             idempotency_key: "k".into(),
+            observed: None,
         };
         for kind in [ActionKind::Delete, ActionKind::Pause, ActionKind::Modify] {
             let location = provider.step_location(&step(kind), Some(&typed)).unwrap();
@@ -1232,6 +1300,7 @@ mod tests {
                 location: Value::Null,
                 desired: None,
                 idempotency_key: "k".into(),
+                observed: None,
             }))
             .unwrap_err();
         assert!(matches!(error, ProviderError::Config { .. }), "{error:?}");
@@ -1248,6 +1317,7 @@ mod tests {
                     secrets: BTreeMap::from([("/spec/project_id".to_owned(), Secret::new("p"))]),
                 }),
                 idempotency_key: "k".into(),
+                observed: None,
             }))
             .unwrap_err();
         assert!(matches!(error, ProviderError::Contract { .. }), "{error:?}");

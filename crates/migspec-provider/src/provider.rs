@@ -335,6 +335,23 @@ pub struct PlanError {
 ///   [`PlanError`] naming what disagrees and the way out.
 /// - Secrets are sent only in request bodies, never logged, never returned.
 ///
+/// # Assumptions
+///
+/// The re-apply protocol. The runner hands every step the latest observation it has
+/// ([`Step::observed`]: the plan's batched observation for the first step of an address, the
+/// shared poller's last batch after a wait), and the provider decides from it with **one API
+/// call at most** and no read of its own: after a create, check, start or any other call
+/// whose effect is asynchronous it returns [`StepOutcome::InFlight`] with the wait, without
+/// reading the object back; the runner's shared poller observes it in a batch, and the
+/// engine applies the same step again with the poller's observation, which the provider
+/// answers `Done` (no call) once the effect is visible. A single-object read is made only
+/// when a conflict demands it — the cloud answers that the object's state forbids the call,
+/// so the observation may be stale — and each such read says why at the call. An ambiguous
+/// create is [`StepOutcome::Unknown`]: the runner re-observes the address by its marker (an
+/// [`ObserveTarget`] without a remote id) and applies the step again with what it found. A
+/// step without an observation (`None`, from older hosts) is answered by reading the object
+/// first, as before.
+///
 /// # Errors
 ///
 /// Transport, throttling, auth and contract failures are [`ProviderError`]s; a step the

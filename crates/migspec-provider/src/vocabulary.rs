@@ -457,6 +457,13 @@ pub struct Step {
     pub desired: Option<DesiredSpec>,
     /// A key unique to this step of this plan; a repeated key must not repeat the effect.
     pub idempotency_key: String,
+    /// The latest observation the runner has of the address: from the plan's batched
+    /// observation, the shared poller's last batch, or the re-observation after an
+    /// [`StepOutcome::Unknown`]. A provider decides from it instead of reading the object
+    /// again (see the re-apply protocol on [`crate::Provider`]). `None` from hosts older than
+    /// this field: the provider then reads the object itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
 }
 
 /// What a step did.
@@ -481,6 +488,14 @@ pub enum StepOutcome {
         observed: Observed,
         /// Why.
         failure: Failure,
+    },
+    /// A create whose request may or may not have taken effect (a timeout, a lost
+    /// connection, an internal error): the runner re-observes the address by its marker in a
+    /// batch and applies the step again with that observation, so the object is adopted if
+    /// it exists and created if it does not, never twice.
+    Unknown {
+        /// The error that made the outcome ambiguous, for the report when the runner gives up.
+        error: crate::ProviderError,
     },
 }
 

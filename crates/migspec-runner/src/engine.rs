@@ -18,8 +18,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use migspec_provider::{
-    Action, ActionKind, Address, Failure, InFlight, InFlightTarget, Observed, Phase, PlanRequest,
-    Provider, ProviderError, Step, StepOutcome, Wait,
+    Action, ActionKind, Address, Failure, InFlight, InFlightTarget, ObserveRequest, ObserveTarget,
+    Observed, Phase, PlanRequest, Provider, ProviderError, Step, StepOutcome, Wait,
 };
 
 use crate::RunnerError;
@@ -402,6 +402,14 @@ struct Worker<'a> {
 /// `Done` is a contract violation, not a reason to loop forever).
 const MAX_REAPPLY: usize = 20;
 
+/// How many ambiguous creates ([`StepOutcome::Unknown`]) a step survives before it fails
+/// with the last error.
+const MAX_AMBIGUOUS: u32 = 4;
+
+/// The pause before the first re-observation after an ambiguous create (doubled each time):
+/// the cloud may show a job it just created a moment later.
+const AMBIGUOUS_PAUSE: Duration = Duration::from_millis(200);
+
 impl Worker<'_> {
     fn implementation(&self) -> &Arc<dyn Provider> {
         self.run.providers.get(self.provider)
@@ -516,7 +524,9 @@ impl Worker<'_> {
                 self.address,
                 action.kind.verb()
             ),
+            observed: None,
         };
+        let mut step = step;
         self.journal(action, index, JournalStatus::Intent).await?;
         if matches!(action.kind, ActionKind::Resume | ActionKind::Retry) {
             // Every attempt counts, planned or in-run, before it is made: a crash after the
@@ -524,7 +534,17 @@ impl Worker<'_> {
             self.count_attempt().await?;
         }
         let deadline = Instant::now() + self.deadline_of(action.kind);
+        let mut ambiguous = 0_u32;
         for _ in 0..MAX_REAPPLY {
+            // The provider decides from this observation instead of reading the object again:
+            // the plan's for the first application, the poller's (or the re-observation's)
+            // for every later one.
+            step.observed = Some(self.observed.clone());
+            step.remote_id = self
+                .observed
+                .object()
+                .map(|object| object.id.clone())
+                .or(step.remote_id);
             let call = {
                 let _permit =
                     self.run
@@ -556,6 +576,26 @@ impl Worker<'_> {
                     self.see(observed).await?;
                     return Ok(StepEnd::Failed(failure));
                 }
+                StepOutcome::Unknown { error } => {
+                    ambiguous += 1;
+                    if ambiguous > MAX_AMBIGUOUS {
+                        return Ok(StepEnd::Failed(failure_of(&error)));
+                    }
+                    // Whether the create took effect is unknown: look for the object by its
+                    // marker (never by a remote id, which an ambiguous create never returned)
+                    // and apply the step again with what was found, so that a job the cloud
+                    // did create is adopted instead of bought twice.
+                    let pause = AMBIGUOUS_PAUSE * 2_u32.saturating_pow(ambiguous - 1);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = self.run.options.cancel.cancelled() => return Ok(StepEnd::Interrupted),
+                    }
+                    match self.observe_by_marker(&step).await {
+                        Ok(observed) => self.see(observed).await?,
+                        Err(error) if error.is_retryable() => {}
+                        Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+                    }
+                }
                 StepOutcome::InFlight { observed, wait } => {
                     self.see(observed).await?;
                     if sent_secrets {
@@ -585,6 +625,36 @@ impl Worker<'_> {
             ),
             details: Vec::new(),
         }))
+    }
+
+    /// Observes the address by its marker only (no remote id), where the step acts.
+    async fn observe_by_marker(&self, step: &Step) -> Result<Observed, ProviderError> {
+        let request = ObserveRequest {
+            targets: vec![ObserveTarget {
+                address: self.address.clone(),
+                kind: self.kind.clone(),
+                remote_id: None,
+                location: step.location.clone(),
+            }],
+        };
+        let _permit = self
+            .run
+            .calls
+            .acquire()
+            .await
+            .map_err(|_| ProviderError::Contract {
+                message: "the call permits were closed".to_owned(),
+            })?;
+        let found = self.implementation().observe(request).await?;
+        found
+            .into_iter()
+            .find(|observed| observed.address() == &self.address)
+            .ok_or_else(|| ProviderError::Contract {
+                message: format!(
+                    "the observation by marker returned nothing for {}",
+                    self.address
+                ),
+            })
     }
 
     fn deadline_of(&self, kind: ActionKind) -> Duration {

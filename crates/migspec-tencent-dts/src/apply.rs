@@ -1,6 +1,6 @@
-//! Applying one step: observe the job, decide from its status, call the API at most once
-//! (a create: once per attempt, looking for the job by its tag between attempts), and
-//! report what the runner should wait for.
+//! Applying one step: decide from the observation the runner hands the step, call the API
+//! at most once, and report what the runner should wait for (its shared poller observes
+//! the job in a batch; the job is not read back).
 //!
 //! # Guarantees
 //!
@@ -9,11 +9,13 @@
 //! - When the job is still moving towards the status an action needs (`■ complete` while
 //!   the full phase runs, `~ modify` while a check runs), the step is `InFlight` waiting for
 //!   that status and makes no call; applying the same step again after the wait performs it.
-//! - A status conflict answered by the API is checked against a fresh observation before
-//!   it is reported: if the effect is visible (a retried call had succeeded), the step goes
-//!   on as if the call had just been made.
-//! - A create is never retried blindly: after an ambiguous failure (timeout, lost
-//!   connection, internal error) the job is looked for by its `migspec:address` tag first.
+//! - A status conflict answered by the API is checked against one fresh read before it is
+//!   reported (the observation the step carried may be stale): if the effect is visible (a
+//!   retried call had succeeded), the step goes on as if the call had just been made.
+//! - A create is never retried blindly: an ambiguous failure (timeout, lost connection,
+//!   internal error) is `Unknown`, and the runner looks for the job by its
+//!   `migspec:address` tag before applying the step again.
+//! - A step without an observation (hosts older than `Step::observed`) reads the job first.
 
 use std::time::Duration;
 
@@ -414,7 +416,43 @@ async fn observe_one(
     Ok(found.pop().flatten())
 }
 
-/// Applies one step.
+/// The job the step's observation shows (`Ok(None)`: missing), or a read of it when the
+/// host sent no observation (hosts and plugins built before `Step::observed`).
+async fn given_or_read(
+    client: &DtsClient,
+    step: &Step,
+    target: &Target,
+) -> Result<Option<ObservedJob>, ProviderError> {
+    match &step.observed {
+        Some(Observed::Missing { .. }) => Ok(None),
+        Some(Observed::Present { object, .. }) => match ObservedJob::from_remote(object) {
+            Some(job) => Ok(Some(job)),
+            // Not an observation this provider made (no API version in its location).
+            None => observe_one(client, target).await,
+        },
+        None => observe_one(client, target).await,
+    }
+}
+
+/// The phase a job enters once the cloud accepted `call`, for the observation an in-flight
+/// step returns without reading the job back: the runner's poller reads it in a batch.
+/// The job's status before the call may be one the wait ends on (a resume from `Failed`,
+/// a check from `CheckFailed`), so the observation must not claim it.
+fn entered(call: &Call) -> Option<Phase> {
+    match call {
+        Call::Check => Some(Phase::Checking),
+        Call::Start => Some(Phase::Scheduled),
+        Call::Complete(_) => Some(Phase::Completing),
+        Call::Pause => Some(Phase::Pausing),
+        Call::Continue | Call::Resume(_) => Some(Phase::Resuming),
+        Call::Stop => Some(Phase::Stopping),
+        Call::Isolate => Some(Phase::Isolating),
+        Call::Destroy => Some(Phase::Deleting),
+        Call::Modify | Call::Delete => None,
+    }
+}
+
+/// Applies one step: decides from the step's observation, makes at most one call.
 pub(crate) async fn apply(
     client: &DtsClient,
     step: &Step,
@@ -426,7 +464,7 @@ pub(crate) async fn apply(
     if step.action.kind == ActionKind::Create {
         return create(client, step, &target).await;
     }
-    let mut job = observe_one(client, &target).await?;
+    let mut job = given_or_read(client, step, &target).await?;
     for round in 0..2 {
         let observed = observe::to_observed(&step.address, job.as_ref());
         let decision = decide(step.action.kind, job.as_ref(), intent.as_ref(), version);
@@ -456,14 +494,29 @@ pub(crate) async fn apply(
         match result {
             Ok(()) => {
                 target.remote_id = Some(current.id.clone());
-                let after = observe_one(client, &target).await?;
-                let observed = observe::to_observed(&step.address, after.as_ref());
-                return Ok(match goal {
-                    None => StepOutcome::Done { observed },
-                    Some(goal) => StepOutcome::InFlight {
-                        observed,
-                        wait: goal.wait(poll_after),
-                    },
+                return Ok(match (goal, entered(&call)) {
+                    (Some(goal), Some(phase)) => {
+                        let mut moving = current.clone();
+                        moving.phase = phase;
+                        StepOutcome::InFlight {
+                            observed: moving.to_observed(&step.address),
+                            wait: goal.wait(poll_after),
+                        }
+                    }
+                    (goal, _) => {
+                        // A modify or a 2018 delete finishes without a wait, and the runner
+                        // records the observation it returns as what was applied: it must
+                        // show the effect, which only a read after the call does.
+                        let after = observe_one(client, &target).await?;
+                        let observed = observe::to_observed(&step.address, after.as_ref());
+                        match goal {
+                            None => StepOutcome::Done { observed },
+                            Some(goal) => StepOutcome::InFlight {
+                                observed,
+                                wait: goal.wait(poll_after),
+                            },
+                        }
+                    }
                 });
             }
             Err(error)
@@ -472,7 +525,9 @@ pub(crate) async fn apply(
                         .api()
                         .is_some_and(|api| api.class() == ErrorClass::StateConflict) =>
             {
-                // Maybe a retried call had succeeded, or the job moved: decide again.
+                // The conflict read: the cloud says the job's state forbids the call, so the
+                // observation the step carried may be stale (or a retried call had
+                // succeeded). Read the job once and decide again.
                 job = observe_one(client, &target).await?;
                 if job.as_ref().map(|job| (job.phase, job.raw_status.clone()))
                     == Some((current.phase, current.raw_status.clone()))
@@ -619,8 +674,10 @@ async fn send(
     Ok(())
 }
 
-/// `+ create`: find the job by its tag first; create it (2021: buy, then configure) with a
-/// tag search after every ambiguous failure.
+/// `+ create`: adopt the job the step's observation found by its tag (a crash between
+/// create and record, or the re-apply after an ambiguous create); otherwise create it once
+/// (2021: buy, then configure). An ambiguous failure is [`StepOutcome::Unknown`]: the
+/// runner looks for the job by its tag and applies the step again.
 async fn create(
     client: &DtsClient,
     step: &Step,
@@ -637,154 +694,132 @@ async fn create(
         remote_id: None,
         ..target.clone()
     };
-    let existing = observe_one(client, &by_tag)
-        .await?
-        .filter(|job| job.trade == crate::job::Trade::Normal);
-    let id = match existing {
-        Some(job) => {
-            // Created before (a crash between create and record, or a repeated step).
-            if job.version == ApiVersion::V2021 && !v2021::configured(&job.view) {
-                if let Err(error) = configure_2021(client, &job.id, &target.region, desired).await {
-                    return refused(
-                        &error,
-                        job.to_observed(&step.address),
-                        Some(&job.raw_status),
-                    );
-                }
-            } else {
-                return Ok(StepOutcome::Done {
-                    observed: job.to_observed(&step.address),
-                });
+    let existing = match &step.observed {
+        // A job on its way out is no job to adopt: the create buys a new one.
+        Some(_) => given_or_read(client, step, &by_tag).await?.filter(|job| {
+            !matches!(
+                job.phase,
+                Phase::Isolating | Phase::Isolated | Phase::Deleting
+            )
+        }),
+        None => observe_one(client, &by_tag)
+            .await?
+            .filter(|job| job.trade == crate::job::Trade::Normal),
+    };
+    let creating = Goal::new(&[Phase::Configured], &[]).wait(poll_after);
+    if let Some(job) = existing {
+        // Created before (a crash between create and record, or a repeated step).
+        if job.version == ApiVersion::V2021 && !v2021::configured(&job.view) {
+            if let Err(error) = configure_2021(client, &job.id, &target.region, desired).await {
+                return refused(
+                    &error,
+                    job.to_observed(&step.address),
+                    Some(&job.raw_status),
+                );
             }
-            job.id
+            // Configured by this call, which the observation in hand cannot show: wait for
+            // the poller to see it (a step applied again with the unconfigured view would
+            // configure the job twice).
+            let mut configuring = job;
+            configuring.phase = Phase::Creating;
+            return Ok(StepOutcome::InFlight {
+                observed: configuring.to_observed(&step.address),
+                wait: creating,
+            });
         }
-        None => {
-            let created = create_once(client, &by_tag, desired).await;
-            let id = match created {
-                Ok(id) => id,
-                Err(outcome) => return outcome,
-            };
-            if target.version == ApiVersion::V2021
-                && let Err(error) = configure_2021(client, &id, &target.region, desired).await
-            {
-                // The job is bought but not configured: the next plan modifies it.
-                let observed =
-                    observe::just_created(&step.address, &id, &target.region, target.version);
-                return refused(&error, observed, None);
+        let observed = job.to_observed(&step.address);
+        return Ok(if job.phase == Phase::Creating {
+            StepOutcome::InFlight {
+                observed,
+                wait: creating,
             }
-            id
-        }
+        } else {
+            StepOutcome::Done { observed }
+        });
+    }
+    let id = match create_once(client, &by_tag, desired).await {
+        Ok(id) => id,
+        Err(outcome) => return outcome,
     };
-    let with_id = Target {
-        remote_id: Some(id.clone()),
-        ..target.clone()
-    };
-    let after = observe_one(client, &with_id).await?;
-    let observed = match &after {
-        Some(job) => job.to_observed(&step.address),
-        None => observe::just_created(&step.address, &id, &target.region, target.version),
-    };
-    let creating = after
-        .as_ref()
-        .is_none_or(|job| job.phase == Phase::Creating);
-    Ok(if creating {
-        StepOutcome::InFlight {
-            observed,
-            wait: Goal::new(&[Phase::Configured], &[]).wait(poll_after),
-        }
-    } else {
-        StepOutcome::Done { observed }
+    if target.version == ApiVersion::V2021
+        && let Err(error) = configure_2021(client, &id, &target.region, desired).await
+    {
+        // The job is bought but not configured: the next plan modifies it.
+        let observed = observe::just_created(&step.address, &id, &target.region, target.version);
+        return refused(&error, observed, None);
+    }
+    // Not read back: the runner's poller observes the new job in a batch, and the step is
+    // applied again (adopting it, above) once it is configured.
+    Ok(StepOutcome::InFlight {
+        observed: observe::just_created(&step.address, &id, &target.region, target.version),
+        wait: creating,
     })
 }
 
-/// Calls the create action until it succeeds, fails for good, or the job shows up by tag.
-/// `Err` carries the step's final outcome.
+/// Calls the create action once. `Err` carries the step's final outcome: `Unknown` when
+/// the failure is ambiguous (the job may exist), a failed step when the cloud refused.
 async fn create_once(
     client: &DtsClient,
     by_tag: &Target,
     desired: &migspec_provider::DesiredSpec,
 ) -> Result<String, Result<StepOutcome, ProviderError>> {
-    let config = client.config();
-    let attempts = config.max_attempts.max(1);
-    let mut delay = config.retry_min_delay;
-    let mut last_error = None;
-    for attempt in 1..=attempts {
-        let result =
-            match by_tag.version {
-                ApiVersion::V2018 => {
-                    let document = v2018::document(desired).map_err(Err)?;
-                    let request = v2018::create_request(&document, desired).map_err(Err)?;
-                    client
-                        .call::<_, v2018::CreateMigrateJobResponse>(
-                            ApiVersion::V2018,
-                            "CreateMigrateJob",
-                            &by_tag.region,
-                            None,
-                            &request,
-                            Retry::Create,
-                        )
-                        .await
-                        .map(|response| response.job_id)
-                }
-                ApiVersion::V2021 => {
-                    let document = v2021::document(desired).map_err(Err)?;
-                    let request = v2021::create_request(&document, desired);
-                    client
-                        .call::<_, v2021::CreateMigrationServiceResponse>(
-                            ApiVersion::V2021,
-                            "CreateMigrationService",
-                            &by_tag.region,
-                            None,
-                            &request,
-                            Retry::Create,
-                        )
-                        .await
-                        .and_then(|response| {
-                            response.job_ids.into_iter().next().ok_or_else(|| {
-                                ClientError::Protocol {
-                                    action: "CreateMigrationService".to_owned(),
-                                    endpoint: String::new(),
-                                    status: 200,
-                                    message: "the response has no JobIds".to_owned(),
-                                }
-                            })
+    let result = match by_tag.version {
+        ApiVersion::V2018 => {
+            let document = v2018::document(desired).map_err(Err)?;
+            let request = v2018::create_request(&document, desired).map_err(Err)?;
+            client
+                .call::<_, v2018::CreateMigrateJobResponse>(
+                    ApiVersion::V2018,
+                    "CreateMigrateJob",
+                    &by_tag.region,
+                    None,
+                    &request,
+                    Retry::Create,
+                )
+                .await
+                .map(|response| response.job_id)
+        }
+        ApiVersion::V2021 => {
+            let document = v2021::document(desired).map_err(Err)?;
+            let request = v2021::create_request(&document, desired);
+            client
+                .call::<_, v2021::CreateMigrationServiceResponse>(
+                    ApiVersion::V2021,
+                    "CreateMigrationService",
+                    &by_tag.region,
+                    None,
+                    &request,
+                    Retry::Create,
+                )
+                .await
+                .and_then(|response| {
+                    response
+                        .job_ids
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| ClientError::Protocol {
+                            action: "CreateMigrationService".to_owned(),
+                            endpoint: String::new(),
+                            status: 200,
+                            message: "the response has no JobIds".to_owned(),
                         })
-                }
-            };
-        match result {
-            Ok(id) if !id.is_empty() => return Ok(id),
-            Ok(_) => {
-                return Err(Err(ProviderError::Contract {
-                    message: "the create response has an empty JobId".to_owned(),
-                }));
-            }
-            Err(error) if error.is_transient() => {
-                // Ambiguous: the job may exist. Look for it before trying again.
-                if let Some(job) = observe_one(client, by_tag)
-                    .await
-                    .map_err(Err)?
-                    .filter(|job| job.trade == crate::job::Trade::Normal)
-                {
-                    return Ok(job.id);
-                }
-                last_error = Some(error);
-                if attempt < attempts {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(config.retry_max_delay);
-                }
-            }
-            Err(error) => {
-                let observed = observe::to_observed(&by_tag.address, None);
-                return Err(refused(&error, observed, None));
-            }
+                })
+        }
+    };
+    match result {
+        Ok(id) if !id.is_empty() => Ok(id),
+        Ok(_) => Err(Err(ProviderError::Contract {
+            message: "the create response has an empty JobId".to_owned(),
+        })),
+        // Ambiguous: the job may exist. The runner looks for it by its tag.
+        Err(error) if error.is_transient() => Err(Ok(StepOutcome::Unknown {
+            error: error.to_provider_error(None),
+        })),
+        Err(error) => {
+            let observed = observe::to_observed(&by_tag.address, None);
+            Err(refused(&error, observed, None))
         }
     }
-    Err(Err(last_error.map_or_else(
-        || ProviderError::Contract {
-            message: "create made no attempt".to_owned(),
-        },
-        |error| error.to_provider_error(None),
-    )))
 }
 
 /// `ModifyMigrationJob` right after `CreateMigrationService`.

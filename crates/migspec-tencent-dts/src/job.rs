@@ -67,6 +67,26 @@ impl ObservedJob {
         self.trade == Trade::Offlined
     }
 
+    /// The job an observation the runner handed back shows (`None` when it carries no API
+    /// version in its location, which every observation this provider made does).
+    pub(crate) fn from_remote(object: &RemoteObject) -> Option<Self> {
+        let (region, version) = read_location(&object.location);
+        Some(Self {
+            version: version?,
+            region: region?,
+            id: object.id.0.clone(),
+            address_tag: object.marker.as_ref().map(|address| address.0.clone()),
+            raw_status: object.raw_status.clone(),
+            phase: object.phase,
+            // A present observation is of a job that is not destroyed.
+            trade: Trade::Normal,
+            create_time: String::new(),
+            view: object.view.clone(),
+            progress: object.progress.clone(),
+            failure: object.failure.clone(),
+        })
+    }
+
     pub(crate) fn to_observed(&self, address: &Address) -> Observed {
         if self.is_gone() {
             return Observed::Missing {

@@ -288,7 +288,15 @@ async fn enrich(
     depth: Depth,
 ) -> Result<ObservedJob, ProviderError> {
     let mut job = match raw {
-        Raw::V2021(item) if depth == Depth::Full && !raw.map(region).is_gone() => {
+        // A poll reads the options once per job (the first time it sees the job configured
+        // in this process, e.g. right after its create), then keeps them: the view it returns
+        // is what the runner records as applied.
+        Raw::V2021(item)
+            if !raw.map(region).is_gone()
+                && (depth == Depth::Full
+                    || (!item.run_mode.is_empty()
+                        && client.remembered_migrate_option(&item.job_id).is_none())) =>
+        {
             let detail: Result<v2021::DescribeMigrationDetailResponse, ClientError> = client
                 .call(
                     ApiVersion::V2021,

@@ -527,6 +527,7 @@ mod tests {
             location,
             desired: Some(spec.clone()),
             idempotency_key: "k".into(),
+            observed: None,
         };
         let observed = json!({"region": "ap-guangzhou", "version": "2018-03-30"});
         for kind in [ActionKind::Delete, ActionKind::Stop, ActionKind::Modify] {

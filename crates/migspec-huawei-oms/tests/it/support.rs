@@ -143,11 +143,22 @@ impl Env {
             location: self.location(),
             desired: desired.cloned(),
             idempotency_key: format!("{address}-{}", uuid_like()),
+            observed: None,
         };
-        let (mut observed, wait) = match self.provider.apply(step).await.unwrap() {
+        let mut outcome = self.provider.apply(step.clone()).await.unwrap();
+        for _ in 0..5 {
+            let StepOutcome::Unknown { .. } = outcome else {
+                break;
+            };
+            // Ambiguous: apply again, as the runner does after looking by marker; without an
+            // observation the provider looks for the group itself.
+            outcome = self.provider.apply(step.clone()).await.unwrap();
+        }
+        let (mut observed, wait) = match outcome {
             StepOutcome::Done { observed } => return Ok(observed),
             StepOutcome::Failed { failure, .. } => return Err(failure),
             StepOutcome::InFlight { observed, wait } => (observed, wait),
+            StepOutcome::Unknown { error } => panic!("{address}: ambiguous five times: {error}"),
         };
         let id = observed
             .object()

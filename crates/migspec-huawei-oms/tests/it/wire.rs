@@ -37,6 +37,7 @@ fn create_step(name: &str) -> Step {
         location: serde_json::json!({"region": "cn-north-4", "project_id": PROJECT}),
         desired: Some(desired(document(name, "running"))),
         idempotency_key: "create".into(),
+        observed: None,
     }
 }
 
@@ -142,6 +143,13 @@ async fn an_ambiguous_create_looks_for_its_marker_before_creating_again() {
         .await;
     let provider = provider(&server).await;
     let outcome = provider.apply(create_step("media-archive")).await.unwrap();
+    // Ambiguous: reported as such; the provider does not look or retry on its own.
+    assert!(
+        matches!(&outcome, StepOutcome::Unknown { error } if error.is_retryable()),
+        "{outcome:?}"
+    );
+    // Applied again (the runner's re-apply), the listing shows the group.
+    let outcome = provider.apply(create_step("media-archive")).await.unwrap();
     // Status 1 is already running, which is what the create waits for.
     let StepOutcome::Done { observed } = outcome else {
         panic!("{outcome:?}")
@@ -185,6 +193,11 @@ async fn an_ambiguous_create_that_did_not_happen_is_made_again() {
     let provider = provider(&server).await;
     let outcome = provider.apply(create_step("media-archive")).await.unwrap();
     assert!(
+        matches!(outcome, StepOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
+    let outcome = provider.apply(create_step("media-archive")).await.unwrap();
+    assert!(
         matches!(outcome, StepOutcome::InFlight { .. }),
         "{outcome:?}"
     );
@@ -196,7 +209,7 @@ async fn an_ambiguous_create_that_did_not_happen_is_made_again() {
         .count();
     assert_eq!(
         lists, 2,
-        "one look before the first create, one after the 503"
+        "one look before each create (the second application follows the 503)"
     );
 }
 

@@ -193,6 +193,7 @@ async fn refusal_by_status_names_the_current_status() {
             location: location(&document),
             desired: Some(crate::support::desired(&document)),
             idempotency_key: "k".into(),
+            observed: None,
         })
         .await
         .unwrap();
@@ -224,6 +225,7 @@ async fn unknown_jobs_are_missing_and_steps_on_them_fail() {
             location: location(&document),
             desired: Some(crate::support::desired(&document)),
             idempotency_key: "k".into(),
+            observed: None,
         })
         .await
         .unwrap();
@@ -339,7 +341,7 @@ async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
     // answer: the client cannot know whether they took effect.
     let faults = FaultConfig {
         // With this seed both creates are processed and their answers lost.
-        seed: Some(6),
+        seed: Some(5),
         drop_response_rate: 0.25,
         ..FaultConfig::default()
     };

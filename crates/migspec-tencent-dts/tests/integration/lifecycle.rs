@@ -585,6 +585,7 @@ async fn lifecycle_2021_complete_sends_the_complete_mode() {
                 location: location(&completed),
                 desired: Some(crate::support::desired(&completed)),
                 idempotency_key: format!("{name}-complete"),
+                observed: None,
             })
             .await
             .unwrap();

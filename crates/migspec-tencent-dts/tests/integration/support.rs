@@ -248,13 +248,19 @@ impl Harness {
                 location: location.clone(),
                 desired: document.map(desired),
                 idempotency_key: format!("{address}-{}", action.kind.verb()),
+                observed: None,
             };
             let outcome = self.provider.apply(step).await.unwrap();
+            if matches!(outcome, StepOutcome::Unknown { .. }) {
+                // Ambiguous: apply again; without an observation the provider looks by tag.
+                continue;
+            }
             if let Some(object) = outcome_observed(&outcome).object() {
                 *remote_id = Some(object.id.clone());
             }
             let wait = match &outcome {
                 StepOutcome::Done { .. } | StepOutcome::Failed { .. } => return outcome,
+                StepOutcome::Unknown { .. } => continue,
                 StepOutcome::InFlight { wait, .. } => wait.clone(),
             };
             // Poll until the wait is satisfied, moving the emulator's clock.
@@ -363,8 +369,14 @@ pub(crate) fn outcome_observed(outcome: &StepOutcome) -> &Observed {
         StepOutcome::Done { observed }
         | StepOutcome::InFlight { observed, .. }
         | StepOutcome::Failed { observed, .. } => observed,
+        StepOutcome::Unknown { .. } => &UNKNOWN,
     }
 }
+
+/// What an ambiguous outcome observed: nothing.
+static UNKNOWN: Observed = Observed::Missing {
+    address: Address(String::new()),
+};
 
 /// Requests the emulator answered for one action.
 pub(crate) fn count(stats: &Value, version: &str, action: &str, outcome: &str) -> u64 {

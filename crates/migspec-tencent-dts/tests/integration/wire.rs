@@ -191,6 +191,7 @@ async fn errors_sent_with_http_200_are_errors_with_the_clouds_code_and_request_i
             location: crate::support::location(&document),
             desired: Some(desired(&document)),
             idempotency_key: "k".into(),
+            observed: None,
         })
         .await
         .unwrap();
@@ -288,7 +289,7 @@ async fn internal_errors_then_success_and_persistent_ones_are_internal_errors() 
 }
 
 #[tokio::test]
-async fn an_ambiguous_create_looks_for_the_job_by_tag_before_trying_again() {
+async fn an_ambiguous_create_is_unknown_and_the_next_application_finds_the_job_by_tag() {
     let server = MockServer::start().await;
     // The pre-create search finds nothing; the search after the ambiguous failure finds the job.
     Mock::given(action("DescribeMigrateJobs"))
@@ -309,17 +310,23 @@ async fn an_ambiguous_create_looks_for_the_job_by_tag_before_trying_again() {
         .await;
     let (provider, _) = provider_for(&server, None);
     let document = doc_2018("orders", "configured");
-    let outcome = provider
-        .apply(Step {
-            address: Address("orders".into()),
-            action: Action::new(ActionKind::Create, "test"),
-            remote_id: None,
-            location: crate::support::location(&document),
-            desired: Some(desired(&document)),
-            idempotency_key: "k".into(),
-        })
-        .await
-        .unwrap();
+    let step = Step {
+        address: Address("orders".into()),
+        action: Action::new(ActionKind::Create, "test"),
+        remote_id: None,
+        location: crate::support::location(&document),
+        desired: Some(desired(&document)),
+        idempotency_key: "k".into(),
+        observed: None,
+    };
+    // The ambiguous failure is reported as such, not retried by the provider.
+    let outcome = provider.apply(step.clone()).await.unwrap();
+    assert!(
+        matches!(&outcome, StepOutcome::Unknown { error } if error.is_retryable()),
+        "{outcome:?}"
+    );
+    // Applied again (as the runner does after its re-observation), the job is found by tag.
+    let outcome = provider.apply(step).await.unwrap();
     let StepOutcome::Done { observed } = outcome else {
         panic!("{outcome:?}");
     };
@@ -427,6 +434,7 @@ async fn a_status_conflict_is_checked_against_a_fresh_observation() {
         location: crate::support::location(&document),
         desired: Some(desired(&document)),
         idempotency_key: "k".into(),
+        observed: None,
     };
     let outcome = provider.apply(step.clone()).await.unwrap();
     assert!(
