@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod man;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -16,6 +18,8 @@ fn main() -> ExitCode {
         ["bench"] => bench::validate(),
         ["bench", "safety"] => bench::safety(),
         ["bench", "state"] => bench::state(),
+        ["man"] => man::write(None),
+        ["man", dir] => man::write(Some(dir)),
         ["help" | "--help" | "-h"] | [] => {
             say(HELP);
             Ok(())
@@ -44,7 +48,9 @@ const HELP: &str = "cargo xtask <command>
   bench state        apply 1,200 objects through the engine with a scripted provider, timing
                      the state's writes: the incremental log against the whole-file rewrite
                      (MIGSPEC_BENCH_OBJECTS overrides the count; JSON in
-                     target/bench-state.json)";
+                     target/bench-state.json)
+  man [DIR]          write the man pages (migspec.1, migspec-apply.1, …) into DIR
+                     (default target/man); read one with `man -l target/man/migspec.1`";
 
 #[expect(clippy::print_stderr, reason = "xtask talks to the developer")]
 fn say(text: &str) {

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Turn version-controlled YAML migration specs into Tencent DTS and Huawei OMS migration jobs.
 #[derive(Debug, Parser)]
-#[command(name = "migspec", version, about, max_term_width = 100)]
+#[command(name = "migspec", version = env!("MIGSPEC_VERSION_LINE"), about, max_term_width = 100)]
 pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -35,6 +35,81 @@ pub(crate) enum Command {
     State(StateCommand),
     /// Serve a local emulator of the Tencent DTS and Huawei OMS APIs
     Emulator(migspec_emulator::cli::Args),
+    /// Plan safe deletes of every selected job (stop/pause first), confirm, and apply them
+    Destroy(DestroyArgs),
+    /// Print the version and the commit it was built from
+    Version(VersionArgs),
+    /// Print a shell completion script (e.g. `migspec completions bash > /etc/bash_completion.d/migspec`)
+    Completions(CompletionsArgs),
+    /// Write the man pages (`cargo xtask man` runs this)
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// Arguments of `migspec destroy`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DestroyArgs {
+    /// Spec files or directories (their addresses, and the recorded ones whose spec lived
+    /// there), or one saved destroy plan (from `destroy --out`)
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) workspace: WorkspaceArgs,
+    /// Only addresses matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) only: Vec<String>,
+    /// Leave out addresses matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+    /// Only specs whose `metadata.labels` match: `key=value`, `key!=value` or `key`
+    /// (repeatable; all must hold)
+    #[arg(short = 'l', long = "selector", value_name = "LABEL")]
+    pub(crate) labels: Vec<String>,
+    /// Delete without asking for confirmation (CI)
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// Save the destroy plan instead of applying it; `migspec apply FILE` applies exactly it
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Provider calls in progress at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    /// Output format of the plan
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+}
+
+/// Arguments of `migspec version`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VersionArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub(crate) format: DataFormat,
+}
+
+/// Arguments of `migspec completions`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// Arguments of `migspec man`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManArgs {
+    /// The directory to write `migspec.1` and one page per subcommand into
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+/// Output formats of commands that print data (`status`, `state list`, `version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DataFormat {
+    /// Aligned columns with a header row, for people
+    Table,
+    /// One JSON document on stdout
+    Json,
 }
 
 /// Where the state and settings are, and which cloud to talk to.
@@ -80,6 +155,9 @@ pub(crate) struct SelectionArgs {
     /// re-create that overwrites target data (repeatable)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) replace: Vec<String>,
+    /// Converge to the specs, or destroy (set by `migspec destroy`, and by a saved plan)
+    #[arg(skip)]
+    pub(crate) mode: migspec_runner::plan::PlanMode,
 }
 
 /// Arguments of `migspec plan`.
@@ -145,8 +223,11 @@ pub(crate) struct StatusArgs {
     /// Only addresses matching this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub(crate) only: Vec<String>,
-    /// Print JSON instead of a table
-    #[arg(long)]
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub(crate) format: DataFormat,
+    /// The same as `--format json` (kept for scripts written before `--format`)
+    #[arg(long, hide = true, conflicts_with = "format")]
     pub(crate) json: bool,
 }
 
@@ -205,6 +286,9 @@ pub(crate) struct StateMoveArgs {
 pub(crate) struct StateArgs {
     #[command(flatten)]
     pub(crate) workspace: WorkspaceArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub(crate) format: DataFormat,
 }
 
 /// Arguments of `migspec state show|rm`.

@@ -34,6 +34,10 @@ fn main() -> std::process::ExitCode {
         Command::Status(args) => commands::state::status(&args),
         Command::Import(args) => commands::state::import(&args),
         Command::State(command) => commands::state::state(&command),
+        Command::Destroy(args) => commands::destroy::run(&args),
+        Command::Version(args) => commands::meta::version(&args),
+        Command::Completions(args) => commands::meta::completions(&args),
+        Command::Man(args) => commands::meta::man(&args),
         Command::Emulator(args) => match migspec_emulator::cli::run(args) {
             Ok(()) => ExitStatus::Success,
             Err(error) => {

@@ -19,9 +19,10 @@ use migspec_spec::secret::Secret;
 #[serde(transparent)]
 pub struct Address(pub String);
 
+// `pad`, not `write_str`: tables and plans align addresses with `{:<width}`.
 impl std::fmt::Display for Address {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(&self.0)
+        formatter.pad(&self.0)
     }
 }
 
@@ -34,7 +35,7 @@ pub struct RemoteId(pub String);
 
 impl std::fmt::Display for RemoteId {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(&self.0)
+        formatter.pad(&self.0)
     }
 }
 
@@ -575,6 +576,13 @@ mod secret_map {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_and_ids_honour_width_and_alignment() {
+        assert_eq!(format!("[{:<6}]", Address("ab".into())), "[ab    ]");
+        assert_eq!(format!("[{:>5}]", RemoteId("x".into())), "[    x]");
+        assert_eq!(format!("[{:<1}]", Address("long".into())), "[long]");
+    }
 
     #[test]
     fn outcomes_round_trip_as_json() {

@@ -68,6 +68,30 @@ pub struct Binding {
     /// `-l` label selectors of the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// What the plan converges to: the specs, or nothing (`migspec destroy`). `apply
+    /// plan.json` plans again in the same mode.
+    #[serde(default, skip_serializing_if = "PlanMode::is_converge")]
+    pub mode: PlanMode,
+}
+
+/// What a plan moves its addresses towards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanMode {
+    /// The specs (`plan`, `apply`).
+    #[default]
+    Converge,
+    /// Nothing: every selected remote object is deleted safely, unless its
+    /// `deletionPolicy: orphan` keeps it (`migspec destroy`).
+    Destroy,
+}
+
+impl PlanMode {
+    /// Whether this is the ordinary mode (left out of plan files).
+    #[must_use]
+    pub fn is_converge(&self) -> bool {
+        *self == Self::Converge
+    }
 }
 
 /// What one address was planned from, as hashes (`None`: there was none).
@@ -618,6 +642,7 @@ mod tests {
             prune: false,
             replace: vec![],
             labels: vec![],
+            mode: PlanMode::Converge,
         }
     }
 

@@ -15,6 +15,7 @@ use migspec_provider::{
 use migspec_spec::model::DeletionPolicy;
 
 use crate::RunnerError;
+pub use crate::plan::PlanMode;
 use crate::plan::{
     AddressBinding, Binding, Blocked, Change, Drift, Forget, Plan, Source, Warning, fingerprint,
 };
@@ -42,6 +43,8 @@ pub struct Selection {
     /// `-l` label selectors: every one must hold for a spec's `metadata.labels`. A recorded
     /// address without a spec has no labels, so a run with selectors leaves it alone.
     labels: Vec<LabelSelector>,
+    /// Converge to the specs, or destroy what they (and the state) name.
+    pub mode: PlanMode,
 }
 
 /// One `-l` selector: `key=value`, `key!=value` or `key` (the label is set).
@@ -140,7 +143,15 @@ impl Selection {
             replace: BTreeSet::new(),
             scope: Scope::default(),
             labels: Vec::new(),
+            mode: PlanMode::Converge,
         })
+    }
+
+    /// The same selection, in this mode (`migspec destroy`: [`PlanMode::Destroy`]).
+    #[must_use]
+    pub fn with_mode(mut self, mode: PlanMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// The same selection, keeping only specs whose labels satisfy every selector.
@@ -309,6 +320,9 @@ pub async fn plan(
                 reason: message.clone(),
                 help: "one remote object belongs to at most one address: remove the wrong record with `migspec state rm ADDRESS` (the remote job is untouched), or rename with `migspec state mv OLD NEW`".to_owned(),
             }),
+            None if selection.mode == PlanMode::Destroy => {
+                destroy_subject(providers, &state, &specs, subject, observation)
+            }
             None => plan_subject(providers, &state, &specs, selection, subject, observation),
         };
         match planning {
@@ -317,8 +331,12 @@ pub async fn plan(
             Planning::Blocked(entry) => blocked.push(entry),
         }
     }
-    let mut warnings = rename_hints(&state, &specs, &changes, &forget);
-    warnings.extend(unmarked(&specs, &changes, &observed));
+    // A destroy creates nothing, so rename and marker hints (about creates) do not apply.
+    let mut warnings = Vec::new();
+    if selection.mode == PlanMode::Converge {
+        warnings = rename_hints(&state, &specs, &changes, &forget);
+        warnings.extend(unmarked(&specs, &changes, &observed));
+    }
     let bindings: BTreeMap<Address, AddressBinding> = subjects
         .iter()
         .map(|subject| {
@@ -357,8 +375,16 @@ pub async fn plan(
             .iter()
             .map(LabelSelector::describe)
             .collect(),
+        mode: selection.mode,
     };
     let plan = Plan::new(binding, changes, drift).with_outside(forget, blocked, warnings);
+    if selection.mode == PlanMode::Destroy {
+        // The engine acts on a destroyed address as on an orphan: with no spec, a step never
+        // plans its way back towards one (no recovery, no adoption), and a deleted or
+        // vanished object's record is dropped. The bindings above still hold the specs'
+        // hashes, so a saved destroy plan goes stale when a spec changes.
+        specs.specs.clear();
+    }
     Ok(Planned {
         plan,
         specs,
@@ -518,6 +544,74 @@ fn plan_subject(
             line: spec.line,
         }),
     })
+}
+
+/// Plans one address for `migspec destroy`: the provider's safe delete (stop, pause or
+/// isolate first, as for a pruned orphan), or a forget when `deletionPolicy: orphan` (the
+/// spec's, else the recorded one) keeps the job.
+fn destroy_subject(
+    providers: &Providers,
+    state: &State,
+    specs: &SpecSet,
+    subject: &Subject<'_>,
+    observation: &Observed,
+) -> Planning {
+    let spec = specs.specs.get(&subject.address);
+    let remote_id = observation.object().map(|object| object.id.clone());
+    let policy = spec.and_then(|spec| spec.deletion_policy).or_else(|| {
+        subject
+            .recorded
+            .and_then(|resource| resource.deletion_policy)
+    });
+    let change = |actions: Vec<Action>| {
+        Planning::Change(Change {
+            address: subject.address.clone(),
+            kind: subject.kind.clone(),
+            remote_id: remote_id.clone(),
+            phase: observation.object().map(|object| object.phase),
+            actions,
+            source: spec.map(|spec| Source {
+                file: crate::scope::project_relative(&spec.file),
+                line: spec.line,
+            }),
+        })
+    };
+    if policy == Some(DeletionPolicy::Orphan) {
+        if subject.recorded.is_none() && remote_id.is_none() {
+            return change(Vec::new());
+        }
+        let file = subject.recorded.and_then(|resource| resource.file.clone());
+        return Planning::Forget(Forget {
+            address: subject.address.clone(),
+            kind: subject.kind.clone(),
+            remote_id,
+            reason: "destroy: `lifecycle.deletionPolicy: orphan` wins: migspec forgets the address and the job stays in place (not deleted)".to_owned(),
+            file,
+        });
+    }
+    let provider = providers.get(subject.provider);
+    let request = PlanRequest {
+        address: subject.address.clone(),
+        desired: None,
+        observed: observation.clone(),
+        recorded: recorded(subject.recorded, spec, &state.salt, observation).request,
+        delete_orphan: true,
+    };
+    match provider.plan(&request) {
+        Ok(mut actions) => {
+            for action in &mut actions {
+                action.reason = format!("destroy: {}", action.reason);
+            }
+            change(actions)
+        }
+        Err(error) => Planning::Blocked(Blocked {
+            address: subject.address.clone(),
+            kind: subject.kind.clone(),
+            remote_id,
+            reason: error.message,
+            help: "fix what the reason says (or wait for the job to reach a state it can be deleted from), then run `migspec destroy` again".to_owned(),
+        }),
+    }
 }
 
 /// `--replace`: the provider's own re-create when its plan already is one (it carries the

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use migspec_runner::engine::{self, ApplyOptions, Outcome, Reporter, WaitLevel};
+use migspec_runner::plan::PlanMode;
 use migspec_runner::state::{AppliedPlan, LockInfo};
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +19,7 @@ use crate::view::{self, progress};
 /// The saved plan file among the arguments, if that is what was given: one file whose
 /// content is a plan document (any name: `plan.json`, `tfplan`, `migspec.plan`). A YAML
 /// spec never starts with `{`, so the first non-blank byte decides before anything parses.
-fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
+pub(crate) fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
     use std::io::Read;
     let [path] = paths else {
         return None;
@@ -66,6 +67,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
                 prune: saved.binding.prune,
                 replace: saved.binding.replace.iter().map(|a| a.0.clone()).collect(),
                 labels: saved.binding.labels.clone(),
+                mode: saved.binding.mode,
             };
             let mut fresh = prepare(&paths, workspace, &selection).await?;
             if let Some(applied) = fresh
@@ -139,7 +141,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     // A saved plan was reviewed when it was made (and is applied only if it still holds):
     // applying it asks nothing more.
     if has_changes && !args.auto_approve && !from_saved_plan {
-        confirm()?;
+        confirm(planned.plan.binding.mode)?;
     }
 
     let cancel = CancellationToken::new();
@@ -223,17 +225,24 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
 }
 
 /// Asks for `yes` on a terminal; without one, `--auto-approve` is required.
-fn confirm() -> Result<(), Stopped> {
+fn confirm(mode: PlanMode) -> Result<(), Stopped> {
+    let (verb, question) = match mode {
+        PlanMode::Converge => ("apply", "Do you want to apply this plan?"),
+        PlanMode::Destroy => (
+            "destroy",
+            "Do you really want to delete these jobs? Their migrations stop for good.",
+        ),
+    };
     if !std::io::stdin().is_terminal() {
-        return Err(fail(
-            "no terminal to confirm the apply: review the plan above and pass --auto-approve (CI), or run in a terminal",
-        ));
+        return Err(fail(&format!(
+            "no terminal to confirm the {verb}: review the plan above and pass --auto-approve (CI), or run in a terminal"
+        )));
     }
-    view::err("Do you want to apply this plan? Only \"yes\" is accepted.");
-    view::err_inline("Enter \"yes\" to apply: ");
+    view::err(&format!("{question} Only \"yes\" is accepted."));
+    view::err_inline(&format!("Enter \"yes\" to {verb}: "));
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-        return Err(fail("apply cancelled; nothing was changed"));
+        return Err(fail(&format!("{verb} cancelled; nothing was changed")));
     }
     Ok(())
 }

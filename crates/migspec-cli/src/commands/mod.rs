@@ -1,6 +1,8 @@
 //! The subcommands; each returns the process exit status.
 
 pub(crate) mod apply;
+pub(crate) mod destroy;
+pub(crate) mod meta;
 pub(crate) mod plan;
 pub(crate) mod schema;
 pub(crate) mod state;

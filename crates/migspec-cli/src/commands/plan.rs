@@ -73,7 +73,8 @@ pub(crate) async fn prepare(
         .with_labels(&arguments.labels)
         .map_err(|error| fail(&error.to_string()))?
         .with_paths(paths)
-        .with_replace(&arguments.replace);
+        .with_replace(&arguments.replace)
+        .with_mode(arguments.mode);
     let state = workspace
         .backend
         .read()

@@ -9,10 +9,10 @@ use super::ExitStatus;
 use super::plan::{Stopped, fail, runner_message, runtime};
 use super::workspace::{Settings, Workspace, in_workspace, open_backend, postgres_backend};
 use crate::args::{
-    ImportArgs, MigrateTarget, StateCommand, StateMigrateArgs, StateMoveArgs, StatusArgs,
-    WorkspaceArgs,
+    DataFormat, ImportArgs, MigrateTarget, StateCommand, StateMigrateArgs, StateMoveArgs,
+    StatusArgs, WorkspaceArgs,
 };
-use crate::view::{self, progress};
+use crate::view::{self, progress, table};
 
 pub(crate) fn status(args: &StatusArgs) -> ExitStatus {
     in_workspace(&args.workspace, async |workspace| {
@@ -29,7 +29,7 @@ async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopp
     let observed = planner::observe_state(&workspace.providers, &state, &selection)
         .await
         .map_err(|error| fail(&runner_message(&error)))?;
-    if args.json {
+    if args.json || args.format == DataFormat::Json {
         let rows: Vec<serde_json::Value> = observed
             .iter()
             .map(|(address, observation)| {
@@ -53,22 +53,29 @@ async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopp
         view::out("No recorded jobs (apply some specs first).");
         return Ok(());
     }
+    let rows: Vec<Vec<String>> = observed
+        .iter()
+        .map(|(address, observation)| {
+            vec![
+                address.to_string(),
+                state
+                    .resources
+                    .get(address)
+                    .map_or_else(|| "?".to_owned(), |resource| resource.kind.clone()),
+                observation
+                    .object()
+                    .map_or_else(|| "-".to_owned(), |object| object.id.to_string()),
+                progress::where_is(observation),
+            ]
+        })
+        .collect();
+    view::out(table::render(&["ADDRESS", "KIND", "REMOTE ID", "STATUS"], &rows).trim_end());
+    // Failures after the table, each under its address: a message is too long for a column.
     for (address, observation) in &observed {
-        let kind = state
-            .resources
-            .get(address)
-            .map_or("?", |resource| resource.kind.as_str());
-        let id = observation
-            .object()
-            .map_or_else(|| "-".to_owned(), |object| object.id.to_string());
-        view::out(&format!(
-            "{address:<28} {kind:<24} {id:<38} {}",
-            progress::where_is(observation)
-        ));
         if let Some(failure) = observation.object().and_then(|o| o.failure.as_ref()) {
-            view::out(&format!("    failure: {}", failure.message));
+            view::out(&format!("\n{address} failed: {}", failure.message));
             for detail in &failure.details {
-                view::out(&format!("      {detail}"));
+                view::out(&format!("  {detail}"));
             }
         }
     }
@@ -78,7 +85,7 @@ async fn status_of(args: &StatusArgs, workspace: &Workspace) -> Result<(), Stopp
 pub(crate) fn state(command: &StateCommand) -> ExitStatus {
     let result = runtime().block_on(async {
         match command {
-            StateCommand::List(args) => list(&args.workspace).await,
+            StateCommand::List(args) => list(&args.workspace, args.format).await,
             StateCommand::Show(args) => show(&args.workspace, &args.address).await,
             StateCommand::Rm(args) => remove(&args.workspace, &args.address).await,
             StateCommand::Mv(args) => rename(args).await,
@@ -120,18 +127,51 @@ async fn read(backend: &dyn StateBackend) -> Result<State, Stopped> {
         .map_err(|error| fail(&error.to_string()))
 }
 
-async fn list(args: &WorkspaceArgs) -> Result<(), Stopped> {
+async fn list(args: &WorkspaceArgs, format: DataFormat) -> Result<(), Stopped> {
     let state = read(backend(args)?.as_ref()).await?;
-    for (address, resource) in &state.resources {
-        view::out(&format!(
-            "{address:<28} {:<24} {}",
-            resource.kind,
-            resource
-                .remote_id
-                .as_ref()
-                .map_or_else(|| "(no remote id)".to_owned(), ToString::to_string)
-        ));
+    if format == DataFormat::Json {
+        let rows: Vec<serde_json::Value> = state
+            .resources
+            .iter()
+            .map(|(address, resource)| {
+                serde_json::json!({
+                    "address": address,
+                    "kind": resource.kind,
+                    "remote_id": resource.remote_id,
+                    "location": resource.location,
+                    "file": resource.file,
+                })
+            })
+            .collect();
+        view::out(
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "format_version": "1",
+                "resources": rows,
+            }))
+            .expect("the state list serializes"),
+        );
+        return Ok(());
     }
+    if state.resources.is_empty() {
+        view::out("No recorded addresses (apply or import some specs first).");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = state
+        .resources
+        .iter()
+        .map(|(address, resource)| {
+            vec![
+                address.to_string(),
+                resource.kind.clone(),
+                resource
+                    .remote_id
+                    .as_ref()
+                    .map_or_else(|| "(none)".to_owned(), ToString::to_string),
+                resource.file.clone().unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    view::out(table::render(&["ADDRESS", "KIND", "REMOTE ID", "SPEC FILE"], &rows).trim_end());
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 pub(crate) mod diagnostics;
 pub(crate) mod plan;
 pub(crate) mod progress;
+pub(crate) mod table;
 
 use std::io::{IsTerminal, Write};
 
