@@ -21,6 +21,8 @@
 pub mod plugin;
 mod provider;
 pub mod rules;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 mod vocabulary;
 

@@ -1,0 +1,421 @@
+//! A deterministic driver: the runner's apply loop reduced to one address at a time, with the
+//! remote's clock moved explicitly instead of sleeping.
+//!
+//! It follows the re-apply protocol of [`Provider`] exactly: each step carries the latest
+//! observation; an in-flight step is polled (one batched read per round) until its wait is
+//! satisfied and then applied again with the poll's observation; an ambiguous create is
+//! re-observed by its marker and applied again. It owns no retries: a provider error ends
+//! the drive, so a test sees every error the provider returns.
+
+use std::time::Duration;
+
+use crate::{
+    Action, ActionKind, Address, DesiredSpec, Failure, InFlight, InFlightTarget, ObserveRequest,
+    ObserveTarget, Observed, PlanError, PlanRequest, Provider, ProviderError, Recorded, RemoteId,
+    Step, StepOutcome, Wait,
+};
+
+/// Why a drive stopped before its address converged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriveError {
+    /// The provider returned an error.
+    #[error("{address}: {error}")]
+    Provider {
+        /// The address driven.
+        address: Address,
+        /// The provider's error.
+        error: ProviderError,
+    },
+    /// The provider could not plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A step failed with the cloud's reason.
+    #[error("{address}: {action} failed: {}", failure.message)]
+    Failed {
+        /// The address.
+        address: Address,
+        /// The verb of the step.
+        action: &'static str,
+        /// The cloud's reason.
+        failure: Failure,
+    },
+    /// A wait was not satisfied within the driver's poll budget.
+    #[error("{address}: {action} still waits for {wait:?} after {polls} polls; last seen {last:?}")]
+    WaitTooLong {
+        /// The address.
+        address: Address,
+        /// The verb of the step.
+        action: &'static str,
+        /// The wait.
+        wait: Wait,
+        /// Polls made.
+        polls: usize,
+        /// The last observation.
+        last: Box<Observed>,
+    },
+    /// The provider answered a step in a way the protocol does not allow.
+    #[error("{address}: {message}")]
+    Protocol {
+        /// The address.
+        address: Address,
+        /// What the provider did.
+        message: String,
+    },
+    /// Planning and applying did not reach an empty plan.
+    #[error("{address}: the plan is still not empty after {rounds} rounds: {remaining:?}")]
+    NotConverged {
+        /// The address.
+        address: Address,
+        /// Plan/apply rounds made.
+        rounds: usize,
+        /// The actions still planned.
+        remaining: Vec<ActionKind>,
+    },
+}
+
+/// One address as the driver tracks it: what the runner's state and last observation hold.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// The address.
+    pub address: Address,
+    /// Its kind.
+    pub kind: String,
+    /// Where its object lives (from the spec for a create, then from observation).
+    pub location: serde_json::Value,
+    /// What a state would remember.
+    pub recorded: Recorded,
+    /// The latest observation.
+    pub observed: Observed,
+}
+
+impl Tracked {
+    /// An address not yet observed, located by its spec.
+    ///
+    /// # Errors
+    ///
+    /// When the provider cannot locate the spec.
+    pub fn new(provider: &dyn Provider, desired: &DesiredSpec) -> Result<Self, ProviderError> {
+        Ok(Self {
+            address: desired.address.clone(),
+            kind: desired.kind.clone(),
+            location: provider.location(desired)?,
+            recorded: Recorded::default(),
+            observed: Observed::Missing {
+                address: desired.address.clone(),
+            },
+        })
+    }
+
+    /// The remote id the state holds.
+    #[must_use]
+    pub fn remote_id(&self) -> Option<&RemoteId> {
+        self.recorded.remote_id.as_ref()
+    }
+
+    /// Takes in an observation the way the runner's state does: the id and location of a
+    /// present object are recorded.
+    fn see(&mut self, observed: Observed) {
+        if let Some(object) = observed.object() {
+            self.recorded.remote_id = Some(object.id.clone());
+            self.location = object.location.clone();
+            self.recorded.location = object.location.clone();
+        }
+        self.observed = observed;
+    }
+
+    fn target(&self) -> ObserveTarget {
+        ObserveTarget {
+            address: self.address.clone(),
+            kind: self.kind.clone(),
+            remote_id: self.recorded.remote_id.clone(),
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// Drives addresses through a provider. `advance` moves the remote's clock (an emulator's
+/// manual clock); the driver calls it before every poll with the wait's `poll_after`.
+pub struct Driver<'a> {
+    provider: &'a dyn Provider,
+    advance: Box<dyn Fn(Duration) + Send + Sync + 'a>,
+    max_polls: usize,
+    max_rounds: usize,
+}
+
+impl<'a> Driver<'a> {
+    /// A driver for `provider`, moving time with `advance`.
+    pub fn new(provider: &'a dyn Provider, advance: impl Fn(Duration) + Send + Sync + 'a) -> Self {
+        Self {
+            provider,
+            advance: Box::new(advance),
+            max_polls: 400,
+            max_rounds: 6,
+        }
+    }
+
+    /// The provider driven.
+    #[must_use]
+    pub fn provider(&self) -> &'a dyn Provider {
+        self.provider
+    }
+
+    /// Observes the addresses in one batch and records what was seen.
+    ///
+    /// # Errors
+    ///
+    /// The provider's error.
+    pub async fn observe(&self, tracked: &mut [&mut Tracked]) -> Result<(), DriveError> {
+        let targets = tracked.iter().map(|one| one.target()).collect();
+        let observed = self
+            .provider
+            .observe(ObserveRequest { targets })
+            .await
+            .map_err(|error| DriveError::Provider {
+                address: tracked
+                    .first()
+                    .map_or_else(|| Address(String::new()), |one| one.address.clone()),
+                error,
+            })?;
+        for one in tracked.iter_mut() {
+            let Some(seen) = observed.iter().find(|seen| seen.address() == &one.address) else {
+                return Err(DriveError::Protocol {
+                    address: one.address.clone(),
+                    message: "observe answered without this address".to_owned(),
+                });
+            };
+            one.see(seen.clone());
+        }
+        Ok(())
+    }
+
+    /// Plans one address from a fresh observation.
+    ///
+    /// # Errors
+    ///
+    /// The provider's error, or its plan error.
+    pub async fn plan(
+        &self,
+        desired: Option<&DesiredSpec>,
+        tracked: &mut Tracked,
+        delete_orphan: bool,
+    ) -> Result<Vec<Action>, DriveError> {
+        self.observe(&mut [&mut *tracked]).await?;
+        Ok(self.provider.plan(&PlanRequest {
+            address: tracked.address.clone(),
+            desired: desired.cloned(),
+            observed: tracked.observed.clone(),
+            recorded: tracked.recorded.clone(),
+            delete_orphan,
+        })?)
+    }
+
+    /// Applies one action to its end: in-flight steps are polled and applied again, ambiguous
+    /// creates re-observed by marker. Returns the final outcome (`Done` or `Failed`).
+    ///
+    /// # Errors
+    ///
+    /// The provider's error, a wait that takes too long, or a protocol violation.
+    pub async fn step(
+        &self,
+        desired: Option<&DesiredSpec>,
+        tracked: &mut Tracked,
+        action: &Action,
+    ) -> Result<StepOutcome, DriveError> {
+        let verb = action.kind.verb();
+        for _attempt in 0..self.max_rounds * 4 {
+            let outcome = self.apply_once(desired, tracked, action).await?;
+            match outcome {
+                StepOutcome::Done { observed } => {
+                    tracked.see(observed.clone());
+                    return Ok(StepOutcome::Done { observed });
+                }
+                StepOutcome::Failed { observed, failure } => {
+                    tracked.see(observed.clone());
+                    return Ok(StepOutcome::Failed { observed, failure });
+                }
+                StepOutcome::Unknown { .. } => {
+                    // An ambiguous create: look for the object by its marker, as the runner
+                    // does, and apply again with what was found.
+                    tracked.recorded.remote_id = None;
+                    self.observe(&mut [&mut *tracked]).await?;
+                }
+                StepOutcome::InFlight { observed, wait } => {
+                    tracked.see(observed);
+                    if let Some(failure) = self.wait(tracked, verb, &wait).await? {
+                        return Ok(StepOutcome::Failed {
+                            observed: tracked.observed.clone(),
+                            failure,
+                        });
+                    }
+                }
+            }
+        }
+        Err(DriveError::Protocol {
+            address: tracked.address.clone(),
+            message: format!("{verb} was never answered done or failed"),
+        })
+    }
+
+    /// One `apply` call with the latest observation.
+    ///
+    /// # Errors
+    ///
+    /// The provider's error.
+    pub async fn apply_once(
+        &self,
+        desired: Option<&DesiredSpec>,
+        tracked: &Tracked,
+        action: &Action,
+    ) -> Result<StepOutcome, DriveError> {
+        let step = Step {
+            address: tracked.address.clone(),
+            action: action.clone(),
+            remote_id: tracked.recorded.remote_id.clone(),
+            location: tracked.location.clone(),
+            desired: desired.cloned(),
+            idempotency_key: format!("{}-{}", tracked.address, action.kind.verb()),
+            observed: Some(tracked.observed.clone()),
+        };
+        self.provider
+            .apply(step)
+            .await
+            .map_err(|error| DriveError::Provider {
+                address: tracked.address.clone(),
+                error,
+            })
+    }
+
+    /// Polls until `wait` is satisfied (`None`) or fails (`Some(failure)`).
+    async fn wait(
+        &self,
+        tracked: &mut Tracked,
+        verb: &'static str,
+        wait: &Wait,
+    ) -> Result<Option<Failure>, DriveError> {
+        for _poll in 0..self.max_polls {
+            (self.advance)(wait.poll_after.max(Duration::from_millis(10)));
+            let Some(remote_id) = tracked.recorded.remote_id.clone() else {
+                // In flight without an id (a create that is still being found): observe.
+                self.observe(&mut [&mut *tracked]).await?;
+                continue;
+            };
+            let polled = self
+                .provider
+                .poll(vec![InFlightTarget {
+                    object: InFlight {
+                        address: tracked.address.clone(),
+                        remote_id,
+                    },
+                    kind: tracked.kind.clone(),
+                    location: tracked.location.clone(),
+                }])
+                .await
+                .map_err(|error| DriveError::Provider {
+                    address: tracked.address.clone(),
+                    error,
+                })?;
+            let Some(seen) = polled
+                .into_iter()
+                .find(|seen| seen.address() == &tracked.address)
+            else {
+                return Err(DriveError::Protocol {
+                    address: tracked.address.clone(),
+                    message: "poll answered without this address".to_owned(),
+                });
+            };
+            match seen.object() {
+                None if wait.until_missing => {
+                    tracked.observed = seen;
+                    return Ok(None);
+                }
+                None => {
+                    return Err(DriveError::Protocol {
+                        address: tracked.address.clone(),
+                        message: format!("the object disappeared while {verb} waited"),
+                    });
+                }
+                Some(object) if wait.fail_on.contains(&object.phase) => {
+                    let failure = object.failure.clone().unwrap_or_else(|| Failure {
+                        code: None,
+                        message: format!("reached {:?} ({})", object.phase, object.raw_status),
+                        details: Vec::new(),
+                    });
+                    tracked.see(seen);
+                    return Ok(Some(failure));
+                }
+                Some(object) if wait.until.contains(&object.phase) => {
+                    tracked.see(seen);
+                    return Ok(None);
+                }
+                Some(_) => tracked.see(seen),
+            }
+        }
+        Err(DriveError::WaitTooLong {
+            address: tracked.address.clone(),
+            action: verb,
+            wait: wait.clone(),
+            polls: self.max_polls,
+            last: Box::new(tracked.observed.clone()),
+        })
+    }
+
+    /// Plans and applies until the plan is empty; returns every action applied, in order.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::step`]; a failed step; a plan that never empties.
+    pub async fn converge(
+        &self,
+        desired: &DesiredSpec,
+        tracked: &mut Tracked,
+    ) -> Result<Vec<ActionKind>, DriveError> {
+        self.drive(Some(desired), tracked, false).await
+    }
+
+    /// Drives an address whose spec left the set, deleting its object (`--prune`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::converge`].
+    pub async fn remove(&self, tracked: &mut Tracked) -> Result<Vec<ActionKind>, DriveError> {
+        self.drive(None, tracked, true).await
+    }
+
+    async fn drive(
+        &self,
+        desired: Option<&DesiredSpec>,
+        tracked: &mut Tracked,
+        delete_orphan: bool,
+    ) -> Result<Vec<ActionKind>, DriveError> {
+        let mut applied = Vec::new();
+        for _round in 0..self.max_rounds {
+            let actions = self.plan(desired, tracked, delete_orphan).await?;
+            if actions.is_empty() {
+                return Ok(applied);
+            }
+            for action in &actions {
+                let outcome = self.step(desired, tracked, action).await?;
+                applied.push(action.kind);
+                if let StepOutcome::Failed { failure, .. } = outcome {
+                    return Err(DriveError::Failed {
+                        address: tracked.address.clone(),
+                        action: action.kind.verb(),
+                        failure,
+                    });
+                }
+            }
+        }
+        let remaining = self
+            .plan(desired, tracked, delete_orphan)
+            .await?
+            .iter()
+            .map(|action| action.kind)
+            .collect();
+        Err(DriveError::NotConverged {
+            address: tracked.address.clone(),
+            rounds: self.max_rounds,
+            remaining,
+        })
+    }
+}
