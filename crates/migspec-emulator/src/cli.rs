@@ -10,6 +10,7 @@ use crate::config::{
     HuaweiCredential, TencentCredential,
 };
 use crate::error::EmulatorError;
+use crate::faults::{ActionFaults, FaultConfig, Latency};
 
 /// Arguments of `migspec emulator`.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,6 +46,130 @@ pub struct Args {
     /// Multiply every phase duration by X (e.g. 60 for a slow, realistic demo)
     #[arg(long, value_name = "X")]
     pub time_scale: Option<f64>,
+
+    /// Request fault injection (overrides the config file's `faults:` values)
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Request fault flags of `migspec emulator`; each overrides the config file's value.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Fault injection")]
+pub struct FaultArgs {
+    /// Seed of the random faults: the same seed and requests meet the same faults
+    #[arg(long, value_name = "N")]
+    pub fault_seed: Option<u64>,
+
+    /// Probability (0..=1) of an InternalError / HTTP 500 answer before processing
+    #[arg(long, value_name = "P", value_parser = parse_rate)]
+    pub internal_error_rate: Option<f64>,
+
+    /// Probability (0..=1) of a throttled answer before processing, whatever the rate limit
+    #[arg(long, value_name = "P", value_parser = parse_rate)]
+    pub throttle_rate: Option<f64>,
+
+    /// Probability (0..=1) that the connection closes without an answer, before processing
+    #[arg(long, value_name = "P", value_parser = parse_rate)]
+    pub drop_connection_rate: Option<f64>,
+
+    /// Probability (0..=1) that the request is processed and then the connection closes
+    /// without an answer (the client cannot know whether it took effect)
+    #[arg(long, value_name = "P", value_parser = parse_rate)]
+    pub drop_response_rate: Option<f64>,
+
+    /// Delay added to every API answer: 20ms, a uniform range 0ms..200ms, or exp:40ms
+    /// (exponential with that mean, capped at ten times it)
+    #[arg(long, value_name = "LATENCY")]
+    pub latency: Option<Latency>,
+
+    /// Faults of one action, e.g. `CreateMigrateJob:drop_response_rate=0.1,latency=50ms`
+    /// (repeatable; `VERSION/ACTION` names one API version)
+    #[arg(long = "action-fault", value_name = "ACTION:KEY=VALUE,...", value_parser = parse_action_fault)]
+    pub action_faults: Vec<(String, ActionFaults)>,
+}
+
+impl FaultArgs {
+    /// Puts the flags given over `faults`.
+    fn apply(&self, faults: &mut FaultConfig) {
+        if let Some(seed) = self.fault_seed {
+            faults.seed = Some(seed);
+        }
+        for (flag, target) in [
+            (self.internal_error_rate, &mut faults.internal_error_rate),
+            (self.throttle_rate, &mut faults.throttle_rate),
+            (self.drop_connection_rate, &mut faults.drop_connection_rate),
+            (self.drop_response_rate, &mut faults.drop_response_rate),
+        ] {
+            if let Some(rate) = flag {
+                *target = rate;
+            }
+        }
+        if let Some(latency) = self.latency {
+            faults.latency = latency;
+        }
+        for (action, own) in &self.action_faults {
+            let entry = faults.actions.entry(action.clone()).or_default();
+            let ActionFaults {
+                internal_error_rate,
+                throttle_rate,
+                drop_connection_rate,
+                drop_response_rate,
+                latency,
+            } = own.clone();
+            entry.internal_error_rate = internal_error_rate.or(entry.internal_error_rate);
+            entry.throttle_rate = throttle_rate.or(entry.throttle_rate);
+            entry.drop_connection_rate = drop_connection_rate.or(entry.drop_connection_rate);
+            entry.drop_response_rate = drop_response_rate.or(entry.drop_response_rate);
+            entry.latency = latency.or(entry.latency);
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number; give a probability such as 0.1"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "`{text}` is not a probability; give a number from 0 to 1 (0.1 = 10 %)"
+        ))
+    }
+}
+
+fn parse_action_fault(text: &str) -> Result<(String, ActionFaults), String> {
+    let (action, settings) = text.split_once(':').ok_or_else(|| {
+        format!("`{text}` names no action; write ACTION:KEY=VALUE,… e.g. StartMigrateJob:internal_error_rate=0.5")
+    })?;
+    let action = action.trim();
+    if action.is_empty() {
+        return Err(format!("`{text}` has an empty action name"));
+    }
+    let mut own = ActionFaults::default();
+    for setting in settings.split(',').filter(|s| !s.trim().is_empty()) {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("`{setting}` in `{text}` is not KEY=VALUE"))?;
+        let value = value.trim();
+        match key.trim() {
+            "internal_error_rate" => own.internal_error_rate = Some(parse_rate(value)?),
+            "throttle_rate" => own.throttle_rate = Some(parse_rate(value)?),
+            "drop_connection_rate" => own.drop_connection_rate = Some(parse_rate(value)?),
+            "drop_response_rate" => own.drop_response_rate = Some(parse_rate(value)?),
+            "latency" => own.latency = Some(value.parse()?),
+            other => {
+                return Err(format!(
+                    "unknown fault `{other}` in `{text}`; use internal_error_rate, throttle_rate, drop_connection_rate, drop_response_rate or latency"
+                ));
+            }
+        }
+    }
+    if own == ActionFaults::default() {
+        return Err(format!("`{text}` sets no fault for {action}"));
+    }
+    Ok((action.to_owned(), own))
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
@@ -105,6 +230,7 @@ impl Args {
         if let Some(scale) = self.time_scale {
             config.time_scale = scale;
         }
+        self.faults.apply(&mut config.faults);
         config.state_dir.clone_from(&self.state_dir);
         Ok((config, defaults))
     }
@@ -121,7 +247,7 @@ fn announce(url: &str, defaults: Defaults) {
         format!("  Tencent DTS: POST {url}/ (X-TC-Version 2018-03-30 or 2021-12-06)"),
         format!("  Huawei OMS:  {url}/v2/{{project_id}}/taskgroups"),
         format!(
-            "  admin:       GET {url}/_emulator/health, GET {url}/_emulator/stats, POST {url}/_emulator/reset"
+            "  admin:       GET {url}/_emulator/health, GET {url}/_emulator/stats, GET|PUT {url}/_emulator/faults, POST {url}/_emulator/reset"
         ),
     ];
     if defaults.tencent {
@@ -217,6 +343,71 @@ mod tests {
         assert_eq!(config.huawei_tokens, vec!["tok".to_owned()]);
         assert!((config.time_scale - 60.0).abs() < f64::EPSILON);
         assert!(!defaults.tencent && !defaults.huawei);
+    }
+
+    #[test]
+    fn fault_flags_override_the_config_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("emulator.yaml");
+        std::fs::write(
+            &path,
+            "faults:\n  internal_error_rate: 0.5\n  drop_response_rate: 0.2\n  actions:\n    StartMigrateJob: {throttle_rate: 0.3}\n",
+        )
+        .expect("write the config");
+        let mut argv: Vec<std::ffi::OsString> = vec!["emulator".into(), "--config".into()];
+        argv.push(path.into_os_string());
+        argv.extend(
+            [
+                "--fault-seed",
+                "9",
+                "--internal-error-rate",
+                "0.1",
+                "--throttle-rate",
+                "0.2",
+                "--latency",
+                "0ms..200ms",
+                "--action-fault",
+                "StartMigrateJob:drop_connection_rate=1,latency=exp:5ms",
+            ]
+            .map(std::ffi::OsString::from),
+        );
+        let command = Command::try_parse_from(argv).expect("valid flags");
+        let faults = command.args.to_config().expect("config").faults;
+        assert_eq!(faults.seed, Some(9));
+        assert!((faults.internal_error_rate - 0.1).abs() < f64::EPSILON);
+        assert!((faults.throttle_rate - 0.2).abs() < f64::EPSILON);
+        assert!(
+            (faults.drop_response_rate - 0.2).abs() < f64::EPSILON,
+            "kept from the file"
+        );
+        assert_eq!(faults.latency.to_string(), "0s..200ms");
+        let start = &faults.actions["StartMigrateJob"];
+        assert_eq!(start.throttle_rate, Some(0.3), "kept from the file");
+        assert_eq!(start.drop_connection_rate, Some(1.0));
+        assert_eq!(
+            start.latency.map(|l| l.to_string()).as_deref(),
+            Some("exp:5ms")
+        );
+    }
+
+    #[test]
+    fn bad_fault_flags_say_what_to_write() {
+        for (flags, expected) in [
+            (vec!["--throttle-rate", "20"], "from 0 to 1"),
+            (vec!["--latency", "soon"], "0ms..200ms"),
+            (
+                vec!["--action-fault", "StartMigrateJob"],
+                "ACTION:KEY=VALUE",
+            ),
+            (
+                vec!["--action-fault", "StartMigrateJob:speed=1"],
+                "unknown fault `speed`",
+            ),
+        ] {
+            let error = Command::try_parse_from(std::iter::once("emulator").chain(flags.clone()))
+                .expect_err("invalid flag");
+            assert!(error.to_string().contains(expected), "{flags:?}: {error}");
+        }
     }
 
     #[test]

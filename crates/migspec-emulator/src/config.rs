@@ -387,7 +387,10 @@ impl EmulatorConfig {
 /// faults:
 ///   seed: 7
 ///   internal_error_rate: 0.01
-///   latency: 20ms
+///   throttle_rate: 0.05
+///   latency: 0ms..200ms
+///   actions:
+///     CreateMigrateJob: {drop_response_rate: 0.1}
 ///   rules:
 ///     - {match: "orders-*", check_fail: {message: "source unreachable", times: 1}}
 ///     - {match: "media-*", fail_at_percent: 40, resumes_needed: 2}
@@ -491,7 +494,10 @@ mod tests {
         assert_eq!(durations.migrating, Duration::from_millis(1500));
         assert_eq!(durations.creating, PhaseDurations::default().creating);
         let faults = file.faults.expect("faults set");
-        assert_eq!(faults.latency, Duration::from_millis(5));
+        assert_eq!(
+            faults.latency,
+            crate::Latency::Fixed(Duration::from_millis(5))
+        );
         assert_eq!(faults.rules[0].migration_failures(), Some((40, 2)));
         let mut config = EmulatorConfig::default();
         config.apply_file(ConfigFile {

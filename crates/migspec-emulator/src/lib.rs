@@ -16,7 +16,8 @@
 //!   errors as 4xx `{"error_code","error_msg"}`;
 //! - throttling (20 requests/s per credential and action by default), fault injection
 //!   (failing checks, migrations that fail at a given percentage, internal errors,
-//!   latency, dropped connections), statistics, and optional persistence.
+//!   throttled answers, random latency, dropped connections and dropped responses, per
+//!   action and reproducible from a seed), statistics, and optional persistence.
 //!
 //! Jobs progress over time without a background task: every request replays the phase
 //! changes that became due, so with a [`ManualClock`] tests are fully deterministic.
@@ -67,7 +68,9 @@ pub use config::{
     TencentCredential,
 };
 pub use error::EmulatorError;
-pub use faults::{CheckFailure, FailureKind, FaultConfig, FaultRule, Service};
+pub use faults::{
+    ActionFaults, CheckFailure, FailureKind, FaultConfig, FaultRule, Latency, Service,
+};
 pub use server::{RunningEmulator, start};
 
 impl EmulatorConfig {

@@ -120,7 +120,7 @@ pub(crate) fn list(app: &App) -> Value {
             &mut world.huawei,
             now,
             &app.timing,
-            &app.faults,
+            &app.faults().config,
         ));
         // Phases replayed up to now are what any request would replay: nothing to persist.
         (json!({"now_ms": now, "objects": objects}), false)

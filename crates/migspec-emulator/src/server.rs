@@ -1,5 +1,5 @@
 //! The HTTP server: connection handling, routing between the two APIs and the admin
-//! endpoints, injected latency and dropped connections, statistics, shutdown.
+//! endpoints, injected latency and dropped connections and responses, statistics, shutdown.
 //!
 //! Connections are served with hyper's HTTP/1.1 server directly (keep-alive, no
 //! framework) because an injected "dropped connection" must close the socket without
@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
-use crate::faults::{FaultConfig, FaultRng};
+use crate::faults::{Draws, FaultConfig, FaultRng};
 use crate::huawei::{self, HuaweiState};
 use crate::persist::Store;
 use crate::ratelimit::RateLimiter;
@@ -57,12 +57,13 @@ impl Default for World {
 pub(crate) struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timing: Timing,
-    pub(crate) faults: FaultConfig,
+    /// Replaced as a whole by `PUT /_emulator/faults`; a request works with the snapshot
+    /// it took when it arrived.
+    faults: RwLock<Arc<ActiveFaults>>,
     pub(crate) tencent_keys: HashMap<String, String>,
     pub(crate) huawei_keys: HashMap<String, String>,
     pub(crate) huawei_tokens: HashSet<String>,
     pub(crate) limiter: RateLimiter,
-    pub(crate) rng: FaultRng,
     pub(crate) stats: Stats,
     /// Whether the emulator may be reached from other machines (admin requests may then
     /// name it by IP address).
@@ -87,7 +88,7 @@ impl App {
         Ok(Self {
             clock: Arc::clone(&config.clock),
             timing: Timing::new(&config.durations, config.time_scale),
-            faults: config.faults.clone(),
+            faults: RwLock::new(Arc::new(ActiveFaults::new(config.faults.clone()))),
             tencent_keys: config
                 .tencent_credentials
                 .iter()
@@ -100,7 +101,6 @@ impl App {
                 .collect(),
             huawei_tokens: config.huawei_tokens.iter().cloned().collect(),
             limiter: RateLimiter::new(config.rate_limit_per_second),
-            rng: FaultRng::new(config.faults.seed),
             stats: Stats::default(),
             allow_remote: config.allow_remote,
             world: Mutex::new(world),
@@ -126,7 +126,27 @@ impl App {
         result
     }
 
-    /// Forgets every job, task group, statistic and rate-limit bucket.
+    /// The fault configuration in force, with its generator.
+    pub(crate) fn faults(&self) -> Arc<ActiveFaults> {
+        Arc::clone(
+            &self
+                .faults
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Replaces the fault configuration (and restarts its generator from its seed).
+    fn set_faults(&self, config: FaultConfig) {
+        *self
+            .faults
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Arc::new(ActiveFaults::new(config));
+    }
+
+    /// Forgets every job, task group, statistic and rate-limit bucket, and restarts the
+    /// fault generator, so that a reset emulator meets the same faults again.
     fn reset(&self) {
         self.with_world(|world| {
             *world = World::default();
@@ -134,6 +154,45 @@ impl App {
         });
         self.stats.reset();
         self.limiter.reset();
+        self.faults().rng.reset();
+    }
+}
+
+/// A fault configuration and the generator its random faults are drawn from.
+#[derive(Debug)]
+pub(crate) struct ActiveFaults {
+    pub(crate) config: FaultConfig,
+    pub(crate) rng: FaultRng,
+}
+
+impl ActiveFaults {
+    fn new(config: FaultConfig) -> Self {
+        let rng = FaultRng::new(config.seed);
+        Self { config, rng }
+    }
+
+    /// The draws of one API request: from its method, path, query, the headers that name
+    /// the action and region, and its body (not its signature or timestamp, which differ
+    /// between two runs of the same client).
+    fn draws(&self, request: &ApiRequest) -> Draws {
+        if !self.config.any_request_fault() {
+            return Draws::NONE;
+        }
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .map_or(&b""[..], hyper::header::HeaderValue::as_bytes)
+        };
+        self.rng.draws(&[
+            request.method.as_str().as_bytes(),
+            request.path.as_bytes(),
+            request.raw_query.as_bytes(),
+            header("x-tc-action"),
+            header("x-tc-version"),
+            header("x-tc-region"),
+            &request.body,
+        ])
     }
 }
 
@@ -162,6 +221,8 @@ pub(crate) struct ApiRequest {
     pub(crate) raw_query: String,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// The random draws that decide this request's injected faults.
+    pub(crate) draws: Draws,
 }
 
 /// What to send back.
@@ -223,12 +284,13 @@ async fn serve_request(
             ));
         }
     };
-    let request = ApiRequest {
+    let mut request = ApiRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
         raw_query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts.headers,
         body,
+        draws: Draws::NONE,
     };
     // Admin requests from a web page (a foreign `Origin`, or a rebound name as `Host`)
     // are refused before any routing.
@@ -240,6 +302,8 @@ async fn serve_request(
     if request.path.starts_with("/_emulator/") {
         return Ok(admin(&app, &request));
     }
+    let faults = app.faults();
+    request.draws = faults.draws(&request);
     let handled = if request.path.starts_with("/v2/") {
         huawei::handle(&app, &request)
     } else {
@@ -250,13 +314,15 @@ async fn serve_request(
         label,
         mut outcome,
     } = handled;
-    if outcome == Outcome::Ok && app.rng.chance(app.faults.drop_response_rate) {
+    let effective = faults.config.effective(label.1, label.2);
+    if outcome == Outcome::Ok && effective.drops_response(&request.draws) {
         reply = Reply::Drop;
         outcome = Outcome::InjectedFault;
     }
     app.stats.record(label, outcome);
-    if !app.faults.latency.is_zero() {
-        tokio::time::sleep(app.faults.latency).await;
+    let latency = effective.latency(&request.draws);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     match reply {
         Reply::Response(response) => Ok(response),
@@ -280,7 +346,25 @@ fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
             app.reset();
             json(serde_json::json!({"reset": true}))
         }
-        _ => json_response(StatusCode::NOT_FOUND, br#"{"error":"unknown emulator admin endpoint; try /_emulator/health, /_emulator/stats or POST /_emulator/reset"}"#.to_vec()),
+        (&Method::GET, "/_emulator/faults") => json(serde_json::to_value(&app.faults().config).unwrap_or_default()),
+        // Replaces the whole fault configuration (the config file's `faults:` as JSON).
+        (&Method::PUT, "/_emulator/faults") => {
+            let parsed = serde_json::from_slice::<FaultConfig>(&request.body)
+                .map_err(|error| format!("the body is not a fault configuration: {error}"))
+                .and_then(|config| config.validate().map(|()| config));
+            match parsed {
+                Ok(config) => {
+                    let answer = serde_json::to_value(&config).unwrap_or_default();
+                    app.set_faults(config);
+                    json(answer)
+                }
+                Err(message) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::to_vec(&serde_json::json!({"error": format!("{message}; send the `faults:` section of the config file as JSON, e.g. {{\"internal_error_rate\": 0.1, \"latency\": \"0ms..200ms\"}}")})).unwrap_or_default(),
+                ),
+            }
+        }
+        _ => json_response(StatusCode::NOT_FOUND, br#"{"error":"unknown emulator admin endpoint; try GET /_emulator/health, /_emulator/stats, /_emulator/objects, /_emulator/faults, PUT /_emulator/faults or POST /_emulator/reset"}"#.to_vec()),
     }
 }
 

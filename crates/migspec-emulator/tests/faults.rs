@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::{Harness, V2018, V2021};
 use hyper::Method;
-use migspec_emulator::{CheckFailure, FailureKind, FaultConfig, FaultRule, ManualClock, Service};
+use migspec_emulator::{
+    ActionFaults, CheckFailure, FailureKind, FaultConfig, FaultRule, ManualClock, Service,
+};
 use serde_json::json;
 
 async fn with_rules(rules: Vec<FaultRule>) -> Harness {
@@ -468,7 +470,7 @@ async fn dropped_responses_still_take_effect() {
 #[tokio::test]
 async fn latency_is_added_to_api_answers() {
     let h = with_global(FaultConfig {
-        latency: Duration::from_millis(150),
+        latency: migspec_emulator::Latency::Fixed(Duration::from_millis(150)),
         ..FaultConfig::default()
     })
     .await;
@@ -508,4 +510,228 @@ async fn seeded_random_faults_are_reproducible() {
         "{:?}",
         outcomes[0]
     );
+}
+
+#[tokio::test]
+async fn injected_throttling_happens_whatever_the_rate_limit() {
+    let h = with_global(FaultConfig {
+        throttle_rate: 1.0,
+        ..FaultConfig::default()
+    })
+    .await;
+    let (code, message) = h.dts_err(V2018, "DescribeMigrateJobs", json!({})).await;
+    assert_eq!(code, "RequestLimitExceeded", "{message}");
+    h.oms_expect(
+        Method::GET,
+        "/taskgroups",
+        None,
+        429,
+        "APIGW.0308",
+        "throttling threshold",
+    )
+    .await;
+    let (_, stats) = h.admin(Method::GET, "/_emulator/stats").await;
+    assert_eq!(
+        (
+            stats["total"]["injected_fault"].as_u64(),
+            stats["total"]["throttled"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "injected throttles are counted as injected faults, not as rate-limit refusals: {stats}"
+    );
+}
+
+#[tokio::test]
+async fn faults_can_be_set_per_action_and_per_api_version() {
+    let h = with_global(FaultConfig {
+        actions: std::collections::BTreeMap::from([
+            (
+                "DescribeMigrateJobs".to_owned(),
+                ActionFaults {
+                    internal_error_rate: Some(1.0),
+                    ..ActionFaults::default()
+                },
+            ),
+            (
+                "2021-12-06/DescribeMigrationJobs".to_owned(),
+                ActionFaults {
+                    throttle_rate: Some(1.0),
+                    ..ActionFaults::default()
+                },
+            ),
+            (
+                "ListTaskGroup".to_owned(),
+                ActionFaults {
+                    internal_error_rate: Some(1.0),
+                    ..ActionFaults::default()
+                },
+            ),
+        ]),
+        ..FaultConfig::default()
+    })
+    .await;
+    let (code, _) = h.dts_err(V2018, "DescribeMigrateJobs", json!({})).await;
+    assert_eq!(code, "InternalError");
+    let (code, _) = h.dts_err(V2021, "DescribeMigrationJobs", json!({})).await;
+    assert_eq!(code, "RequestLimitExceeded");
+    // Other actions are untouched.
+    h.create_2018("untouched").await;
+    let (status, _) = h.oms_json(Method::GET, "/taskgroups", &[], None).await;
+    assert_eq!(status, 500);
+    let (status, body) = h
+        .oms_json(
+            Method::POST,
+            "/taskgroups",
+            &[],
+            Some(common::create_group("fine")),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn latency_is_drawn_from_its_range() {
+    let h = with_global(FaultConfig {
+        seed: Some(3),
+        latency: "60ms..120ms".parse().expect("a range"),
+        ..FaultConfig::default()
+    })
+    .await;
+    for n in 0..4 {
+        let started = Instant::now();
+        h.dts_ok(V2018, "DescribeMigrateJobs", json!({"Limit": 10 + n}))
+            .await;
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(60) && elapsed < Duration::from_secs(2),
+            "request {n} took {elapsed:?}, outside 60ms..120ms plus scheduling"
+        );
+    }
+}
+
+/// Sends `DescribeMigrateJobs` with `Offset` = each of `offsets`, returning the error
+/// code of each that failed.
+async fn failures_by_offset(
+    h: &Harness,
+    offsets: &[u64],
+) -> std::collections::BTreeMap<u64, Option<String>> {
+    let mut failed = std::collections::BTreeMap::new();
+    for &offset in offsets {
+        let response = h
+            .dts(V2018, "DescribeMigrateJobs", json!({"Offset": offset}))
+            .await;
+        let code = response["Error"]["Code"].as_str().map(str::to_owned);
+        failed.insert(offset, code);
+    }
+    failed
+}
+
+#[tokio::test]
+async fn seeded_faults_follow_the_request_not_its_place_in_the_run() {
+    let faults = FaultConfig {
+        seed: Some(42),
+        internal_error_rate: 0.5,
+        ..FaultConfig::default()
+    };
+    let forward: Vec<u64> = (0..16).collect();
+    // No rate limit: the manual clock stands still, and only injected faults are compared.
+    let unlimited = || {
+        let clock = ManualClock::new();
+        let config = common::config(&clock)
+            .with_faults(faults.clone())
+            .with_rate_limit_per_second(0);
+        (clock, config)
+    };
+    let (clock, config) = unlimited();
+    let a = Harness::with(&clock, config).await;
+    let in_order = failures_by_offset(&a, &forward).await;
+    // Another emulator with the same seed, the requests in another order and other
+    // requests (another job's calls, a concurrent client) in between.
+    let (clock, config) = unlimited();
+    let b = Harness::with(&clock, config).await;
+    let mut shuffled = Vec::new();
+    for &offset in forward.iter().rev() {
+        b.dts(V2018, "DescribeMigrateJobs", json!({"Limit": offset + 1}))
+            .await;
+        shuffled.push(offset);
+    }
+    let reordered = failures_by_offset(&b, &shuffled).await;
+    assert_eq!(in_order, reordered);
+    assert!(
+        in_order.values().any(Option::is_some) && in_order.values().any(Option::is_none),
+        "a rate of 0.5 fails some and passes some: {in_order:?}"
+    );
+    assert!(
+        in_order
+            .values()
+            .flatten()
+            .all(|code| code == "InternalError"),
+        "{in_order:?}"
+    );
+    // A reset emulator replays the same faults.
+    a.admin(Method::POST, "/_emulator/reset").await;
+    assert_eq!(failures_by_offset(&a, &forward).await, in_order);
+}
+
+#[tokio::test]
+async fn faults_are_read_and_replaced_through_the_admin_api() {
+    let h = Harness::start().await;
+    let (status, faults) = h.admin(Method::GET, "/_emulator/faults").await;
+    assert_eq!(status, 200);
+    assert_eq!(faults["internal_error_rate"], 0.0);
+    assert_eq!(faults["latency"], "0s");
+    h.dts_ok(V2018, "DescribeMigrateJobs", json!({})).await;
+
+    let (status, body) = h
+        .admin_with(
+            Method::PUT,
+            "/_emulator/faults",
+            &json!({"seed": 1, "internal_error_rate": 1.0, "latency": "0ms..5ms",
+                    "actions": {"CreateMigrateJob": {"internal_error_rate": 0.0}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["latency"], "0s..5ms");
+    let (code, _) = h.dts_err(V2018, "DescribeMigrateJobs", json!({})).await;
+    assert_eq!(code, "InternalError");
+    h.create_2018("exempt").await;
+    let (_, now) = h.admin(Method::GET, "/_emulator/faults").await;
+    assert_eq!(
+        now["actions"]["CreateMigrateJob"]["internal_error_rate"],
+        0.0
+    );
+
+    // A bad configuration is refused with what was wrong, and the old one stays.
+    let (status, body) = h
+        .admin_with(
+            Method::PUT,
+            "/_emulator/faults",
+            &json!({"throttle_rate": 3}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().expect("an error message");
+    assert!(
+        message.contains("faults.throttle_rate must be between 0 and 1"),
+        "{message}"
+    );
+    let (status, body) = h
+        .admin_with(Method::PUT, "/_emulator/faults", &json!({"latncy": "5ms"}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().is_some_and(|m| m.contains("latncy")),
+        "{body}"
+    );
+    let (code, _) = h.dts_err(V2018, "DescribeMigrateJobs", json!({})).await;
+    assert_eq!(
+        code, "InternalError",
+        "the refused configuration did not apply"
+    );
+
+    let (status, _) = h
+        .admin_with(Method::PUT, "/_emulator/faults", &json!({}))
+        .await;
+    assert_eq!(status, 200);
+    h.dts_ok(V2018, "DescribeMigrateJobs", json!({})).await;
 }

@@ -558,7 +558,12 @@ impl Worker<'_> {
             };
             let outcome = match call {
                 Ok(outcome) => outcome,
-                Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+                Err(error) => {
+                    if action.kind == ActionKind::Create && self.observed.object().is_none() {
+                        self.find_created(&step).await?;
+                    }
+                    return Ok(StepEnd::Failed(failure_of(&error)));
+                }
             };
             // A create or modify that the cloud accepted carried the spec's secrets.
             let sent_secrets = matches!(action.kind, ActionKind::Create | ActionKind::Modify)
@@ -655,6 +660,21 @@ impl Worker<'_> {
                     self.address
                 ),
             })
+    }
+
+    /// After a create that failed with an error: the object may exist all the same (the
+    /// answer was lost after the cloud acted, or a later call of a multi-call create such
+    /// as DTS 2021's buy-then-configure failed). It is looked for by its marker and, when
+    /// found, recorded now: otherwise the state would lack it until an apply whose plan
+    /// finds it by its tag, and under a flaky cloud that can take several runs. A failed
+    /// look-up changes nothing (the next plan looks again).
+    async fn find_created(&mut self, step: &Step) -> Result<(), RunnerError> {
+        if let Ok(observed) = self.observe_by_marker(step).await
+            && observed.object().is_some()
+        {
+            self.see(observed).await?;
+        }
+        Ok(())
     }
 
     fn deadline_of(&self, kind: ActionKind) -> Duration {
@@ -1083,6 +1103,8 @@ mod tests {
         job: StdMutex<Option<(Phase, u32)>>,
         failures: u32,
         calls: StdMutex<Vec<ActionKind>>,
+        /// A create makes the job but answers with an error (a lost answer).
+        create_errs: bool,
     }
 
     impl Fake {
@@ -1175,6 +1197,15 @@ mod tests {
             };
             drop(job);
             let observed = self.observed();
+            if self.create_errs && step.action.kind == ActionKind::Create {
+                return Box::pin(async {
+                    Err(ProviderError::Network {
+                        service: "fake".into(),
+                        endpoint: "http://127.0.0.1:1".into(),
+                        message: "connection closed before message completed".into(),
+                    })
+                });
+            }
             Box::pin(async move {
                 Ok(match wait {
                     Some(wait) => StepOutcome::InFlight { observed, wait },
@@ -1233,10 +1264,19 @@ mod tests {
     }
 
     async fn run_fake(failures: u32, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
+        run_fake_with(failures, wait, false).await
+    }
+
+    async fn run_fake_with(
+        failures: u32,
+        wait: WaitLevel,
+        create_errs: bool,
+    ) -> (ApplyReport, Vec<ActionKind>, State) {
         let fake = Arc::new(Fake {
             job: StdMutex::new(None),
             failures,
             calls: StdMutex::new(Vec::new()),
+            create_errs,
         });
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();
@@ -1325,6 +1365,32 @@ mod tests {
         assert_eq!(state.resources[&Address("job".into())].attempts, 2);
     }
 
+    /// Issue 11: under chaos, a create whose answer was lost (or whose second call failed)
+    /// left the object it made out of the state until an apply whose plan found it by tag
+    /// got through, which took three runs.
+    #[tokio::test]
+    async fn issue_11_an_object_made_by_a_failed_create_is_recorded_by_that_apply() {
+        let (report, calls, state) = run_fake_with(0, WaitLevel::Completed, true).await;
+        match &report.outcomes[&Address("job".into())] {
+            Outcome::Failed { action, failure } => {
+                assert_eq!(*action, ActionKind::Create);
+                assert!(failure.message.contains("connection closed"), "{failure:?}");
+            }
+            other => panic!("expected the create to fail, got {other:?}"),
+        }
+        assert_eq!(calls, [ActionKind::Create], "one create, never repeated");
+        let resource = &state.resources[&Address("job".into())];
+        assert_eq!(
+            resource.remote_id,
+            Some(RemoteId("job-1".into())),
+            "the object found by its marker is recorded: {resource:?}"
+        );
+        assert_eq!(
+            resource.applied_spec_hash, None,
+            "recorded as existing, not as applied"
+        );
+    }
+
     #[tokio::test]
     async fn an_object_found_by_its_tag_is_recorded_even_without_actions() {
         let dir = tempfile::tempdir().unwrap();
@@ -1334,6 +1400,7 @@ mod tests {
             job: StdMutex::new(Some((Phase::Running, 0))),
             failures: 0,
             calls: StdMutex::new(Vec::new()),
+            create_errs: false,
         });
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();

@@ -13,6 +13,7 @@ use hyper::{Method, StatusCode};
 use serde::Serialize;
 
 use crate::encoding::percent_decode;
+use crate::faults::Before;
 use crate::schema::SchemaError;
 use crate::server::{ApiRequest, App, Handled, Reply, empty_response, json_response};
 use crate::stats::{Label, Outcome};
@@ -278,26 +279,49 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         );
         return fail(error, Outcome::Throttled, true);
     }
-    if app.rng.chance(app.faults.drop_connection_rate) {
-        return Handled {
-            reply: Reply::Drop,
-            label,
-            outcome: Outcome::InjectedFault,
-        };
-    }
-    if app.rng.chance(app.faults.internal_error_rate) {
-        let error = OmsError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "OMS.0500",
-            "Internal server error (injected by the migspec emulator)",
-        );
-        return fail(error, Outcome::InjectedFault, false);
+    let faults = app.faults();
+    match faults
+        .config
+        .effective(label.1, label.2)
+        .before(&request.draws)
+    {
+        Before::Proceed => {}
+        Before::DropConnection => {
+            return Handled {
+                reply: Reply::Drop,
+                label,
+                outcome: Outcome::InjectedFault,
+            };
+        }
+        // An injected fault in the statistics, like Tencent's (see there).
+        Before::Throttle => {
+            let limit = match app.limiter.per_second() {
+                0 => crate::config::DEFAULT_RATE_LIMIT_PER_SECOND,
+                limit => limit,
+            };
+            let error = OmsError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIGW.0308",
+                format!(
+                    "The throttling threshold has been reached: policy user over ratelimit, limit:{limit}, time:1 second"
+                ),
+            );
+            return fail(error, Outcome::InjectedFault, true);
+        }
+        Before::InternalError => {
+            let error = OmsError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "OMS.0500",
+                "Internal server error (injected by the migspec emulator)",
+            );
+            return fail(error, Outcome::InjectedFault, false);
+        }
     }
 
     let ctx = taskgroups::Ctx {
         now: now_ms,
         timing: &app.timing,
-        faults: &app.faults,
+        faults: &faults.config,
         project_id: &route.project_id,
     };
     let result = app.with_world(|world| {

@@ -21,7 +21,7 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::faults::{FaultConfig, FaultRule, Service};
+use crate::faults::{Before, FaultConfig, FaultRule, Service};
 use crate::objects::{self, History};
 use crate::server::{ApiRequest, App, Handled, Reply, json_response};
 use crate::stats::{Label, Outcome};
@@ -472,22 +472,50 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
     }
 
     // 4. Injected faults.
-    if app.rng.chance(app.faults.drop_connection_rate) {
-        return Handled {
-            reply: Reply::Drop,
-            label,
-            outcome: Outcome::InjectedFault,
-        };
-    }
-    if app.rng.chance(app.faults.internal_error_rate) {
-        return fail(
-            label,
-            Outcome::InjectedFault,
-            ApiError::new(
-                "InternalError",
-                "An internal error has occurred. Retry your request, but if the problem persists, contact us.",
-            ),
-        );
+    let faults = app.faults();
+    match faults
+        .config
+        .effective(label.1, label.2)
+        .before(&request.draws)
+    {
+        Before::Proceed => {}
+        Before::DropConnection => {
+            return Handled {
+                reply: Reply::Drop,
+                label,
+                outcome: Outcome::InjectedFault,
+            };
+        }
+        // Counted as an injected fault, not as throttled: `throttled` counts what the
+        // rate limit refused, which benchmarks compare with the client's own limiter.
+        Before::Throttle => {
+            // With the rate limit off, name the documented limit the answer pretends to.
+            let limit = match app.limiter.per_second() {
+                0 => crate::config::DEFAULT_RATE_LIMIT_PER_SECOND,
+                limit => limit,
+            };
+            return fail(
+                label,
+                Outcome::InjectedFault,
+                ApiError::new(
+                    "RequestLimitExceeded",
+                    format!(
+                        "Your request rate exceeds the frequency limit of {limit} requests per second for `{}`. Please reduce the frequency of calls.",
+                        label.2
+                    ),
+                ),
+            );
+        }
+        Before::InternalError => {
+            return fail(
+                label,
+                Outcome::InjectedFault,
+                ApiError::new(
+                    "InternalError",
+                    "An internal error has occurred. Retry your request, but if the problem persists, contact us.",
+                ),
+            );
+        }
     }
 
     // 5. Parameters.
@@ -538,7 +566,7 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         now: now_ms,
         region,
         timing: &app.timing,
-        faults: &app.faults,
+        faults: &faults.config,
     };
     let result = app.with_world(|world| {
         let result = match versioned {

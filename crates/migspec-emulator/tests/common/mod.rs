@@ -515,6 +515,19 @@ impl Harness {
         json
     }
 
+    /// An unauthenticated admin request with a JSON body.
+    pub async fn admin_with(&self, method: Method, path: &str, body: &Value) -> (u16, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.host())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap())))
+            .unwrap();
+        let answer = send(self.addr(), request).await.expect("answer");
+        (answer.status.as_u16(), answer.json())
+    }
+
     /// An unauthenticated admin request.
     pub async fn admin(&self, method: Method, path: &str) -> (u16, Value) {
         let request = Request::builder()
