@@ -147,6 +147,9 @@ fn wrap(text: &str, width: usize) -> String {
 
 /// The per-job bars.
 struct Bars {
+    /// The address column: as wide as the longest address, at most [`PREFIX_WIDTH`], so
+    /// that a narrow terminal keeps its room for the message.
+    prefix_width: usize,
     multi: MultiProgress,
     overall: ProgressBar,
     bars: Mutex<BTreeMap<Address, ProgressBar>>,
@@ -189,11 +192,11 @@ impl QuietKeys {
     }
 }
 
-/// The width of the address column of a bar.
+/// The widest address column of a bar (a longer address is cut).
 const PREFIX_WIDTH: usize = 24;
 
 impl Bars {
-    fn new(total: usize) -> Self {
+    fn new(total: usize, prefix_width: usize) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(total as u64));
         // `wide_msg` takes what the line has left and cuts the rest: a `msg` longer than
@@ -204,6 +207,7 @@ impl Bars {
         );
         overall.enable_steady_tick(std::time::Duration::from_millis(120));
         Self {
+            prefix_width,
             multi,
             overall,
             bars: Mutex::new(BTreeMap::new()),
@@ -223,7 +227,8 @@ impl Bars {
                     .insert_before(&self.overall, ProgressBar::new(100));
                 bar.set_style(
                     ProgressStyle::with_template(&format!(
-                        "  {{prefix:{PREFIX_WIDTH}!}} [{{bar:20}}] {{pos:>3}}%  {{wide_msg}}"
+                        "  {{prefix:{}!}} [{{bar:20}}] {{pos:>3}}%  {{wide_msg}}",
+                        self.prefix_width
                     ))
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
@@ -253,7 +258,12 @@ impl Progress {
     pub(crate) fn new(terminal: bool, addresses: &[Address], color: bool) -> Self {
         Self {
             bars: terminal.then(|| {
-                let bars = Bars::new(addresses.len());
+                let longest = addresses
+                    .iter()
+                    .map(|address| address.0.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let bars = Bars::new(addresses.len(), longest.clamp(8, PREFIX_WIDTH));
                 for address in addresses {
                     bars.bar(address).set_message("waiting");
                 }
@@ -390,7 +400,7 @@ impl Progress {
                         (
                             paint(self.color, RED, &format!("✘ {first}")),
                             // Painted only when it fits: cutting it would cut the codes.
-                            if address.0.chars().count() <= PREFIX_WIDTH {
+                            if address.0.chars().count() <= bars.prefix_width {
                                 paint(self.color, RED, &address.0)
                             } else {
                                 address.0.clone()
