@@ -244,11 +244,14 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
 /// flight. Every finished step is already in the state (each is written as it ends, like
 /// after a `kill -9`), so a re-run observes the rest and continues.
 async fn interrupts(cancel: CancellationToken, progress: Arc<progress::Progress>) {
-    // One stream for both presses: a second `ctrl_c()` future would miss a press that
-    // came between the two.
-    let Ok(mut signals) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-    else {
-        return;
+    let mut signals = match Interrupts::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            progress.notice(&format!(
+                "warning: Ctrl-C cannot be caught ({error}): it stops migspec at once, as `kill -9` would (a re-run continues)"
+            ));
+            return;
+        }
     };
     if signals.recv().await.is_none() {
         return;
@@ -282,6 +285,36 @@ async fn interrupts(cancel: CancellationToken, progress: Arc<progress::Progress>
     ));
     progress.stop();
     std::process::exit(130);
+}
+
+/// Ctrl-C presses. On Unix one SIGINT stream for both presses: a second `ctrl_c()` future
+/// would miss a press that came between the two.
+#[cfg(unix)]
+struct Interrupts(tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map(Self)
+    }
+
+    async fn recv(&mut self) -> Option<()> {
+        self.0.recv().await
+    }
+}
+
+#[cfg(not(unix))]
+struct Interrupts(tokio::signal::windows::CtrlC);
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        tokio::signal::windows::ctrl_c().map(Self)
+    }
+
+    async fn recv(&mut self) -> Option<()> {
+        self.0.recv().await
+    }
 }
 
 /// Asks for `yes` on a terminal; without one, `--auto-approve` is required.

@@ -145,6 +145,19 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// Elsewhere the console keeps its modes.
+#[cfg(not(unix))]
+struct QuietKeys;
+
+#[cfg(not(unix))]
+impl QuietKeys {
+    fn new() -> Self {
+        Self
+    }
+
+    fn restore(&self) {}
+}
+
 /// The per-job bars.
 struct Bars {
     /// The address column: as wide as the longest address, at most [`PREFIX_WIDTH`], so
@@ -160,8 +173,10 @@ struct Bars {
 /// key) would be written where the cursor is, at the end of the last bar, and push every
 /// later redraw one line down, leaving a stale copy of the bars on the screen. The saved
 /// modes are put back when the bars stop (a forced exit too).
+#[cfg(unix)]
 struct QuietKeys(Mutex<Option<rustix::termios::Termios>>);
 
+#[cfg(unix)]
 impl QuietKeys {
     fn new() -> Self {
         let stderr = std::io::stderr();
