@@ -125,9 +125,22 @@ pub(crate) struct WorkspaceArgs {
     /// (no cloud account needed; unset secrets get placeholder values)
     #[arg(long)]
     pub(crate) emulator: bool,
+    /// With --emulator: multiply every simulated phase by X (e.g. 20 to watch the progress;
+    /// wins over `emulator.timeScale` in migspec.yaml)
+    #[arg(long, value_name = "X", requires = "emulator", value_parser = parse_time_scale)]
+    pub(crate) emulator_time_scale: Option<f64>,
     /// How long to wait for another run's state lock (`0s`: fail at once, naming the holder)
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub(crate) lock_timeout: std::time::Duration,
+}
+
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 => Ok(scale),
+        _ => Err(format!(
+            "`{text}` is not a positive number (1 is real emulator speed, 20 twenty times slower)"
+        )),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

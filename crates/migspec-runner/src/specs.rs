@@ -171,8 +171,26 @@ impl UnresolvedSecret {
 pub struct SpecSet {
     /// The specs by address.
     pub specs: BTreeMap<Address, Spec>,
-    /// Pointers that got placeholder values, as `address: field (VAR)` (said once).
-    pub placeholders: Vec<String>,
+    /// Every secret reference that got a placeholder value (`--emulator` only), one per
+    /// field, in document order.
+    pub placeholders: Vec<Placeholder>,
+}
+
+/// One unset secret reference that got a placeholder value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The spec holding it.
+    pub address: Address,
+    /// The field, as a JSON pointer into the document (`/spec/DstInfo/Password`).
+    pub field: String,
+    /// The spec file.
+    pub file: PathBuf,
+    /// The field's line in `file` (1-based).
+    pub line: usize,
+    /// The field's column in `file` (1-based).
+    pub column: usize,
+    /// What it names: the variable or the file that is not there.
+    pub reference: SecretRef,
 }
 
 impl SpecSet {
@@ -211,8 +229,15 @@ impl SpecSet {
                             SecretError::MissingVariable { variable } => variable.clone(),
                             _ => pointer.clone(),
                         };
-                        set.placeholders
-                            .push(format!("{address}: {pointer} ({name})"));
+                        let (line, column) = position(valid, &pointer);
+                        set.placeholders.push(Placeholder {
+                            address: address.clone(),
+                            field: pointer.clone(),
+                            file: file.clone(),
+                            line,
+                            column,
+                            reference: reference.clone(),
+                        });
                         values.insert(pointer, Secret::new(format!("migspec-placeholder-{name}")));
                     }
                     Err(source) => {
@@ -415,7 +440,33 @@ lifecycle:
             spec.desired.secrets["/spec/dst_node/sk"].expose(),
             "migspec-placeholder-MIGSPEC_TEST_UNSET_SK"
         );
-        assert_eq!(set.placeholders.len(), 4);
+        let fields: Vec<(&str, &str)> = set
+            .placeholders
+            .iter()
+            .map(|placeholder| {
+                (
+                    placeholder.field.as_str(),
+                    match &placeholder.reference {
+                        SecretRef::Env(env) => env.from_env.as_str(),
+                        SecretRef::File(file) => file.from_file.as_str(),
+                        SecretRef::Literal(_) => "literal",
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("/spec/project_id", "MIGSPEC_TEST_UNSET_PROJECT"),
+                ("/spec/src_node/ak", "MIGSPEC_TEST_UNSET_AK"),
+                ("/spec/dst_node/ak", "MIGSPEC_TEST_UNSET_AK"),
+                ("/spec/dst_node/sk", "MIGSPEC_TEST_UNSET_SK")
+            ]
+        );
+        assert_eq!(
+            (set.placeholders[1].line, set.placeholders[1].column),
+            (14, 5)
+        );
         assert_eq!(spec.timeouts.check, Duration::from_secs(90));
         assert_eq!(spec.timeouts.create, Deadlines::default().create);
         // The document keeps the references: hashes never depend on secret values.

@@ -144,29 +144,21 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         confirm(planned.plan.binding.mode)?;
     }
 
-    let cancel = CancellationToken::new();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                view::err(
-                    "Interrupted: no new steps start; calls in progress finish and the state is written. A re-run continues from here.",
-                );
-                cancel.cancel();
-            }
-        })
-    };
-    let working = planned
+    let working: Vec<_> = planned
         .plan
         .changes
         .iter()
         .filter(|change| !change.actions.is_empty())
-        .count();
-    let reporter: Arc<dyn Reporter> = if view::stderr_is_terminal() && working > 0 {
-        Arc::new(progress::Bars::new(working))
-    } else {
-        Arc::new(progress::Lines::default())
-    };
+        .map(|change| change.address.clone())
+        .collect();
+    let progress = Arc::new(progress::Progress::new(
+        view::stderr_is_terminal() && !working.is_empty(),
+        &working,
+        view::stderr_color(),
+    ));
+    let cancel = CancellationToken::new();
+    let watcher = tokio::spawn(interrupts(cancel.clone(), Arc::clone(&progress)));
+    let reporter: Arc<dyn Reporter> = progress.clone();
     let options = ApplyOptions {
         concurrency: usize::from(args.concurrency),
         wait: match args.wait {
@@ -188,6 +180,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     )
     .await;
     drop(reporter);
+    progress.stop();
     watcher.abort();
     let report = result.map_err(|error| fail(&runner_message(&error)))?;
 
@@ -200,14 +193,38 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
     if !has_changes && blocked.is_empty() {
         return Ok(ExitStatus::Success);
     }
-    view::err(&format!(
-        "Apply {}: {converged} converged, {in_flight} left in flight, {failed} failed, {interrupted} interrupted.",
-        if failed > 0 || interrupted > 0 {
-            "stopped"
-        } else {
-            "complete"
-        }
+    view::err(&view::paint(
+        view::stderr_color(),
+        view::BOLD,
+        &format!(
+            "Apply {}: {converged} converged, {in_flight} left in flight, {failed} failed, {interrupted} interrupted.",
+            if failed > 0 || interrupted > 0 {
+                "stopped"
+            } else {
+                "complete"
+            }
+        ),
     ));
+    // Repeated after the summary, in full: a bar has room for the first words only, and
+    // in a log the failures are far above.
+    let failures: Vec<String> = report
+        .outcomes
+        .iter()
+        .filter_map(|(address, outcome)| match outcome {
+            Outcome::Failed { action, failure } => Some(format!(
+                "  {}",
+                view::paint(
+                    view::stderr_color(),
+                    view::RED,
+                    &format!("✘ {address}: {}", progress::failure_text(*action, failure))
+                )
+            )),
+            _ => None,
+        })
+        .collect();
+    if !failures.is_empty() {
+        view::err(&format!("Failed:\n{}", failures.join("\n")));
+    }
     if cancel.is_cancelled() || report.interrupted() {
         Ok(ExitStatus::Interrupted)
     } else if report.failed() || !blocked.is_empty() {
@@ -221,6 +238,84 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         Ok(ExitStatus::Failure)
     } else {
         Ok(ExitStatus::Success)
+    }
+}
+
+/// The first Ctrl-C (SIGINT) stops new steps and lets the calls in progress finish, so the
+/// state records them; a second one exits at once, naming the steps that may be left in
+/// flight. Every finished step is already in the state (each is written as it ends, like
+/// after a `kill -9`), so a re-run observes the rest and continues.
+async fn interrupts(cancel: CancellationToken, progress: Arc<progress::Progress>) {
+    let mut signals = match Interrupts::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            progress.notice(&format!(
+                "warning: Ctrl-C cannot be caught ({error}): it stops migspec at once, as `kill -9` would (a re-run continues)"
+            ));
+            return;
+        }
+    };
+    if signals.recv().await.is_none() {
+        return;
+    }
+    progress.notice(
+        "Interrupted: no new steps start; calls in progress finish and the state is written. A re-run continues from here. Press Ctrl-C again to exit at once.",
+    );
+    cancel.cancel();
+    if signals.recv().await.is_none() {
+        return;
+    }
+    let in_flight = progress.in_flight();
+    let left = if in_flight.is_empty() {
+        "no step was in progress".to_owned()
+    } else {
+        format!(
+            "steps in progress, which may have reached the cloud: {}",
+            in_flight
+                .iter()
+                .map(|(address, action)| format!(
+                    "{address} ({} {})",
+                    action.symbol(),
+                    action.verb()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    progress.notice(&format!(
+        "Interrupted again: exiting now; {left}. The state holds every step that finished; `migspec status` shows where the jobs are and `migspec apply` continues from there."
+    ));
+    progress.stop();
+    std::process::exit(130);
+}
+
+/// Ctrl-C presses. On Unix one SIGINT stream for both presses: a second `ctrl_c()` future
+/// would miss a press that came between the two.
+#[cfg(unix)]
+struct Interrupts(tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map(Self)
+    }
+
+    async fn recv(&mut self) -> Option<()> {
+        self.0.recv().await
+    }
+}
+
+#[cfg(not(unix))]
+struct Interrupts(tokio::signal::windows::CtrlC);
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn new() -> std::io::Result<Self> {
+        tokio::signal::windows::ctrl_c().map(Self)
+    }
+
+    async fn recv(&mut self) -> Option<()> {
+        self.0.recv().await
     }
 }
 

@@ -126,21 +126,7 @@ pub(crate) async fn prepare(
         }
     };
     if !specs.placeholders.is_empty() {
-        let mut names: Vec<&str> = specs
-            .placeholders
-            .iter()
-            .filter_map(|text| {
-                text.rsplit_once(" (")
-                    .map(|(_, name)| name.trim_end_matches(')'))
-            })
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        view::err(&format!(
-            "note: --emulator: {} unset secret reference(s) got placeholder values: {}",
-            specs.placeholders.len(),
-            names.join(", ")
-        ));
+        view::err(render::placeholders(&specs.placeholders).trim_end());
     }
     let mut planned = planner::plan(&workspace.providers, state, specs, &selection)
         .await
@@ -178,7 +164,7 @@ pub(crate) fn render_plan(plan: &Plan, format: PlanFormat) -> String {
         PlanFormat::Human => render::human(
             plan,
             &render::HumanStyle {
-                color: render::use_color(view::stdout_is_terminal()),
+                color: view::stdout_color(),
             },
         ),
         PlanFormat::Json => render::json(plan),

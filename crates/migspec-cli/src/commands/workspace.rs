@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use migspec_emulator::{
-    DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK, DEFAULT_TENCENT_SECRET_ID,
-    DEFAULT_TENCENT_SECRET_KEY, EmulatorConfig, RunningEmulator,
+    ConfigFile, DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK,
+    DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY, EmulatorConfig, RunningEmulator,
 };
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
@@ -49,6 +49,21 @@ pub(crate) struct Settings {
     /// Where the state lives (`.migspec/` when absent).
     #[serde(default)]
     pub(crate) state: StateSettings,
+    /// The in-process emulator of `--emulator`.
+    #[serde(default)]
+    pub(crate) emulator: EmulatorSettings,
+}
+
+/// `emulator:` in `migspec.yaml`: how the in-process emulator of `--emulator` behaves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct EmulatorSettings {
+    /// Multiplies every simulated phase (`20` makes the quickstart's progress watchable;
+    /// `--emulator-time-scale` wins).
+    time_scale: Option<f64>,
+    /// An emulator configuration file (phase durations, fault injection; the format of
+    /// `migspec emulator --config`), relative to `migspec.yaml`.
+    config: Option<PathBuf>,
 }
 
 /// `state:` in `migspec.yaml`.
@@ -198,7 +213,7 @@ impl Settings {
         };
         let mut settings: Self = serde_saphyr::from_str(&text).map_err(|error| {
             format!(
-                "{}: {error}\n  help: keys are `tencent`, `huawei`, `plugins`, `secrets`, `pollInterval` and `state` (see README, \"Settings\")",
+                "{}: {error}\n  help: keys are `tencent`, `huawei`, `plugins`, `secrets`, `pollInterval`, `state` and `emulator` (see README, \"Settings\")",
                 path.display()
             )
         })?;
@@ -210,7 +225,20 @@ impl Settings {
                 )
             })?;
         }
+        if let Some(scale) = settings.emulator.time_scale
+            && !(scale.is_finite() && scale > 0.0)
+        {
+            return Err(format!(
+                "{}: emulator.timeScale {scale}: write a positive number (1 is real emulator speed, 20 twenty times slower)",
+                path.display()
+            ));
+        }
         let base = path.parent().unwrap_or_else(|| Path::new("."));
+        if let Some(config) = &mut settings.emulator.config
+            && config.is_relative()
+        {
+            *config = base.join(&*config);
+        }
         for plugin in &mut settings.plugins {
             if plugin.path.is_relative() {
                 plugin.path = base.join(&plugin.path);
@@ -280,7 +308,16 @@ impl Workspace {
         tencent = tencent.with_poll_after(poll_interval);
         huawei = huawei.with_poll_interval(poll_interval);
         if args.emulator {
-            let running = start_emulator(&args.state_dir.join("emulator")).await?;
+            let mut config = EmulatorConfig::default();
+            if let Some(path) = &settings.emulator.config {
+                config.apply_file(ConfigFile::load(path).map_err(|error| {
+                    format!("{}: emulator.config: {error}", args.config.display())
+                })?);
+            }
+            if let Some(scale) = args.emulator_time_scale.or(settings.emulator.time_scale) {
+                config.time_scale = scale;
+            }
+            let running = start_emulator(config, &args.state_dir.join("emulator")).await?;
             let url = running.url();
             tencent = tencent
                 .with_endpoint(Endpoint::Custom(url.clone()))
@@ -470,10 +507,10 @@ pub(crate) fn in_workspace(
     })
 }
 
-async fn start_emulator(dir: &Path) -> Result<RunningEmulator, String> {
+async fn start_emulator(config: EmulatorConfig, dir: &Path) -> Result<RunningEmulator, String> {
     std::fs::create_dir_all(dir)
         .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
-    EmulatorConfig::default()
+    config
         .with_state_dir(dir)
         .start()
         .await

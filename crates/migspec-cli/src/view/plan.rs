@@ -8,32 +8,14 @@ use std::fmt::Write as _;
 
 use migspec_provider::{Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase};
 use migspec_runner::plan::{Change, Forget, Plan};
+use migspec_runner::specs::Placeholder;
+use migspec_spec::model::SecretRef;
 
 /// How the human rendering looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HumanStyle {
     /// ANSI colours.
     pub(crate) color: bool,
-}
-
-/// Whether to colour a stream: `NO_COLOR` (any non-empty value) disables, `CLICOLOR_FORCE`
-/// (non-empty, not `0`) forces, otherwise colour when the stream is a terminal.
-pub(crate) fn use_color(stream_is_tty: bool) -> bool {
-    color_choice(
-        stream_is_tty,
-        std::env::var("NO_COLOR").ok().as_deref(),
-        std::env::var("CLICOLOR_FORCE").ok().as_deref(),
-    )
-}
-
-fn color_choice(tty: bool, no_color: Option<&str>, force: Option<&str>) -> bool {
-    if no_color.is_some_and(|value| !value.is_empty()) {
-        return false;
-    }
-    if force.is_some_and(|value| !value.is_empty() && value != "0") {
-        return true;
-    }
-    tty
 }
 
 const RESET: &str = "\u{1b}[0m";
@@ -237,10 +219,15 @@ pub(crate) fn human(plan: &Plan, style: &HumanStyle) -> String {
 }
 
 fn human_action(out: &mut String, action: &Action, paint: &Paint) {
-    let verb = format!("{} {}", action.kind.symbol(), action.kind.verb());
+    // Padded before it is painted: a width counts the escape codes too, so padding a
+    // painted verb would misalign the reasons on a terminal (and only there).
+    let verb = format!(
+        "{:<12}",
+        format!("{} {}", action.kind.symbol(), action.kind.verb())
+    );
     let _ = writeln!(
         out,
-        "  {:<12} {}",
+        "  {} {}",
         paint.with(action_color(action.kind), &verb),
         paint.with(DIM, &action.reason)
     );
@@ -258,6 +245,33 @@ fn human_action(out: &mut String, action: &Action, paint: &Paint) {
             paint.with(RED, &format!("! {}", disruption.describe()))
         );
     }
+}
+
+/// The `--emulator` note on unset secrets: one line per reference (address, field, and
+/// the variable or file it names, with where it is written), so the count and the list
+/// always agree.
+pub(crate) fn placeholders(list: &[Placeholder]) -> String {
+    let mut out = format!(
+        "note: --emulator: {} unset secret reference(s) got placeholder values:\n",
+        list.len()
+    );
+    for placeholder in list {
+        let names = match &placeholder.reference {
+            SecretRef::Env(env) => format!("fromEnv {}", env.from_env),
+            SecretRef::File(file) => format!("fromFile {} (no such file)", file.from_file),
+            SecretRef::Literal(_) => "a literal".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {}: {names}  ({}:{}:{})",
+            placeholder.address,
+            field_path(&placeholder.field),
+            placeholder.file.display(),
+            placeholder.line,
+            placeholder.column
+        );
+    }
+    out
 }
 
 /// The versioned JSON document.
@@ -814,13 +828,29 @@ mod tests {
     }
 
     #[test]
-    fn colour_follows_no_color_and_clicolor_force() {
-        assert!(color_choice(true, None, None));
-        assert!(!color_choice(false, None, None));
-        assert!(!color_choice(true, Some("1"), None));
-        assert!(color_choice(true, Some(""), None));
-        assert!(color_choice(false, None, Some("1")));
-        assert!(!color_choice(false, None, Some("0")));
-        assert!(!color_choice(true, Some("1"), Some("1")));
+    fn coloured_plans_align_like_plain_ones() {
+        let strip = |text: &str| {
+            let mut plain = String::new();
+            let mut chars = text.chars();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    // `ESC [ … m`
+                    for c in chars.by_ref() {
+                        if c == 'm' {
+                            break;
+                        }
+                    }
+                } else {
+                    plain.push(c);
+                }
+            }
+            plain
+        };
+        let coloured = human(&rich(), &HumanStyle { color: true });
+        assert_ne!(coloured, human(&rich(), &HumanStyle { color: false }));
+        assert_eq!(
+            strip(&coloured),
+            human(&rich(), &HumanStyle { color: false })
+        );
     }
 }
