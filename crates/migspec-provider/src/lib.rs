@@ -24,9 +24,9 @@ pub mod transport;
 mod vocabulary;
 
 pub use provider::{
-    Description, ImportRequest, Imported, InFlightTarget, KindDescription, ObserveRequest,
-    ObserveTarget, PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture,
-    RateLimit,
+    Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
+    ObserveRequest, ObserveTarget, PlanError, PlanRequest, Problem, Provider, ProviderError,
+    ProviderFuture, RateLimit,
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
