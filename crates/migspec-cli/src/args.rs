@@ -392,7 +392,7 @@ pub(crate) struct SchemaArgs {
     /// Print the schema of the plan document (`plan --format json`, `plan --out`) instead
     #[arg(long, conflicts_with_all = ["kind", "status"])]
     pub(crate) plan: bool,
-    /// Print the schema of `status --json` instead
+    /// Print the schema of `status --format json` instead
     #[arg(long, conflicts_with = "kind")]
     pub(crate) status: bool,
 }
