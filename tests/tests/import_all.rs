@@ -163,8 +163,9 @@ fn every_existing_object_is_adopted_once_into_its_own_file_and_plans_no_config_c
     // Round trip: the imported 2018 job and OMS group plan no create, delete, forget or
     // configuration change. What is left are the secrets no API returns, which migspec never
     // sent to these jobs (the existing rule for imported objects: they plan as
-    // `(sensitive, unknown: will be sent)`). The 2021 job is left out: its imported document
-    // plans a re-create (a defect of the 2021 import document, single `import` too).
+    // `(sensitive, unknown: will be sent)`). The 2021 job is left out: its only difference
+    // is the same unknown passwords, but API 2021-12-06 cannot modify a job that is
+    // readyComplete, so sending them plans a re-create, which is blocked.
     let mut plan = cloud.migspec();
     plan.args([
         "plan",
