@@ -122,3 +122,37 @@ fn destroy_with_auto_approve_deletes_only_the_selection() {
         describe(&wrong)
     );
 }
+
+#[test]
+fn a_running_task_group_is_paused_before_it_is_deleted() {
+    // A long migration keeps the group running while it is destroyed.
+    let mut cloud = Cloud::start(Some("durations: {oms_migration: 60s}\n"));
+    cloud.write(
+        "specs/media-archive-oms.yaml",
+        &Cloud::shipped("media-archive-oms.yaml"),
+    );
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--wait", "none"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    let plan = cloud.run(&[
+        "destroy",
+        "specs/",
+        "--out",
+        "destroy.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let document: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("a plan");
+    let verbs: Vec<&str> = document["changes"][0]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|action| action["kind"].as_str().expect("a kind"))
+        .collect();
+    assert_eq!(verbs, ["pause", "delete"], "{document}");
+    let destroy = cloud.run(&["apply", "destroy.json"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", describe(&destroy));
+    assert_eq!(cloud.accepted("huawei", "StopTaskGroup"), 1);
+    assert_eq!(cloud.accepted("huawei", "DeleteTaskGroup"), 1);
+    assert!(cloud.state()["resources"]["media-archive"].is_null());
+}

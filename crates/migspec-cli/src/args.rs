@@ -251,14 +251,24 @@ pub(crate) struct ImportArgs {
     /// HuaweiOmsTaskGroup) or one a plugin pinned in migspec.yaml serves
     pub(crate) kind: String,
     /// The address to give it (metadata.name)
-    pub(crate) name: String,
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) name: Option<String>,
     /// The cloud's id (`dts-1kl0iy0v`, an OMS task group id)
-    pub(crate) remote_id: String,
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) remote_id: Option<String>,
+    /// Adopt every existing job or task group of KIND in --region (listed in batched, paged
+    /// calls), writing one spec per object into the --out directory
+    #[arg(long, requires_all = ["region", "out"])]
+    pub(crate) all: bool,
+    /// With --all: only objects carrying this tag, `key=value` (repeatable; all must hold)
+    #[arg(long, value_name = "KEY=VALUE", requires = "all")]
+    pub(crate) tag: Vec<String>,
     /// The region it lives in (default: the provider's configured region)
     #[arg(long)]
     pub(crate) region: Option<String>,
-    /// Write the spec to this file instead of standard output
-    #[arg(long, value_name = "FILE")]
+    /// Write the spec to this file instead of standard output (with --all: the directory
+    /// the specs go into, one file per address; an existing file is never overwritten)
+    #[arg(long, value_name = "FILE|DIR")]
     pub(crate) out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) workspace: WorkspaceArgs,
@@ -398,7 +408,7 @@ pub(crate) struct SchemaArgs {
     /// Print the schema of the plan document (`plan --format json`, `plan --out`) instead
     #[arg(long, conflicts_with_all = ["kind", "status"])]
     pub(crate) plan: bool,
-    /// Print the schema of `status --json` instead
+    /// Print the schema of `status --format json` instead
     #[arg(long, conflicts_with = "kind")]
     pub(crate) status: bool,
 }

@@ -52,6 +52,7 @@ pub mod client;
 pub mod config;
 mod convert;
 mod error;
+mod list;
 pub mod marker;
 mod plan;
 mod provider;

@@ -1103,6 +1103,23 @@ impl Provider for HuaweiOmsProvider {
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_group(request))
     }
+
+    fn list(
+        &self,
+        request: migspec_provider::ListRequest,
+    ) -> ProviderFuture<'_, Vec<migspec_provider::Listed>> {
+        Box::pin(async move {
+            let address = Address(format!("import --all {}", request.kind));
+            let location = self.parse_location(&address, &request.location)?;
+            crate::list::list(
+                &self.client,
+                &location.region,
+                &location.project_id,
+                &request.tags,
+            )
+            .await
+        })
+    }
 }
 
 #[cfg(test)]

@@ -27,8 +27,9 @@ pub mod transport;
 mod vocabulary;
 
 pub use provider::{
-    Description, ImportRequest, Imported, InFlightTarget, KindDescription, ObserveRequest,
-    ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider, ProviderError,
+    Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
+    ObserveRequest, ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider,
+    ProviderError,
     ProviderFuture, RateLimit,
 };
 pub use vocabulary::{

@@ -175,6 +175,30 @@ pub struct ImportRequest {
     pub location: serde_json::Value,
 }
 
+/// What `list` needs (`migspec import --all`): every object of a kind in one location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRequest {
+    /// The kind to list.
+    pub kind: String,
+    /// Where to list (`{"region": …}`; `null`: the provider's default).
+    pub location: serde_json::Value,
+    /// Only objects carrying every one of these tags (`key` → `value`).
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// One existing object found by `list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    /// The cloud's id.
+    pub remote_id: RemoteId,
+    /// The cloud's own name of it (`JobName`, the task group's name), when it has one.
+    pub name: Option<String>,
+    /// The address its `migspec:address` marker names, when it carries one.
+    pub marker: Option<Address>,
+    /// Where it lives (for [`ImportRequest::location`]).
+    pub location: serde_json::Value,
+}
+
 /// An imported spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Imported {
@@ -403,6 +427,21 @@ pub trait Provider: Send + Sync {
 
     /// Reads a remote object and writes the spec that would manage it.
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported>;
+
+    /// Lists the live objects of a kind in a location (`migspec import --all`), in batched,
+    /// paged calls. The default says the provider cannot: a plugin that does not implement
+    /// it still imports one object at a time.
+    fn list(&self, request: ListRequest) -> ProviderFuture<'_, Vec<Listed>> {
+        let name = self.describe().name;
+        Box::pin(async move {
+            Err(ProviderError::Config {
+                message: format!(
+                    "provider {name} cannot list existing `{}` objects: import them one at a time with `migspec import {} NAME ID`",
+                    request.kind, request.kind
+                ),
+            })
+        })
+    }
 }
 
 /// An in-flight object with the location the poller needs.

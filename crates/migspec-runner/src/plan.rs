@@ -626,6 +626,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_destroy_plan_says_so_in_its_binding_and_a_converge_plan_stays_as_it_was() {
+        let converge = serde_json::to_value(binding()).unwrap();
+        assert!(converge.get("mode").is_none(), "{converge}");
+        let destroy = Binding {
+            mode: PlanMode::Destroy,
+            ..binding()
+        };
+        let text = serde_json::to_value(&destroy).unwrap();
+        assert_eq!(text["mode"], "destroy");
+        let back: Binding = serde_json::from_value(text).unwrap();
+        assert_eq!(back.mode, PlanMode::Destroy);
+        let old: Binding = serde_json::from_value(converge).unwrap();
+        assert_eq!(old.mode, PlanMode::Converge);
+    }
+
     fn binding() -> Binding {
         Binding {
             lineage: "l".into(),

@@ -57,6 +57,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 mod job;
+mod list;
 mod observe;
 mod plan;
 mod provider;

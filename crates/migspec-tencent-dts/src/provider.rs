@@ -461,6 +461,19 @@ impl Provider for TencentDtsProvider {
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_job(request))
     }
+
+    fn list(
+        &self,
+        request: migspec_provider::ListRequest,
+    ) -> ProviderFuture<'_, Vec<migspec_provider::Listed>> {
+        Box::pin(async move {
+            let address = Address(format!("import --all {}", request.kind));
+            let target = self.target(&address, &request.kind, &request.location, None)?;
+            crate::list::list(&self.client, target.version, &target.region, &request.tags)
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
 }
 
 #[cfg(test)]

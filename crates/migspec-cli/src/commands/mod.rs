@@ -2,6 +2,7 @@
 
 pub(crate) mod apply;
 pub(crate) mod destroy;
+pub(crate) mod import_all;
 pub(crate) mod meta;
 pub(crate) mod plan;
 pub(crate) mod schema;

@@ -109,7 +109,7 @@ fn backend(args: &WorkspaceArgs) -> Result<Box<dyn StateBackend>, Stopped> {
 }
 
 /// Takes the state lock for a command, waiting up to `--lock-timeout`.
-async fn lock(
+pub(crate) async fn lock(
     backend: &dyn StateBackend,
     args: &WorkspaceArgs,
     command: String,
@@ -120,7 +120,7 @@ async fn lock(
         .map_err(|error| fail(&error.to_string()))
 }
 
-async fn read(backend: &dyn StateBackend) -> Result<State, Stopped> {
+pub(crate) async fn read(backend: &dyn StateBackend) -> Result<State, Stopped> {
     backend
         .read()
         .await
@@ -240,7 +240,7 @@ async fn remove(args: &WorkspaceArgs, address: &str) -> Result<(), Stopped> {
 
 /// Whether `name` can be an address (`metadata.name`: lower-case letters, digits and `-`,
 /// at most 63 characters, starting and ending with a letter or digit).
-fn is_address(name: &str) -> bool {
+pub(crate) fn is_address(name: &str) -> bool {
     let bytes = name.as_bytes();
     (1..=63).contains(&bytes.len())
         && bytes
@@ -422,16 +422,46 @@ async fn migrate(args: &StateMigrateArgs) -> Result<(), Stopped> {
 
 pub(crate) fn import(args: &ImportArgs) -> ExitStatus {
     in_workspace(&args.workspace, async |workspace| {
+        if args.all {
+            return super::import_all::run(args, workspace).await;
+        }
         import_one(args, workspace)
             .await
             .map(|()| ExitStatus::Success)
     })
 }
 
+/// The spec file text of an imported object: the schema comment, where it came from, the
+/// fields to fill in, then the YAML.
+pub(crate) fn spec_text(
+    remote_id: &RemoteId,
+    imported: &migspec_provider::Imported,
+) -> Result<String, Stopped> {
+    let yaml = serde_saphyr::to_string(&imported.document)
+        .map_err(|error| fail(&format!("cannot write the spec as YAML: {error}")))?;
+    let mut text = String::from("# yaml-language-server: $schema=../schemas/migspec.schema.json\n");
+    text.push_str(&format!("# Imported by migspec from {remote_id}.\n"));
+    if !imported.unreadable.is_empty() {
+        text.push_str(
+            "# The API does not return these fields; fill them in (secrets as {fromEnv: VAR}):\n",
+        );
+        for field in &imported.unreadable {
+            text.push_str(&format!("#   {field}\n"));
+        }
+    }
+    text.push_str(&yaml);
+    Ok(text)
+}
+
 async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stopped> {
     let kind = args.kind.clone();
-    let address = Address(args.name.clone());
-    let remote_id = RemoteId(args.remote_id.clone());
+    let (Some(name), Some(id)) = (&args.name, &args.remote_id) else {
+        return Err(fail(
+            "`migspec import KIND NAME ID` needs the address and the remote id (or --all)",
+        ));
+    };
+    let address = Address(name.clone());
+    let remote_id = RemoteId(id.clone());
     let Some((_, provider)) = workspace.providers.for_kind(&kind) else {
         return Err(fail(&format!(
             "no provider serves kind `{kind}` (known: {}); a plugin's kind needs the plugin pinned under `plugins:` in {}",
@@ -497,19 +527,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
         .iter()
         .find_map(|observation| observation.object().map(|object| object.location.clone()))
         .unwrap_or(serde_json::Value::Null);
-    let yaml = serde_saphyr::to_string(&imported.document)
-        .map_err(|error| fail(&format!("cannot write the spec as YAML: {error}")))?;
-    let mut text = String::from("# yaml-language-server: $schema=../schemas/migspec.schema.json\n");
-    text.push_str(&format!("# Imported by migspec from {remote_id}.\n"));
-    if !imported.unreadable.is_empty() {
-        text.push_str(
-            "# The API does not return these fields; fill them in (secrets as {fromEnv: VAR}):\n",
-        );
-        for field in &imported.unreadable {
-            text.push_str(&format!("#   {field}\n"));
-        }
-    }
-    text.push_str(&yaml);
+    let text = spec_text(&remote_id, &imported)?;
     match &args.out {
         Some(path) => std::fs::write(path, &text)
             .map_err(|error| fail(&format!("cannot write {}: {error}", path.display())))?,
