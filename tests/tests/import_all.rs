@@ -243,3 +243,88 @@ fn a_provider_without_tags_refuses_a_tag_filter() {
     ]);
     assert_eq!(usage.status.code(), Some(2), "{}", describe(&usage));
 }
+
+#[test]
+fn issue_13_an_imported_set_whose_secrets_are_vouched_for_plans_empty() {
+    let cloud = existing();
+    for (kind, region) in [
+        ("TencentDtsMigrateJob", "ap-guangzhou".to_owned()),
+        (
+            "TencentDtsMigrationJob",
+            cloud.state()["resources"]["inventory-2021"]["location"]["region"]
+                .as_str()
+                .expect("the 2021 job's region is recorded")
+                .to_owned(),
+        ),
+        ("HuaweiOmsTaskGroup", "cn-north-4".to_owned()),
+    ] {
+        let imported = import_all(&cloud, kind, &region, &["--secrets-in-use"]);
+        assert_eq!(imported.status.code(), Some(0), "{}", describe(&imported));
+        assert!(
+            stderr(&imported).contains("taken as the ones in use"),
+            "{}",
+            describe(&imported)
+        );
+    }
+    let mut plan = cloud.migspec();
+    plan.args([
+        "plan",
+        "imported/",
+        "--state-dir",
+        "adopted",
+        "--detailed-exitcode",
+    ]);
+    for entry in std::fs::read_dir(cloud.dir().join("imported")).expect("the imported specs") {
+        let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a spec");
+        for line in text.lines() {
+            if let Some((_, variable)) = line.split_once("fromEnv: ") {
+                plan.env(variable.trim().trim_end_matches('}').trim(), "a-secret");
+            }
+        }
+    }
+    let plan = plan.output().expect("migspec runs");
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "the adopted set plans changes: {}",
+        describe(&plan)
+    );
+
+    // Without the vouching, the same set plans the secrets as unknown (the safe default).
+    let mut unvouched = cloud.migspec();
+    unvouched.args([
+        "import",
+        "--all",
+        "TencentDtsMigrateJob",
+        "--region",
+        "ap-guangzhou",
+        "--out",
+        "unvouched",
+        "--state-dir",
+        "unvouched-state",
+    ]);
+    let unvouched = unvouched.output().expect("migspec runs");
+    assert_eq!(unvouched.status.code(), Some(0), "{}", describe(&unvouched));
+    let mut replan = cloud.migspec();
+    replan.args([
+        "plan",
+        "unvouched/",
+        "--state-dir",
+        "unvouched-state",
+        "--detailed-exitcode",
+    ]);
+    let text = std::fs::read_to_string(cloud.dir().join("unvouched/orders-to-cdb.yaml"))
+        .expect("the unvouched spec");
+    for line in text.lines() {
+        if let Some((_, variable)) = line.split_once("fromEnv: ") {
+            replan.env(variable.trim().trim_end_matches('}').trim(), "a-secret");
+        }
+    }
+    let replan = replan.output().expect("migspec runs");
+    assert_eq!(replan.status.code(), Some(2), "{}", describe(&replan));
+    assert!(
+        String::from_utf8_lossy(&replan.stdout).contains("unknown: will be sent"),
+        "{}",
+        describe(&replan)
+    );
+}

@@ -263,6 +263,12 @@ pub(crate) struct ImportArgs {
     /// With --all: only objects carrying this tag, `key=value` (repeatable; all must hold)
     #[arg(long, value_name = "KEY=VALUE", requires = "all")]
     pub(crate) tag: Vec<String>,
+    /// With --all: vouch that the values the specs' secret references will resolve to are
+    /// the ones the objects use now, so they plan as unchanged rather than
+    /// `(sensitive, unknown: will be sent)`; migspec detects their changes from the first
+    /// time it sends them
+    #[arg(long, requires = "all")]
+    pub(crate) secrets_in_use: bool,
     /// The region it lives in (default: the provider's configured region)
     #[arg(long)]
     pub(crate) region: Option<String>,

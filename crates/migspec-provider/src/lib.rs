@@ -29,8 +29,7 @@ mod vocabulary;
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
     ObserveRequest, ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider,
-    ProviderError,
-    ProviderFuture, RateLimit,
+    ProviderError, ProviderFuture, RateLimit,
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,

@@ -896,6 +896,8 @@ impl Worker<'_> {
                                 .secret_fingerprints
                                 .insert(pointer.clone(), secret.fingerprint(salt));
                         }
+                        // From now on changes are detected from the fingerprints.
+                        resource.secrets_in_use = false;
                     }
                 },
                 Vec::new(),
@@ -943,6 +945,7 @@ impl Worker<'_> {
                                     config_hash: None,
                                     attempts: 0,
                                     applied_view: None,
+                                    secrets_in_use: false,
                                 });
                                 if resource.remote_id.as_ref() != Some(&id) {
                                     resource.attempts = 0;

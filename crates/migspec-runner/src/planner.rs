@@ -987,6 +987,8 @@ fn recorded(
                 changed_secrets.push(pointer.clone());
             }
             Some(_) => {}
+            // Adopted with `import --all --secrets-in-use`: the user vouched for the values.
+            None if same_object && resource.secrets_in_use => {}
             None if same_object => {
                 changed_secrets.push(pointer.clone());
                 unknown_secrets.push(pointer.clone());
@@ -1087,6 +1089,7 @@ mod tests {
             config_hash: None,
             attempts: 2,
             applied_view: Some(view),
+            secrets_in_use: false,
         }
     }
 

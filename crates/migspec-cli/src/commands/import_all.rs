@@ -112,6 +112,7 @@ pub(crate) async fn run(args: &ImportArgs, workspace: &Workspace) -> Result<Exit
                 config_hash: None,
                 attempts: 0,
                 applied_view: None,
+                secrets_in_use: args.secrets_in_use,
             },
         );
         imported.push(format!("{address} ({})", object.remote_id));
@@ -133,8 +134,13 @@ pub(crate) async fn run(args: &ImportArgs, workspace: &Workspace) -> Result<Exit
     ));
     if !imported.is_empty() {
         view::err(&format!(
-            "Next: fill in the fields each file lists (secrets the API never returns), then `migspec plan {}`.",
-            dir.display()
+            "Next: fill in the fields each file lists (secrets the API never returns), then `migspec plan {}`.{}",
+            dir.display(),
+            if args.secrets_in_use {
+                " Their secrets are taken as the ones in use (--secrets-in-use): they plan unchanged until migspec sends them."
+            } else {
+                " Their secrets plan as `(sensitive, unknown: will be sent)` until migspec sends them (--secrets-in-use vouches for them instead)."
+            }
         ));
     }
     Ok(ExitStatus::Success)

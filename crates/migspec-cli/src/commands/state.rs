@@ -550,6 +550,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             config_hash: None,
             attempts: 0,
             applied_view: None,
+            secrets_in_use: false,
         },
     );
     held.write(&mut state)

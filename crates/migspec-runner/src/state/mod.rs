@@ -251,6 +251,12 @@ pub struct Resource {
     /// never carry them); a later difference is drift, a change made outside migspec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_view: Option<serde_json::Value>,
+    /// Adopted with `import --all --secrets-in-use`: the user vouched that the values the
+    /// spec's secret references resolve to are the ones the object uses, so secrets without
+    /// a fingerprint plan as unchanged instead of unknown. Cleared once migspec sends them
+    /// (their fingerprints are recorded then, and changes are detected from there on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secrets_in_use: bool,
 }
 
 /// One journal line.
