@@ -14,6 +14,7 @@ use migspec_emulator::{
 };
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
+use migspec_provider::plugin::messages::{Configuration, WireValue};
 use migspec_runner::providers::Providers;
 use migspec_runner::state::{DEFAULT_SCHEMA, LocalState, PostgresState, StateBackend};
 use migspec_schema::Validator;
@@ -49,6 +50,9 @@ pub(crate) struct Settings {
     /// Where the state lives (`.migspec/` when absent).
     #[serde(default)]
     pub(crate) state: StateSettings,
+    /// The directory of the settings file (what relative paths in it are relative to).
+    #[serde(skip)]
+    base: Option<PathBuf>,
 }
 
 /// `state:` in `migspec.yaml`.
@@ -139,6 +143,53 @@ pub(crate) struct PluginSetting {
     path: PathBuf,
     /// Its SHA-256 (hex), checked before it is loaded.
     sha256: String,
+    /// Plain settings sent to the plugin in `configure` (endpoints, directories…).
+    #[serde(default)]
+    settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Credentials sent to the plugin in `configure`, each `{fromEnv: VAR}` or
+    /// `{fromFile: path}` (relative to migspec.yaml), resolved here: the plugin never reads
+    /// the environment for them.
+    #[serde(default)]
+    credentials: std::collections::BTreeMap<String, SecretRef>,
+}
+
+impl PluginSetting {
+    /// The `configure` message for this plugin: settings as plain values, credentials
+    /// resolved and marked sensitive, an unset variable or missing file as absent (the
+    /// plugin says which credential it needs).
+    fn configuration(&self, base: &Path, emulated: bool) -> Result<Configuration, String> {
+        let settings = self
+            .settings
+            .iter()
+            .map(|(key, value)| (key.clone(), WireValue::Value(value.clone())))
+            .collect();
+        let mut credentials = std::collections::BTreeMap::new();
+        for (key, reference) in &self.credentials {
+            let value = {
+                let value = match reference {
+                    SecretRef::Env(env) => std::env::var(&env.from_env).ok(),
+                    SecretRef::File(file) => std::fs::read_to_string(base.join(&file.from_file))
+                        .ok()
+                        .map(|text| text.strip_suffix('\n').unwrap_or(&text).to_owned()),
+                    SecretRef::Literal(_) => {
+                        return Err(format!(
+                            "plugin {}: credentials.{key} is written in clear text; write `{{fromEnv: VAR}}` or `{{fromFile: path}}`",
+                            self.path.display()
+                        ));
+                    }
+                };
+                value
+                    .filter(|text| !text.is_empty())
+                    .map_or_else(WireValue::absent, WireValue::Sensitive)
+            };
+            credentials.insert(key.clone(), value);
+        }
+        Ok(Configuration {
+            settings,
+            credentials,
+            emulated,
+        })
+    }
 }
 
 impl Settings {
@@ -211,6 +262,7 @@ impl Settings {
             })?;
         }
         let base = path.parent().unwrap_or_else(|| Path::new("."));
+        settings.base = Some(base.to_path_buf());
         for plugin in &mut settings.plugins {
             if plugin.path.is_relative() {
                 plugin.path = base.join(&plugin.path);
@@ -297,7 +349,7 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
-        let providers = build_providers(&settings, tencent, huawei)?;
+        let providers = build_providers(&settings, tencent, huawei, args.emulator)?;
         let validator = validator(&providers)?;
         Ok(Self {
             providers,
@@ -335,11 +387,15 @@ fn build_providers(
     settings: &Settings,
     tencent: TencentConfig,
     huawei: HuaweiConfig,
+    emulated: bool,
 ) -> Result<Providers, String> {
     let mut plugins = Vec::new();
     for plugin in &settings.plugins {
-        let loaded =
-            PluginProvider::load(&plugin.path, &plugin.sha256).map_err(|e| e.to_string())?;
+        let base = plugin.path.parent().unwrap_or_else(|| Path::new("."));
+        let base = settings.base.as_deref().unwrap_or(base);
+        let configuration = plugin.configuration(base, emulated)?;
+        let loaded = PluginProvider::load_configured(&plugin.path, &plugin.sha256, &configuration)
+            .map_err(|e| e.to_string())?;
         plugins.push(Arc::new(loaded) as Arc<dyn migspec_provider::Provider>);
     }
     let served = |kinds: &[&str]| {
@@ -390,7 +446,7 @@ fn validator(providers: &Providers) -> Result<Validator, String> {
 pub(crate) fn offline_validator(config: &Path) -> Result<Validator, String> {
     let settings = Settings::load(config)?;
     let tencent = TencentConfig::from_environment(&|_| None, None).map_err(|e| e.to_string())?;
-    let providers = build_providers(&settings, tencent, HuaweiConfig::default())?;
+    let providers = build_providers(&settings, tencent, HuaweiConfig::default(), false)?;
     validator(&providers)
 }
 
