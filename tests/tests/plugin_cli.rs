@@ -212,3 +212,54 @@ fn without_the_plugin_pinned_its_kind_is_unknown_and_the_help_says_to_pin_it() {
         "{shown}"
     );
 }
+
+/// Issue 12, item 4: the OMS provider built as a plugin library, pinned in `migspec.yaml`
+/// with its settings and credentials there, replaces the built-in OMS provider for the
+/// shipped specs: apply converges, and a second plan is empty. The OMS credentials are in the
+/// environment only under names the built-in provider does not read, so the task groups can
+/// only have been made by the plugin, configured by `configure`.
+#[test]
+fn the_oms_plugin_replaces_the_built_in_provider_for_the_shipped_specs() {
+    support::ensure_built(&["migspec-huawei-oms-plugin"]);
+    let mut cloud = support::cloud::Cloud::start(None);
+    cloud.copy_specs();
+    let library = cloud.dir().join("liboms.so");
+    std::fs::copy(support::built("libmigspec_huawei_oms_plugin.so"), &library)
+        .expect("copy the OMS plugin");
+    let pin = sha256_file(&library).expect("hash the plugin");
+    let settings = format!(
+        "pollInterval: 50ms\nplugins:\n  - path: liboms.so\n    sha256: {pin}\n    settings: {{endpoint: \"{}\", projectId: {}}}\n    credentials: {{ak: {{fromEnv: PLUGIN_OMS_AK}}, sk: {{fromEnv: PLUGIN_OMS_SK}}}}\n",
+        cloud.url,
+        migspec_emulator::DEFAULT_HUAWEI_PROJECT_ID,
+    );
+    std::fs::write(cloud.dir().join("migspec.yaml"), settings).expect("write migspec.yaml");
+    let run = |args: &[&str]| {
+        cloud
+            .migspec()
+            .env_remove("HUAWEICLOUD_SDK_AK")
+            .env_remove("HUAWEICLOUD_SDK_SK")
+            .env_remove("MIGSPEC_HUAWEI_OMS_ENDPOINT")
+            .env("PLUGIN_OMS_AK", support::cloud::HUAWEI_AK)
+            .env("PLUGIN_OMS_SK", support::cloud::HUAWEI_SK)
+            .args(args)
+            .output()
+            .expect("migspec runs")
+    };
+    let apply = run(&["apply", "specs/", "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("Apply complete: 7 converged, 0 left in flight, 0 failed"),
+        "{}",
+        text(&apply)
+    );
+    let state = cloud.state();
+    let oms = state["resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|resource| resource["kind"] == "HuaweiOmsTaskGroup")
+        .count();
+    assert_eq!(oms, 2, "{state}");
+    let again = run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+}

@@ -21,16 +21,34 @@
 //!     credentials: {ak: {fromEnv: HUAWEICLOUD_SDK_AK}, sk: {fromEnv: HUAWEICLOUD_SDK_SK}}
 //! ```
 //!
-//! A host that sends an empty configuration (library use without settings) gets the
+//! Under `migspec --emulator` the configuration names the host's emulator, which the
+//! provider then uses with the emulator's credentials. A host that sends an empty configuration (library use without settings) gets the
 //! provider configured from the environment, as the linked provider is:
 //! `MIGSPEC_HUAWEI_OMS_ENDPOINT`, `HUAWEICLOUD_SDK_AK`, `HUAWEICLOUD_SDK_SK`, …
 
 use migspec_huawei_oms::config::{ConfigError, Credentials};
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
-use migspec_provider::plugin::messages::Configuration;
+use migspec_provider::plugin::messages::{Configuration, WireValue};
 
 /// The provider from the host's configuration (see the crate documentation).
 fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, ConfigError> {
+    if let Some(emulator) = &configuration.emulator {
+        // `--emulator`: the host's emulator and the credentials it accepts.
+        let text = |key: &str| {
+            emulator
+                .get(key)
+                .and_then(WireValue::as_str)
+                .unwrap_or_default()
+        };
+        let config = HuaweiConfig::default()
+            .with_endpoint(text("endpoint"))
+            .with_project_id(text("huawei_project_id"))
+            .with_credentials(Credentials::access_key(
+                text("huawei_ak"),
+                text("huawei_sk"),
+            ));
+        return HuaweiOmsProvider::new(config);
+    }
     if configuration.settings.is_empty() && configuration.credentials.is_empty() {
         return HuaweiOmsProvider::from_env();
     }

@@ -157,7 +157,11 @@ impl PluginSetting {
     /// The `configure` message for this plugin: settings as plain values, credentials
     /// resolved and marked sensitive, an unset variable or missing file as absent (the
     /// plugin says which credential it needs).
-    fn configuration(&self, base: &Path, emulated: bool) -> Result<Configuration, String> {
+    fn configuration(
+        &self,
+        base: &Path,
+        emulator: Option<&RunningEmulator>,
+    ) -> Result<Configuration, String> {
         let settings = self
             .settings
             .iter()
@@ -184,10 +188,33 @@ impl PluginSetting {
             };
             credentials.insert(key.clone(), value);
         }
+        let emulator = emulator.map(|running| {
+            let sensitive = |text: &str| WireValue::Sensitive(text.to_owned());
+            std::collections::BTreeMap::from([
+                (
+                    "endpoint".to_owned(),
+                    WireValue::Value(running.url().into()),
+                ),
+                ("huawei_ak".to_owned(), sensitive(DEFAULT_HUAWEI_AK)),
+                ("huawei_sk".to_owned(), sensitive(DEFAULT_HUAWEI_SK)),
+                (
+                    "huawei_project_id".to_owned(),
+                    WireValue::Value(DEFAULT_HUAWEI_PROJECT_ID.into()),
+                ),
+                (
+                    "tencent_secret_id".to_owned(),
+                    sensitive(DEFAULT_TENCENT_SECRET_ID),
+                ),
+                (
+                    "tencent_secret_key".to_owned(),
+                    sensitive(DEFAULT_TENCENT_SECRET_KEY),
+                ),
+            ])
+        });
         Ok(Configuration {
             settings,
             credentials,
-            emulated,
+            emulator,
         })
     }
 }
@@ -349,7 +376,7 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
-        let providers = build_providers(&settings, tencent, huawei, args.emulator)?;
+        let providers = build_providers(&settings, tencent, huawei, emulator.as_ref())?;
         let validator = validator(&providers)?;
         Ok(Self {
             providers,
@@ -387,13 +414,13 @@ fn build_providers(
     settings: &Settings,
     tencent: TencentConfig,
     huawei: HuaweiConfig,
-    emulated: bool,
+    emulator: Option<&RunningEmulator>,
 ) -> Result<Providers, String> {
     let mut plugins = Vec::new();
     for plugin in &settings.plugins {
         let base = plugin.path.parent().unwrap_or_else(|| Path::new("."));
         let base = settings.base.as_deref().unwrap_or(base);
-        let configuration = plugin.configuration(base, emulated)?;
+        let configuration = plugin.configuration(base, emulator)?;
         let loaded = PluginProvider::load_configured(&plugin.path, &plugin.sha256, &configuration)
             .map_err(|e| e.to_string())?;
         plugins.push(Arc::new(loaded) as Arc<dyn migspec_provider::Provider>);
@@ -446,7 +473,7 @@ fn validator(providers: &Providers) -> Result<Validator, String> {
 pub(crate) fn offline_validator(config: &Path) -> Result<Validator, String> {
     let settings = Settings::load(config)?;
     let tencent = TencentConfig::from_environment(&|_| None, None).map_err(|e| e.to_string())?;
-    let providers = build_providers(&settings, tencent, HuaweiConfig::default(), false)?;
+    let providers = build_providers(&settings, tencent, HuaweiConfig::default(), None)?;
     validator(&providers)
 }
 

@@ -113,9 +113,11 @@ pub struct Configuration {
     /// [`WireValue::Absent`] when the variable or file it names is not there.
     #[serde(default)]
     pub credentials: BTreeMap<String, WireValue>,
-    /// Whether the host runs against its local emulator (`--emulator`).
-    #[serde(default)]
-    pub emulated: bool,
+    /// When the host runs against its local emulator (`--emulator`): where it listens and
+    /// the credentials it accepts (`endpoint`, `huawei_ak`, `huawei_sk`, `huawei_project_id`,
+    /// `tencent_secret_id`, `tencent_secret_key`), for a plugin of an emulated API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulator: Option<BTreeMap<String, WireValue>>,
 }
 
 impl Configuration {
@@ -284,7 +286,7 @@ mod tests {
                 ("key".into(), WireValue::Sensitive("s3cr3t".into())),
                 ("token".into(), WireValue::absent()),
             ]),
-            emulated: false,
+            emulator: None,
         };
         let json = serde_json::to_value(&configuration).unwrap();
         assert_eq!(
