@@ -290,3 +290,75 @@ async fn the_bytes_that_were_hashed_are_the_bytes_that_are_loaded() {
         .unwrap();
     assert!(matches!(observed[0], Observed::Missing { .. }));
 }
+
+#[test]
+#[expect(
+    unsafe_code,
+    reason = "set_var is unsafe in edition 2024; nextest runs each test in its own process"
+)]
+fn a_plugin_of_another_protocol_version_is_refused_naming_the_path_and_both_versions() {
+    // SAFETY: this test runs in its own process (nextest) and no other thread reads the
+    // environment while it is set.
+    unsafe { std::env::set_var("MIGSPEC_FIXTURE_PLUGIN_PROTOCOL", "99") };
+    let (_dir, path) = library("migspec_fixture_plugin");
+    let pin = sha256_file(&path).unwrap();
+    let error = PluginProvider::load(&path, &pin).unwrap_err();
+    let host = migspec_provider::plugin::messages::PROTOCOL_VERSION;
+    assert!(
+        matches!(
+            error,
+            PluginError::ProtocolVersion {
+                plugin_min: 99,
+                plugin_max: 99,
+                host_max,
+                ..
+            } if host_max == host
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&*path.to_string_lossy()), "{message}");
+    assert!(message.contains("99..=99"), "{message}");
+    assert!(message.contains(&format!("..={host}")), "{message}");
+}
+
+#[test]
+fn configure_carries_the_settings_and_a_refusal_is_a_located_error() {
+    use migspec_provider::plugin::messages::{Configuration, WireValue};
+    let (_dir, path) = library("migspec_fixture_plugin");
+    let pin = sha256_file(&path).unwrap();
+    let mut configuration = Configuration::default();
+    configuration
+        .settings
+        .insert("name".into(), WireValue::Value("configured-fixture".into()));
+    let plugin = PluginProvider::load_configured(&path, &pin, &configuration).unwrap();
+    assert_eq!(plugin.describe().name, "configured-fixture");
+
+    // A fresh copy is a fresh library (its own statics): refuse this configuration.
+    let (_other, path) = library("migspec_fixture_plugin");
+    let mut refused = Configuration::default();
+    refused
+        .settings
+        .insert("refuse".into(), WireValue::Value("no endpoint".into()));
+    let error = PluginProvider::load_configured(&path, &pin, &refused).unwrap_err();
+    assert!(matches!(error, PluginError::Configure { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains(&*path.to_string_lossy()), "{message}");
+    assert!(message.contains("no endpoint"), "{message}");
+}
+
+#[test]
+fn a_panic_during_configure_is_caught_and_reported_with_the_path() {
+    use migspec_provider::plugin::messages::{Configuration, WireValue};
+    let (_dir, path) = library("migspec_fixture_plugin");
+    let pin = sha256_file(&path).unwrap();
+    let mut configuration = Configuration::default();
+    configuration
+        .settings
+        .insert("panic".into(), WireValue::Value("configure".into()));
+    let error = PluginProvider::load_configured(&path, &pin, &configuration).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("panicked during `configure`"), "{message}");
+    assert!(message.contains("told to panic in configure"), "{message}");
+    assert!(message.contains(&*path.to_string_lossy()), "{message}");
+}

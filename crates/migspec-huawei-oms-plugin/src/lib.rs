@@ -10,9 +10,62 @@
 //! `target/release/libmigspec_huawei_oms_plugin.so`. Pin it in `migspec.yaml` with the
 //! SHA-256 of that file (`sha256sum`), which the host checks before loading it.
 //!
-//! Configuration comes from the environment of the host process, read when the plugin is
-//! first called: `MIGSPEC_HUAWEI_OMS_ENDPOINT`, `HUAWEICLOUD_SDK_AK`, `HUAWEICLOUD_SDK_SK`,
-//! `HUAWEICLOUD_SDK_SECURITY_TOKEN`, `HUAWEICLOUD_SDK_PROJECT_ID`, and the SDK's
-//! credentials file (`HUAWEICLOUD_SDK_CREDENTIALS_FILE` or `~/.huaweicloud/credentials`).
+//! Configuration comes from the plugin's entry in `migspec.yaml`, sent by the host in the
+//! `configure` message:
+//!
+//! ```yaml
+//! plugins:
+//!   - path: target/release/libmigspec_huawei_oms_plugin.so
+//!     sha256: …
+//!     settings: {endpoint: "https://oms.cn-north-4.myhuaweicloud.com", projectId: "…"}
+//!     credentials: {ak: {fromEnv: HUAWEICLOUD_SDK_AK}, sk: {fromEnv: HUAWEICLOUD_SDK_SK}}
+//! ```
+//!
+//! Under `migspec --emulator` the configuration names the host's emulator, which the
+//! provider then uses with the emulator's credentials. A host that sends an empty configuration (library use without settings) gets the
+//! provider configured from the environment, as the linked provider is:
+//! `MIGSPEC_HUAWEI_OMS_ENDPOINT`, `HUAWEICLOUD_SDK_AK`, `HUAWEICLOUD_SDK_SK`, …
 
-migspec_provider::export_plugin!(migspec_huawei_oms::HuaweiOmsProvider::from_env());
+use migspec_huawei_oms::config::{ConfigError, Credentials};
+use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
+use migspec_provider::plugin::messages::{Configuration, WireValue};
+
+/// The provider from the host's configuration (see the crate documentation).
+fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, ConfigError> {
+    if let Some(emulator) = &configuration.emulator {
+        // `--emulator`: the host's emulator and the credentials it accepts.
+        let text = |key: &str| {
+            emulator
+                .get(key)
+                .and_then(WireValue::as_str)
+                .unwrap_or_default()
+        };
+        let config = HuaweiConfig::default()
+            .with_endpoint(text("endpoint"))
+            .with_project_id(text("huawei_project_id"))
+            .with_credentials(Credentials::access_key(
+                text("huawei_ak"),
+                text("huawei_sk"),
+            ));
+        return HuaweiOmsProvider::new(config);
+    }
+    if configuration.settings.is_empty() && configuration.credentials.is_empty() {
+        return HuaweiOmsProvider::from_env();
+    }
+    let mut config = HuaweiConfig::default();
+    if let Some(endpoint) = configuration.setting("endpoint") {
+        config = config.with_endpoint(endpoint);
+    }
+    if let Some(project) = configuration.setting("projectId") {
+        config = config.with_project_id(project);
+    }
+    if let (Some(ak), Some(sk)) = (
+        configuration.credential("ak"),
+        configuration.credential("sk"),
+    ) {
+        config = config.with_credentials(Credentials::access_key(ak, sk));
+    }
+    HuaweiOmsProvider::new(config)
+}
+
+migspec_provider::export_plugin!(configured);

@@ -1,11 +1,12 @@
 //! A minimal migspec provider plugin.
 //!
 //! It serves one kind, `ExampleBucketCopy`, whose "remote objects" are JSON files in the
-//! directory named by `EXAMPLE_PLUGIN_DIR` (so it needs no cloud): enough to show every
+//! directory its `dir` setting in `migspec.yaml` names (so it needs no cloud): enough to show every
 //! call of the contract. Replace the file access with your API client.
 
 use std::path::PathBuf;
 
+use migspec_provider::plugin::messages::Configuration;
 use migspec_provider::{
     Action, ActionKind, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
     ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider, ProviderError,
@@ -21,10 +22,12 @@ struct Skeleton {
 }
 
 impl Skeleton {
-    fn from_env() -> Result<Self, String> {
-        let dir = std::env::var_os("EXAMPLE_PLUGIN_DIR")
-            .map(PathBuf::from)
-            .ok_or("set EXAMPLE_PLUGIN_DIR to a directory the plugin may write")?;
+    /// Built from the plugin's entry in `migspec.yaml`, which the host sends in `configure`
+    /// (settings and credentials come from there, never from the environment).
+    fn configured(configuration: &Configuration) -> Result<Self, String> {
+        let dir = configuration.setting("dir").map(PathBuf::from).ok_or(
+            "set `settings: {dir: …}` for this plugin in migspec.yaml: a directory the plugin may write",
+        )?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(Self { dir })
     }
@@ -75,7 +78,15 @@ impl Provider for Skeleton {
                 kind: KIND.into(),
                 schema: json!({
                     "type": "object",
-                    "properties": {"spec": {"type": "object", "required": ["source", "target"]}}
+                    "required": ["spec"],
+                    "properties": {"spec": {
+                        "type": "object",
+                        "required": ["source", "target"],
+                        "properties": {
+                            "source": {"type": "string", "description": "The bucket to copy from."},
+                            "target": {"type": "string", "description": "The bucket to copy into."}
+                        }
+                    }}
                 }),
             }],
             rate_limits: vec![RateLimit {
@@ -203,4 +214,4 @@ impl Provider for Skeleton {
 }
 
 // The three C symbols of the plugin ABI, around the constructor.
-migspec_provider::export_plugin!(Skeleton::from_env());
+migspec_provider::export_plugin!(Skeleton::configured);

@@ -14,6 +14,7 @@ use migspec_emulator::{
 };
 use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::host::PluginProvider;
+use migspec_provider::plugin::messages::{Configuration, WireValue};
 use migspec_runner::providers::Providers;
 use migspec_runner::state::{DEFAULT_SCHEMA, LocalState, PostgresState, StateBackend};
 use migspec_schema::Validator;
@@ -52,6 +53,9 @@ pub(crate) struct Settings {
     /// The in-process emulator of `--emulator`.
     #[serde(default)]
     pub(crate) emulator: EmulatorSettings,
+    /// The directory of the settings file (what relative paths in it are relative to).
+    #[serde(skip)]
+    base: Option<PathBuf>,
 }
 
 /// `emulator:` in `migspec.yaml`: how the in-process emulator of `--emulator` behaves.
@@ -154,6 +158,80 @@ pub(crate) struct PluginSetting {
     path: PathBuf,
     /// Its SHA-256 (hex), checked before it is loaded.
     sha256: String,
+    /// Plain settings sent to the plugin in `configure` (endpoints, directories…).
+    #[serde(default)]
+    settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Credentials sent to the plugin in `configure`, each `{fromEnv: VAR}` or
+    /// `{fromFile: path}` (relative to migspec.yaml), resolved here: the plugin never reads
+    /// the environment for them.
+    #[serde(default)]
+    credentials: std::collections::BTreeMap<String, SecretRef>,
+}
+
+impl PluginSetting {
+    /// The `configure` message for this plugin: settings as plain values, credentials
+    /// resolved and marked sensitive, an unset variable or missing file as absent (the
+    /// plugin says which credential it needs).
+    fn configuration(
+        &self,
+        base: &Path,
+        emulator: Option<&RunningEmulator>,
+    ) -> Result<Configuration, String> {
+        let settings = self
+            .settings
+            .iter()
+            .map(|(key, value)| (key.clone(), WireValue::Value(value.clone())))
+            .collect();
+        let mut credentials = std::collections::BTreeMap::new();
+        for (key, reference) in &self.credentials {
+            let value = {
+                let value = match reference {
+                    SecretRef::Env(env) => std::env::var(&env.from_env).ok(),
+                    SecretRef::File(file) => std::fs::read_to_string(base.join(&file.from_file))
+                        .ok()
+                        .map(|text| text.strip_suffix('\n').unwrap_or(&text).to_owned()),
+                    SecretRef::Literal(_) => {
+                        return Err(format!(
+                            "plugin {}: credentials.{key} is written in clear text; write `{{fromEnv: VAR}}` or `{{fromFile: path}}`",
+                            self.path.display()
+                        ));
+                    }
+                };
+                value
+                    .filter(|text| !text.is_empty())
+                    .map_or_else(WireValue::absent, WireValue::Sensitive)
+            };
+            credentials.insert(key.clone(), value);
+        }
+        let emulator = emulator.map(|running| {
+            let sensitive = |text: &str| WireValue::Sensitive(text.to_owned());
+            std::collections::BTreeMap::from([
+                (
+                    "endpoint".to_owned(),
+                    WireValue::Value(running.url().into()),
+                ),
+                ("huawei_ak".to_owned(), sensitive(DEFAULT_HUAWEI_AK)),
+                ("huawei_sk".to_owned(), sensitive(DEFAULT_HUAWEI_SK)),
+                (
+                    "huawei_project_id".to_owned(),
+                    WireValue::Value(DEFAULT_HUAWEI_PROJECT_ID.into()),
+                ),
+                (
+                    "tencent_secret_id".to_owned(),
+                    sensitive(DEFAULT_TENCENT_SECRET_ID),
+                ),
+                (
+                    "tencent_secret_key".to_owned(),
+                    sensitive(DEFAULT_TENCENT_SECRET_KEY),
+                ),
+            ])
+        });
+        Ok(Configuration {
+            settings,
+            credentials,
+            emulator,
+        })
+    }
 }
 
 impl Settings {
@@ -239,6 +317,7 @@ impl Settings {
         {
             *config = base.join(&*config);
         }
+        settings.base = Some(base.to_path_buf());
         for plugin in &mut settings.plugins {
             if plugin.path.is_relative() {
                 plugin.path = base.join(&plugin.path);
@@ -334,7 +413,7 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
-        let providers = build_providers(&settings, tencent, huawei)?;
+        let providers = build_providers(&settings, tencent, huawei, emulator.as_ref())?;
         let validator = validator(&providers)?;
         Ok(Self {
             providers,
@@ -372,11 +451,15 @@ fn build_providers(
     settings: &Settings,
     tencent: TencentConfig,
     huawei: HuaweiConfig,
+    emulator: Option<&RunningEmulator>,
 ) -> Result<Providers, String> {
     let mut plugins = Vec::new();
     for plugin in &settings.plugins {
-        let loaded =
-            PluginProvider::load(&plugin.path, &plugin.sha256).map_err(|e| e.to_string())?;
+        let base = plugin.path.parent().unwrap_or_else(|| Path::new("."));
+        let base = settings.base.as_deref().unwrap_or(base);
+        let configuration = plugin.configuration(base, emulator)?;
+        let loaded = PluginProvider::load_configured(&plugin.path, &plugin.sha256, &configuration)
+            .map_err(|e| e.to_string())?;
         plugins.push(Arc::new(loaded) as Arc<dyn migspec_provider::Provider>);
     }
     let served = |kinds: &[&str]| {
@@ -427,7 +510,7 @@ fn validator(providers: &Providers) -> Result<Validator, String> {
 pub(crate) fn offline_validator(config: &Path) -> Result<Validator, String> {
     let settings = Settings::load(config)?;
     let tencent = TencentConfig::from_environment(&|_| None, None).map_err(|e| e.to_string())?;
-    let providers = build_providers(&settings, tencent, HuaweiConfig::default())?;
+    let providers = build_providers(&settings, tencent, HuaweiConfig::default(), None)?;
     validator(&providers)
 }
 

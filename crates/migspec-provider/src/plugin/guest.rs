@@ -1,19 +1,19 @@
-//! The plugin side of the ABI: what [`export_plugin!`](crate::export_plugin) calls.
+//! The plugin side of the ABI: what [`export_plugin!`](crate::export_plugin) calls. It
+//! decodes a [`Request`], answers the handshake, builds the provider on `configure`, and
+//! encodes a [`Response`]; a panic anywhere in that is caught and answered as
+//! [`Response::Panic`].
 
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 
-use serde_json::{Value, json};
+use super::messages::{Configuration, Envelope, PROTOCOL_VERSION, Request, Response, negotiate};
+use super::{PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
+use crate::{Provider, ProviderError};
 
-use super::{ABI_VERSION, PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
-use crate::{
-    DesiredSpec, ImportRequest, InFlightTarget, ObserveRequest, PlanRequest, Provider,
-    ProviderError, Step,
-};
-
-/// The plugin's provider and the tokio runtime its async calls run on, built on first use.
+/// The plugin's provider (built by `configure`, from the configuration the host sends) and
+/// the tokio runtime its async calls run on.
 pub struct Instance {
-    provider: Result<Box<dyn Provider>, String>,
+    provider: OnceLock<Result<Box<dyn Provider>, String>>,
     runtime: Result<tokio::runtime::Runtime, String>,
 }
 
@@ -21,6 +21,15 @@ impl std::fmt::Debug for Instance {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("Instance")
     }
+}
+
+/// What the guest supports, and how it builds its provider.
+pub struct Plugin<F> {
+    /// The protocol versions the plugin speaks (`MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION` for
+    /// a plugin built with this crate).
+    pub protocols: (u32, u32),
+    /// Builds the provider from the host's configuration.
+    pub construct: F,
 }
 
 /// Handles one `migspec_plugin_invoke` call.
@@ -33,13 +42,16 @@ impl std::fmt::Debug for Instance {
     unsafe_code,
     reason = "the plugin side of the C ABI reads and writes raw buffers"
 )]
-pub unsafe fn invoke(
+pub unsafe fn invoke<F>(
     instance: &OnceLock<Instance>,
     request: *const u8,
     request_len: usize,
     out: *mut PluginBuffer,
-    construct: impl FnOnce() -> Result<Box<dyn Provider>, String>,
-) -> i32 {
+    plugin: Plugin<F>,
+) -> i32
+where
+    F: FnOnce(&Configuration) -> Result<Box<dyn Provider>, String>,
+{
     let bytes: &[u8] = if request.is_null() || request_len == 0 {
         &[]
     } else {
@@ -48,7 +60,7 @@ pub unsafe fn invoke(
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let instance = instance.get_or_init(|| Instance {
-            provider: construct(),
+            provider: OnceLock::new(),
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("migspec-plugin")
@@ -56,21 +68,25 @@ pub unsafe fn invoke(
                 .build()
                 .map_err(|error| format!("cannot start the plugin's runtime: {error}")),
         });
-        handle(instance, bytes)
+        handle(instance, bytes, plugin)
     }));
     let (status, response) = match outcome {
-        Ok(Ok(value)) => (STATUS_OK, value),
-        Ok(Err(error)) => (STATUS_ERROR, error),
+        Ok(Ok(response)) => (STATUS_OK, response),
+        Ok(Err(response)) => (STATUS_ERROR, response),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|text| (*text).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_owned());
-            (STATUS_PANIC, json!({ "panic": message }))
+            (STATUS_PANIC, Response::Panic { message })
         }
     };
-    let mut buffer = serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec());
+    let envelope = Envelope {
+        protocol: PROTOCOL_VERSION,
+        message: response,
+    };
+    let mut buffer = serde_json::to_vec(&envelope).unwrap_or_else(|_| b"{}".to_vec());
     buffer.shrink_to_fit();
     let mut buffer = std::mem::ManuallyDrop::new(buffer);
     let result = PluginBuffer {
@@ -101,95 +117,89 @@ pub unsafe fn free(buffer: PluginBuffer) {
     drop(unsafe { Vec::from_raw_parts(buffer.ptr, buffer.len, buffer.cap) });
 }
 
-fn error(error: &ProviderError) -> Value {
-    json!({ "error": error })
-}
-
-fn contract(message: impl Into<String>) -> Value {
-    error(&ProviderError::Contract {
+fn contract(message: impl Into<String>) -> Response {
+    Response::Error(ProviderError::Contract {
         message: message.into(),
     })
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: Value, op: &str) -> Result<T, Value> {
-    serde_json::from_value(body).map_err(|e| contract(format!("bad `{op}` request: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, Value> {
-    serde_json::to_value(value).map_err(|e| contract(format!("cannot encode a response: {e}")))
-}
-
-fn handle(instance: &Instance, bytes: &[u8]) -> Result<Value, Value> {
-    let request: Value =
-        serde_json::from_slice(bytes).map_err(|e| contract(format!("request is not JSON: {e}")))?;
-    let abi = request.get("abi").and_then(Value::as_u64);
-    if abi != Some(u64::from(ABI_VERSION)) {
+fn handle<F>(instance: &Instance, bytes: &[u8], plugin: Plugin<F>) -> Result<Response, Response>
+where
+    F: FnOnce(&Configuration) -> Result<Box<dyn Provider>, String>,
+{
+    let envelope: Envelope<Request> = serde_json::from_slice(bytes)
+        .map_err(|e| contract(format!("not a request of this plugin's protocol: {e}")))?;
+    let request = envelope.message;
+    if let Request::Handshake { min, max, .. } = request {
+        return Ok(match negotiate((min, max), plugin.protocols) {
+            Some(protocol) => Response::Handshake { protocol },
+            None => Response::Incompatible {
+                min: plugin.protocols.0,
+                max: plugin.protocols.1,
+            },
+        });
+    }
+    if !(plugin.protocols.0..=plugin.protocols.1).contains(&envelope.protocol) {
         return Err(contract(format!(
-            "request ABI {abi:?}, plugin speaks {ABI_VERSION}"
+            "request in protocol {}, plugin speaks {}..={}",
+            envelope.protocol, plugin.protocols.0, plugin.protocols.1
         )));
     }
-    let op = request
-        .get("op")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let body = request.get("body").cloned().unwrap_or(Value::Null);
-    let provider = instance.provider.as_ref().map_err(|message| {
-        error(&ProviderError::Config {
-            message: format!("the plugin could not start: {message}"),
-        })
-    })?;
+    let construct = plugin.construct;
+    if let Request::Configure(configuration) = &request {
+        let mut fresh = false;
+        let built = instance.provider.get_or_init(|| {
+            fresh = true;
+            construct(configuration)
+        });
+        return match (fresh, built) {
+            (true, Ok(_)) => Ok(Response::Configured),
+            (true, Err(message)) => Err(Response::Error(ProviderError::Config {
+                message: message.clone(),
+            })),
+            (false, _) => Err(contract("`configure` was sent twice")),
+        };
+    }
+    // A host that sends no `configure` (library use) gets the provider built from an empty
+    // configuration.
+    let provider = instance
+        .provider
+        .get_or_init(|| construct(&Configuration::default()))
+        .as_ref()
+        .map_err(|message| {
+            Response::Error(ProviderError::Config {
+                message: format!("the plugin could not start: {message}"),
+            })
+        })?;
     let runtime = instance.runtime.as_ref().map_err(contract)?;
-    let run = |result: Result<Value, ProviderError>| result.map_err(|e| error(&e));
-    match op.as_str() {
-        "describe" => to_json(&provider.describe()),
-        "validate" => {
-            let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
-            let document = body.get("document").cloned().unwrap_or(Value::Null);
-            to_json(&provider.validate(kind, &document))
+    let failed = |error: ProviderError| Response::Error(error);
+    Ok(match request {
+        Request::Handshake { .. } | Request::Configure(_) => {
+            unreachable!("answered above")
         }
-        "location" => {
-            let desired: DesiredSpec = parse(body, &op)?;
-            run(provider.location(&desired))
+        Request::Describe => Response::Description(provider.describe()),
+        Request::Validate { kind, document } => {
+            Response::Problems(provider.validate(&kind, &document))
         }
-        "observe" => {
-            let request: ObserveRequest = parse(body, &op)?;
-            let observed = run(runtime
+        Request::Location(desired) => {
+            Response::Location(provider.location(&desired).map_err(failed)?)
+        }
+        Request::Observe(request) => Response::Observed(
+            runtime
                 .block_on(provider.observe(request))
-                .and_then(|v| serde_json::to_value(v).map_err(encode_error)))?;
-            Ok(observed)
+                .map_err(failed)?,
+        ),
+        Request::Plan(request) => {
+            Response::Actions(provider.plan(&request).map_err(Response::PlanError)?)
         }
-        "plan" => {
-            let request: PlanRequest = parse(body, &op)?;
-            match provider.plan(&request) {
-                Ok(actions) => to_json(&actions),
-                Err(plan_error) => Err(json!({ "plan_error": plan_error })),
-            }
+        Request::Apply(step) => {
+            Response::Outcome(runtime.block_on(provider.apply(step)).map_err(failed)?)
         }
-        "apply" => {
-            let step: Step = parse(body, &op)?;
-            run(runtime
-                .block_on(provider.apply(step))
-                .and_then(|v| serde_json::to_value(v).map_err(encode_error)))
+        Request::Poll(targets) => {
+            Response::Observed(runtime.block_on(provider.poll(targets)).map_err(failed)?)
         }
-        "poll" => {
-            let targets: Vec<InFlightTarget> = parse(body, &op)?;
-            run(runtime
-                .block_on(provider.poll(targets))
-                .and_then(|v| serde_json::to_value(v).map_err(encode_error)))
+        Request::Import(request) => {
+            Response::Imported(runtime.block_on(provider.import(request)).map_err(failed)?)
         }
-        "import" => {
-            let request: ImportRequest = parse(body, &op)?;
-            run(runtime
-                .block_on(provider.import(request))
-                .and_then(|v| serde_json::to_value(v).map_err(encode_error)))
-        }
-        other => Err(contract(format!("unknown operation `{other}`"))),
-    }
-}
-
-fn encode_error(error: serde_json::Error) -> ProviderError {
-    ProviderError::Contract {
-        message: format!("cannot encode a response: {error}"),
-    }
+    })
 }

@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::messages::{
+    Configuration, Envelope, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Request, Response,
+};
 use super::{
     ABI_VERSION, AbiVersionFn, FreeFn, InvokeFn, PluginBuffer, STATUS_ERROR, STATUS_OK,
     STATUS_PANIC, symbols,
@@ -92,6 +94,31 @@ pub enum PluginError {
         /// Ours.
         expected: u32,
     },
+    /// The plugin and this migspec share no protocol version.
+    #[error(
+        "plugin {} speaks plugin protocol {plugin_min}..={plugin_max}, this migspec speaks {host_min}..={host_max}: rebuild the plugin against a migspec-provider of a matching protocol (or use a migspec that speaks its protocol)",
+        path.display()
+    )]
+    ProtocolVersion {
+        /// The plugin.
+        path: PathBuf,
+        /// The oldest version this migspec accepts.
+        host_min: u32,
+        /// The newest.
+        host_max: u32,
+        /// The oldest version the plugin speaks.
+        plugin_min: u32,
+        /// The newest.
+        plugin_max: u32,
+    },
+    /// The plugin refused its configuration (or failed the handshake).
+    #[error("plugin {} could not be configured from migspec.yaml: {error}", path.display())]
+    Configure {
+        /// The plugin.
+        path: PathBuf,
+        /// What it said.
+        error: Box<ProviderError>,
+    },
     /// The plugin failed its first call (`describe`).
     #[error("plugin {} failed to describe itself: {error}", path.display())]
     Describe {
@@ -118,6 +145,8 @@ struct Inner {
     invoke: InvokeFn,
     free: FreeFn,
     healthy: AtomicBool,
+    /// The negotiated protocol version (0 until the handshake).
+    protocol: AtomicU32,
 }
 
 /// A provider loaded from a shared library, used through the ABI.
@@ -154,7 +183,23 @@ impl PluginProvider {
     /// A [`PluginError`] naming the path: unreadable, pin mismatch, not loadable, missing
     /// symbol, wrong ABI version, or a failing `describe`.
     pub fn load(path: &Path, pin: &str) -> Result<Self, PluginError> {
-        Self::load_with_hook(path, pin, || {})
+        Self::load_configured(path, pin, &Configuration::default())
+    }
+
+    /// [`PluginProvider::load`], then the handshake and `configure` with `configuration`
+    /// (the plugin's settings and credentials from `migspec.yaml`), then `describe`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PluginProvider::load`], and [`PluginError::ProtocolVersion`] when the plugin
+    /// shares no protocol version with this migspec, [`PluginError::Configure`] when it
+    /// refuses its configuration.
+    pub fn load_configured(
+        path: &Path,
+        pin: &str,
+        configuration: &Configuration,
+    ) -> Result<Self, PluginError> {
+        Self::load_inner(path, pin, configuration, || {})
     }
 
     /// [`PluginProvider::load`] with `between` run after the file was read and hashed and
@@ -168,6 +213,15 @@ impl PluginProvider {
     pub fn load_with_hook(
         path: &Path,
         pin: &str,
+        between: impl FnOnce(),
+    ) -> Result<Self, PluginError> {
+        Self::load_inner(path, pin, &Configuration::default(), between)
+    }
+
+    fn load_inner(
+        path: &Path,
+        pin: &str,
+        configuration: &Configuration,
         between: impl FnOnce(),
     ) -> Result<Self, PluginError> {
         let pin = pin.trim().to_ascii_lowercase();
@@ -205,13 +259,48 @@ impl PluginProvider {
             invoke,
             free,
             healthy: AtomicBool::new(true),
+            protocol: AtomicU32::new(0),
         });
-        let description: Description = call(&inner, "describe", Value::Null)
-            .and_then(|value| decode(&inner, value))
-            .map_err(|error| PluginError::Describe {
-                path: path.to_path_buf(),
-                error: Box::new(error),
-            })?;
+        let configure_error = |error| PluginError::Configure {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        };
+        let handshake = Request::Handshake {
+            host_version: env!("CARGO_PKG_VERSION").to_owned(),
+            min: MIN_PROTOCOL_VERSION,
+            max: PROTOCOL_VERSION,
+        };
+        match call(&inner, handshake).map_err(configure_error)? {
+            Response::Handshake { protocol }
+                if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&protocol) =>
+            {
+                inner.protocol.store(protocol, Ordering::SeqCst);
+            }
+            Response::Incompatible { min, max } => {
+                return Err(PluginError::ProtocolVersion {
+                    path: path.to_path_buf(),
+                    host_min: MIN_PROTOCOL_VERSION,
+                    host_max: PROTOCOL_VERSION,
+                    plugin_min: min,
+                    plugin_max: max,
+                });
+            }
+            other => return Err(configure_error(unexpected(&inner, "handshake", &other))),
+        }
+        match call(&inner, Request::Configure(configuration.clone())).map_err(configure_error)? {
+            Response::Configured => {}
+            other => return Err(configure_error(unexpected(&inner, "configure", &other))),
+        }
+        let description = match call(&inner, Request::Describe) {
+            Ok(Response::Description(description)) => Ok(description),
+            Ok(other) => Err(unexpected(&inner, "describe", &other)),
+            Err(error) => Err(error),
+        }
+        .map_err(|error| PluginError::Describe {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        });
+        let description = description?;
         Ok(Self { inner, description })
     }
 
@@ -234,17 +323,18 @@ impl PluginProvider {
         self.inner.healthy.load(Ordering::SeqCst)
     }
 
-    fn blocking<T, F>(&self, op: &'static str, body: Value, finish: F) -> ProviderFuture<'_, T>
+    fn blocking<T, F>(&self, request: Request, finish: F) -> ProviderFuture<'_, T>
     where
         T: Send + 'static,
-        F: FnOnce(&Inner, Value) -> Result<T, ProviderError> + Send + 'static,
+        F: FnOnce(&Inner, Response) -> Result<T, ProviderError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let op = request.op();
         Box::pin(async move {
             // The plugin blocks on its own runtime: keep it off the host's async workers.
             tokio::task::spawn_blocking(move || {
-                let value = call(&inner, op, body)?;
-                finish(&inner, value)
+                let response = call(&inner, request)?;
+                finish(&inner, response)
             })
             .await
             .map_err(|error| ProviderError::Contract {
@@ -348,7 +438,8 @@ fn open(path: &Path, copy: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
 }
 
 #[expect(unsafe_code, reason = "calling the plugin's C entry points")]
-fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
+fn call(inner: &Inner, request: Request) -> Result<Response, ProviderError> {
+    let op = request.op();
     if !inner.healthy.load(Ordering::SeqCst) {
         return Err(ProviderError::Contract {
             message: format!(
@@ -357,10 +448,13 @@ fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
             ),
         });
     }
-    let request = serde_json::to_vec(&json!({ "abi": ABI_VERSION, "op": op, "body": body }))
-        .map_err(|error| ProviderError::Contract {
-            message: format!("cannot encode a `{op}` request: {error}"),
-        })?;
+    let envelope = Envelope {
+        protocol: inner.protocol.load(Ordering::SeqCst),
+        message: request,
+    };
+    let request = serde_json::to_vec(&envelope).map_err(|error| ProviderError::Contract {
+        message: format!("cannot encode a `{op}` request: {error}"),
+    })?;
     let mut out = PluginBuffer::empty();
     // SAFETY: `request` stays alive and unmoved for the call; `out` is a valid, exclusive
     // buffer the plugin fills; `invoke` has the ABI's signature (checked by version).
@@ -373,45 +467,19 @@ fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
     };
     // SAFETY: `out` came from this plugin's `invoke` and is freed exactly once, by the plugin.
     unsafe { (inner.free)(out) };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|error| ProviderError::Contract {
-        message: format!(
-            "plugin {} answered `{op}` with invalid JSON: {error}",
-            inner.path.display()
-        ),
-    })?;
-    match status {
-        STATUS_OK => Ok(value),
-        STATUS_ERROR => {
-            if let Some(plan_error) = value.get("plan_error") {
-                let message = plan_error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("the plugin could not plan")
-                    .to_owned();
-                return Err(ProviderError::Rejected {
-                    service: inner.path.display().to_string(),
-                    code: "plan_error".to_owned(),
-                    message,
-                    request_id: None,
-                });
-            }
-            if let Some(error) = value.get("error") {
-                return Err(serde_json::from_value(error.clone()).unwrap_or_else(|_| {
-                    ProviderError::Contract {
-                        message: format!(
-                            "plugin {} returned an unreadable error: {error}",
-                            inner.path.display()
-                        ),
-                    }
-                }));
-            }
-            Err(ProviderError::Contract {
-                message: format!("plugin {} failed `{op}`: {value}", inner.path.display()),
-            })
-        }
-        STATUS_PANIC => {
+    if status == STATUS_PANIC {
+        inner.healthy.store(false, Ordering::SeqCst);
+    }
+    let response: Envelope<Response> =
+        serde_json::from_slice(&bytes).map_err(|error| ProviderError::Contract {
+            message: format!(
+                "plugin {} answered `{op}` with a message that is not a response: {error}",
+                inner.path.display()
+            ),
+        })?;
+    match (status, response.message) {
+        (STATUS_PANIC, Response::Panic { message }) | (_, Response::Panic { message }) => {
             inner.healthy.store(false, Ordering::SeqCst);
-            let message = value.get("panic").and_then(Value::as_str).unwrap_or("?");
             Err(ProviderError::Contract {
                 message: format!(
                     "plugin {} panicked during `{op}`: {message}; it will not be used again in this run",
@@ -419,7 +487,17 @@ fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
                 ),
             })
         }
-        other => Err(ProviderError::Contract {
+        (STATUS_OK | STATUS_ERROR, Response::Error(error)) => Err(error),
+        (STATUS_OK | STATUS_ERROR, Response::PlanError(plan_error)) => {
+            Err(ProviderError::Rejected {
+                service: inner.path.display().to_string(),
+                code: "plan_error".to_owned(),
+                message: plan_error.message,
+                request_id: None,
+            })
+        }
+        (STATUS_OK | STATUS_ERROR, response) => Ok(response),
+        (other, _) => Err(ProviderError::Contract {
             message: format!(
                 "plugin {} returned unknown status {other}",
                 inner.path.display()
@@ -428,14 +506,18 @@ fn call(inner: &Inner, op: &str, body: Value) -> Result<Value, ProviderError> {
     }
 }
 
-/// Reads a result, checking it has the shape the contract promises.
-fn decode<T: DeserializeOwned>(inner: &Inner, value: Value) -> Result<T, ProviderError> {
-    serde_json::from_value(value).map_err(|error| ProviderError::Contract {
+/// A response of the wrong variant for the operation.
+fn unexpected(inner: &Inner, op: &str, response: &Response) -> ProviderError {
+    let shown = serde_json::to_value(response)
+        .ok()
+        .and_then(|value| value.get("result").cloned())
+        .unwrap_or_default();
+    ProviderError::Contract {
         message: format!(
-            "plugin {} returned a malformed response: {error}",
+            "plugin {} answered `{op}` with a `{shown}` response",
             inner.path.display()
         ),
-    })
+    }
 }
 
 impl Provider for PluginProvider {
@@ -444,28 +526,34 @@ impl Provider for PluginProvider {
     }
 
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
-        let body = json!({ "kind": kind, "document": document });
-        match call(&self.inner, "validate", body).and_then(|v| decode(&self.inner, v)) {
-            Ok(problems) => problems,
-            Err(error) => vec![Problem::error(
+        let request = Request::Validate {
+            kind: kind.to_owned(),
+            document: document.clone(),
+        };
+        let failed = |error: ProviderError| {
+            vec![Problem::error(
                 "migspec::plugin::validate",
                 "",
                 error.to_string(),
                 format!("check plugin {}", self.inner.path.display()),
-            )],
+            )]
+        };
+        match call(&self.inner, request) {
+            Ok(Response::Problems(problems)) => problems,
+            Ok(other) => failed(unexpected(&self.inner, "validate", &other)),
+            Err(error) => failed(error),
         }
     }
 
     fn location(&self, desired: &DesiredSpec) -> Result<Value, ProviderError> {
-        let body = serde_json::to_value(desired).map_err(|error| encode_error(&error))?;
-        call(&self.inner, "location", body)
+        match call(&self.inner, Request::Location(desired.clone()))? {
+            Response::Location(location) => Ok(location),
+            other => Err(unexpected(&self.inner, "location", &other)),
+        }
     }
 
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
-        match serde_json::to_value(&request) {
-            Ok(body) => self.blocking("observe", body, decode),
-            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
-        }
+        self.blocking(Request::Observe(request), observed("observe"))
     }
 
     fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
@@ -474,9 +562,9 @@ impl Provider for PluginProvider {
             address: address.clone(),
             message,
         };
-        let body = serde_json::to_value(request).map_err(|e| failure(e.to_string()))?;
-        match call(&self.inner, "plan", body) {
-            Ok(value) => decode(&self.inner, value).map_err(|e| failure(e.to_string())),
+        match call(&self.inner, Request::Plan(request.clone())) {
+            Ok(Response::Actions(actions)) => Ok(actions),
+            Ok(other) => Err(failure(unexpected(&self.inner, "plan", &other).to_string())),
             Err(ProviderError::Rejected { code, message, .. }) if code == "plan_error" => {
                 Err(failure(message))
             }
@@ -485,30 +573,30 @@ impl Provider for PluginProvider {
     }
 
     fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
-        match serde_json::to_value(&step) {
-            Ok(body) => self.blocking("apply", body, decode),
-            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
-        }
+        self.blocking(Request::Apply(step), |inner, response| match response {
+            Response::Outcome(outcome) => Ok(outcome),
+            other => Err(unexpected(inner, "apply", &other)),
+        })
     }
 
     fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
-        match serde_json::to_value(&in_flight) {
-            Ok(body) => self.blocking("poll", body, decode),
-            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
-        }
+        self.blocking(Request::Poll(in_flight), observed("poll"))
     }
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
-        match serde_json::to_value(&request) {
-            Ok(body) => self.blocking("import", body, decode),
-            Err(error) => Box::pin(async move { Err(encode_error(&error)) }),
-        }
+        self.blocking(Request::Import(request), |inner, response| match response {
+            Response::Imported(imported) => Ok(imported),
+            other => Err(unexpected(inner, "import", &other)),
+        })
     }
 }
 
-fn encode_error(error: &serde_json::Error) -> ProviderError {
-    ProviderError::Contract {
-        message: format!("cannot encode a plugin request: {error}"),
+fn observed(
+    op: &'static str,
+) -> impl FnOnce(&Inner, Response) -> Result<Vec<Observed>, ProviderError> + Send + 'static {
+    move |inner, response| match response {
+        Response::Observed(observed) => Ok(observed),
+        other => Err(unexpected(inner, op, &other)),
     }
 }
 

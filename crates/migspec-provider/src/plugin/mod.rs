@@ -12,22 +12,25 @@
 //! | `migspec_plugin_invoke` | `extern "C" fn(*const u8, usize, *mut PluginBuffer) -> i32` | one call: UTF-8 JSON request in, plugin-allocated JSON response out |
 //! | `migspec_plugin_free` | `extern "C" fn(PluginBuffer)` | releases a response buffer (memory is freed by the side that allocated it) |
 //!
-//! `invoke` returns [`STATUS_OK`] (the buffer holds the operation's result), [`STATUS_ERROR`]
-//! (`{"error": ProviderError}` or `{"plan_error": PlanError}`) or [`STATUS_PANIC`] (a panic
-//! was caught inside the plugin: `{"panic": "message"}`; the host stops using the plugin).
+//! `invoke` returns [`STATUS_OK`], [`STATUS_ERROR`] or [`STATUS_PANIC`] (a panic was caught
+//! inside the plugin; the host stops using the plugin); the buffer holds one
+//! [`messages::Response`] in every case.
 //!
-//! Requests are `{"abi": 1, "op": OP, "body": BODY}`:
+//! # The protocol
 //!
-//! | `op` | `body` | result |
-//! |---|---|---|
-//! | `describe` | `null` | [`Description`](crate::Description) |
-//! | `validate` | `{"kind": …, "document": …}` | `[Problem]` |
-//! | `location` | [`DesiredSpec`](crate::DesiredSpec) | the location (any JSON) |
-//! | `observe` | [`ObserveRequest`](crate::ObserveRequest) | `[Observed]` |
-//! | `plan` | [`PlanRequest`](crate::PlanRequest) | `[Action]` |
-//! | `apply` | [`Step`](crate::Step) | [`StepOutcome`](crate::StepOutcome) |
-//! | `poll` | `[InFlightTarget]` | `[Observed]` |
-//! | `import` | [`ImportRequest`](crate::ImportRequest) | [`Imported`](crate::Imported) |
+//! What crosses the ABI is one JSON [`messages::Envelope`] each way: a [`messages::Request`]
+//! in, a [`messages::Response`] out, both enums shared by host and guest and independent of
+//! this transport (see [`messages`] for the versioning rule and the encoding of absent,
+//! unknown and sensitive values). A load goes:
+//!
+//! 1. `migspec_plugin_abi_version` must return [`ABI_VERSION`] (the C ABI: symbols, buffer);
+//! 2. `handshake`: the protocol version is negotiated, separately from migspec's version;
+//!    no common version is refused with the plugin's path and both ranges;
+//! 3. `configure`: the plugin's `settings` and `credentials` from `migspec.yaml` (credentials
+//!    resolved by the host), from which the plugin builds its provider, so that it never
+//!    reads the host's environment for them;
+//! 4. `describe`, then any of `validate`, `location`, `observe`, `plan`, `apply`, `poll`,
+//!    `import`, as the [`Provider`](crate::Provider) trait defines them.
 //!
 //! Only integers, pointers and the `#[repr(C)]` [`PluginBuffer`] cross the boundary; no Rust
 //! type does. A plugin runs its own tokio runtime (its statics are its own), is built with
@@ -40,8 +43,10 @@
 
 pub mod guest;
 pub mod host;
+pub mod messages;
 
-/// The ABI version this build speaks.
+/// The C ABI version this build speaks: the three symbols and [`PluginBuffer`]. The message
+/// protocol is versioned separately ([`messages::PROTOCOL_VERSION`]) and negotiated.
 pub const ABI_VERSION: u32 = 1;
 
 /// `invoke` succeeded.
@@ -95,17 +100,30 @@ pub type FreeFn = unsafe extern "C" fn(buffer: PluginBuffer);
 
 /// Makes a provider crate a plugin: exports the three ABI symbols around a constructor.
 ///
-/// The argument is an expression evaluated once, on the first call, of type
-/// `Result<P, E>` where `P: Provider + 'static` and `E: Display`:
+/// The argument is a function or closure called once, on `configure`, with the
+/// [`Configuration`](messages::Configuration) the host sends, returning `Result<P, E>` where
+/// `P: Provider + 'static` and `E: Display`:
 ///
 /// ```ignore
-/// migspec_provider::export_plugin!(my_provider::MyProvider::from_env());
+/// migspec_provider::export_plugin!(|config: &Configuration| MyProvider::new(config));
 /// ```
+///
+/// A second argument, `protocols = (min, max)`, overrides the protocol versions the plugin
+/// claims (for tests of the negotiation; an expression evaluated at each handshake).
 ///
 /// The crate must be built as a `cdylib`.
 #[macro_export]
 macro_rules! export_plugin {
     ($constructor:expr) => {
+        $crate::export_plugin!(
+            $constructor,
+            protocols = (
+                $crate::plugin::messages::MIN_PROTOCOL_VERSION,
+                $crate::plugin::messages::PROTOCOL_VERSION
+            )
+        );
+    };
+    ($constructor:expr, protocols = $protocols:expr) => {
         static __MIGSPEC_PLUGIN: ::std::sync::OnceLock<$crate::plugin::guest::Instance> =
             ::std::sync::OnceLock::new();
 
@@ -132,14 +150,23 @@ macro_rules! export_plugin {
             // SAFETY: the host passes a pointer to `request_len` bytes it keeps alive for the
             // whole call, and a valid, exclusive pointer to an output buffer.
             unsafe {
-                $crate::plugin::guest::invoke(&__MIGSPEC_PLUGIN, request, request_len, out, || {
-                    ($constructor)
-                        .map(|provider| {
-                            ::std::boxed::Box::new(provider)
-                                as ::std::boxed::Box<dyn $crate::Provider>
-                        })
-                        .map_err(|error| error.to_string())
-                })
+                $crate::plugin::guest::invoke(
+                    &__MIGSPEC_PLUGIN,
+                    request,
+                    request_len,
+                    out,
+                    $crate::plugin::guest::Plugin {
+                        protocols: $protocols,
+                        construct: |configuration: &$crate::plugin::messages::Configuration| {
+                            ($constructor)(configuration)
+                                .map(|provider| {
+                                    ::std::boxed::Box::new(provider)
+                                        as ::std::boxed::Box<dyn $crate::Provider>
+                                })
+                                .map_err(|error| error.to_string())
+                        },
+                    },
+                )
             }
         }
 
