@@ -133,3 +133,56 @@ fn oms_creates_list_no_project_and_a_plan_of_applied_objects_is_one_batch() {
     let after = cloud.stats();
     assert_eq!(total(&after) - before, 2, "{after}");
 }
+
+#[test]
+fn a_plan_of_applied_2021_jobs_reads_no_job_detail_unless_it_changed() {
+    let mut cloud = start();
+    copies(
+        &mut cloud,
+        "inventory-2021.yaml",
+        "inventory-2021",
+        "inventory",
+        4,
+    );
+    apply(&cloud);
+    let before = cloud.stats();
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let after = cloud.stats();
+    // The listing's UpdateTime is the one recorded at the end of the apply, so the options
+    // recorded then are current: no DescribeMigrationDetail per job (it used to be one each).
+    assert_eq!(
+        requests(&after, "tencent", "DescribeMigrationDetail")
+            - requests(&before, "tencent", "DescribeMigrationDetail"),
+        0,
+        "{after}"
+    );
+    assert_eq!(total(&after) - total(&before), 1, "{after}");
+
+    // Without a recorded revision (a state written before it was recorded), nothing says
+    // the options are current: every job's detail is read, as before.
+    let state_path = cloud.state_path();
+    let text = std::fs::read_to_string(&state_path).expect("the state file");
+    let mut state: serde_json::Value = serde_json::from_str(&text).expect("state JSON");
+    for resource in state["resources"]
+        .as_object_mut()
+        .expect("resources")
+        .values_mut()
+    {
+        resource
+            .as_object_mut()
+            .expect("a resource")
+            .remove("applied_revision");
+    }
+    std::fs::write(&state_path, state.to_string()).expect("write the state");
+    let before = cloud.stats();
+    let plan = cloud.run(&["plan", "specs/", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let after = cloud.stats();
+    assert_eq!(
+        requests(&after, "tencent", "DescribeMigrationDetail")
+            - requests(&before, "tencent", "DescribeMigrationDetail"),
+        4,
+        "{after}"
+    );
+}

@@ -465,6 +465,7 @@ async fn the_backend_records_steps_and_reads_back_what_it_wrote() {
         config_hash: None,
         attempts: 0,
         applied_view: None,
+        applied_revision: None,
     };
     let entry = |index: usize| JournalEntry {
         at: format!("t{index}"),

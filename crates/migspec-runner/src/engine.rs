@@ -633,6 +633,8 @@ impl Worker<'_> {
             targets: vec![ObserveTarget {
                 address: self.address.clone(),
                 kind: self.kind.clone(),
+                revision: None,
+                view: None,
                 remote_id: None,
                 location: step.location.clone(),
             }],
@@ -923,10 +925,12 @@ impl Worker<'_> {
                                     config_hash: None,
                                     attempts: 0,
                                     applied_view: None,
+                                    applied_revision: None,
                                 });
                                 if resource.remote_id.as_ref() != Some(&id) {
                                     resource.attempts = 0;
                                     resource.applied_view = None;
+                                    resource.applied_revision = None;
                                     resource.secret_fingerprints.clear();
                                 }
                                 resource.kind = kind;
@@ -949,6 +953,7 @@ impl Worker<'_> {
                                 if let Some(resource) = slot.as_mut() {
                                     resource.remote_id = None;
                                     resource.applied_view = None;
+                                    resource.applied_revision = None;
                                     resource.attempts = 0;
                                     resource.secret_fingerprints.clear();
                                 }
@@ -975,6 +980,7 @@ impl Worker<'_> {
         };
         let address = self.address.clone();
         let view = object.view.clone();
+        let revision = object.revision.clone();
         let id = object.id.clone();
         let hash = spec.hash.clone();
         let secrets = spec.desired.secrets.clone();
@@ -990,6 +996,7 @@ impl Worker<'_> {
                     {
                         resource.applied_spec_hash = Some(hash);
                         resource.applied_view = Some(view);
+                        resource.applied_revision = revision;
                         resource.deletion_policy = policy;
                         resource.file = Some(file);
                         resource.config_hash = Some(config_hash);
@@ -1104,6 +1111,7 @@ mod tests {
                             message: "the loader died".into(),
                             details: vec!["step loader: 40%".into()],
                         }),
+                        revision: None,
                         marker: None,
                     }),
                 },

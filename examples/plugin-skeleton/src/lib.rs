@@ -50,6 +50,7 @@ impl Skeleton {
                         view,
                         progress: None,
                         failure: None,
+                        revision: None,
                         marker: None,
                     }),
                 })

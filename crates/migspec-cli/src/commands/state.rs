@@ -443,6 +443,8 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             targets: vec![ObserveTarget {
                 address: address.clone(),
                 kind: kind.clone(),
+                revision: None,
+                view: None,
                 remote_id: Some(remote_id.clone()),
                 location,
             }],
@@ -488,6 +490,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             config_hash: None,
             attempts: 0,
             applied_view: None,
+            applied_revision: None,
         },
     );
     held.write(&mut state)

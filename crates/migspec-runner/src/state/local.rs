@@ -882,6 +882,7 @@ mod tests {
                 config_hash: None,
                 attempts: 0,
                 applied_view: None,
+                applied_revision: None,
             },
         );
         backend.write(&lock, &mut state).unwrap();
@@ -1152,6 +1153,7 @@ mod tests {
             config_hash: None,
             attempts: 0,
             applied_view: None,
+            applied_revision: None,
         }
     }
 

@@ -251,6 +251,11 @@ pub struct Resource {
     /// never carry them); a later difference is drift, a change made outside migspec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_view: Option<serde_json::Value>,
+    /// The object's revision (`RemoteObject::revision`) when `applied_view` was recorded:
+    /// a later observation showing the same revision may reuse what only a per-object read
+    /// returns from that view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_revision: Option<String>,
 }
 
 /// One journal line.
