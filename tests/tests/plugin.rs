@@ -36,6 +36,8 @@ fn target(address: &str) -> ObserveTarget {
     ObserveTarget {
         address: Address(address.into()),
         kind: "FixtureJob".into(),
+        revision: None,
+        view: None,
         remote_id: None,
         location: json!({}),
     }

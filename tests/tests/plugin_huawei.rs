@@ -114,6 +114,8 @@ async fn the_huawei_provider_as_a_plugin_applies_a_task_group_through_the_abi() 
             targets: vec![ObserveTarget {
                 address: Address("media-archive".into()),
                 kind: "HuaweiOmsTaskGroup".into(),
+                revision: None,
+                view: None,
                 remote_id: Some(RemoteId("4f0c7e9a-0000-0000-0000-000000000000".into())),
                 location: serde_json::json!({"region": "cn-north-4", "project_id": DEFAULT_HUAWEI_PROJECT_ID}),
             }],

@@ -466,6 +466,7 @@ async fn the_backend_records_steps_and_reads_back_what_it_wrote() {
         attempts: 0,
         applied_view: None,
         secrets_in_use: false,
+        applied_revision: None,
     };
     let entry = |index: usize| JournalEntry {
         at: format!("t{index}"),

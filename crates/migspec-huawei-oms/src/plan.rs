@@ -570,6 +570,7 @@ mod tests {
                     message: "system error".into(),
                     details: Vec::new(),
                 }),
+                revision: None,
                 marker: Some(Address("group".into())),
             }),
         }

@@ -209,6 +209,7 @@ impl HuaweiOmsProvider {
                     view: convert::observed_view(group, &location.region),
                     progress: convert::progress(group),
                     failure: convert::failure(group),
+                    revision: None,
                     marker: group
                         .description
                         .as_deref()
@@ -481,6 +482,7 @@ impl HuaweiOmsProvider {
                         view: Value::Null,
                         progress: None,
                         failure: None,
+                        revision: None,
                         marker: Some(step.address.clone()),
                     }),
                 },

@@ -365,6 +365,12 @@ pub struct RemoteObject {
     /// [`MARKER_FIELD`] change when it is not the address; the runner warns otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<Address>,
+    /// The cloud's mark of the object's last change (DTS 2021 `UpdateTime`), when the API
+    /// has one: the runner records it with the view after an apply and hands it back
+    /// ([`crate::ObserveTarget::revision`]), so a provider can skip reading what has not
+    /// changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// The [`FieldChange::field`] of a planned `~ modify` that (re)writes the object's address

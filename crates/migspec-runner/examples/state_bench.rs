@@ -61,6 +61,7 @@ impl Cloud {
                     view: view(address),
                     progress: None,
                     failure: None,
+                    revision: None,
                     marker: None,
                 }),
             },

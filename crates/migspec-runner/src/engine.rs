@@ -638,6 +638,8 @@ impl Worker<'_> {
             targets: vec![ObserveTarget {
                 address: self.address.clone(),
                 kind: self.kind.clone(),
+                revision: None,
+                view: None,
                 remote_id: None,
                 location: step.location.clone(),
             }],
@@ -946,10 +948,12 @@ impl Worker<'_> {
                                     attempts: 0,
                                     applied_view: None,
                                     secrets_in_use: false,
+                                    applied_revision: None,
                                 });
                                 if resource.remote_id.as_ref() != Some(&id) {
                                     resource.attempts = 0;
                                     resource.applied_view = None;
+                                    resource.applied_revision = None;
                                     resource.secret_fingerprints.clear();
                                 }
                                 resource.kind = kind;
@@ -972,6 +976,7 @@ impl Worker<'_> {
                                 if let Some(resource) = slot.as_mut() {
                                     resource.remote_id = None;
                                     resource.applied_view = None;
+                                    resource.applied_revision = None;
                                     resource.attempts = 0;
                                     resource.secret_fingerprints.clear();
                                 }
@@ -998,6 +1003,7 @@ impl Worker<'_> {
         };
         let address = self.address.clone();
         let view = object.view.clone();
+        let revision = object.revision.clone();
         let id = object.id.clone();
         let hash = spec.hash.clone();
         let secrets = spec.desired.secrets.clone();
@@ -1013,6 +1019,7 @@ impl Worker<'_> {
                     {
                         resource.applied_spec_hash = Some(hash);
                         resource.applied_view = Some(view);
+                        resource.applied_revision = revision;
                         resource.deletion_policy = policy;
                         resource.file = Some(file);
                         resource.config_hash = Some(config_hash);
@@ -1129,6 +1136,7 @@ mod tests {
                             message: "the loader died".into(),
                             details: vec!["step loader: 40%".into()],
                         }),
+                        revision: None,
                         marker: None,
                     }),
                 },

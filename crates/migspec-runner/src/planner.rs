@@ -871,6 +871,10 @@ fn subjects<'a>(
                 kind: kind.clone(),
                 remote_id: recorded.and_then(|resource| resource.remote_id.clone()),
                 location,
+                revision: recorded.and_then(|resource| resource.applied_revision.clone()),
+                view: recorded
+                    .filter(|resource| resource.applied_revision.is_some())
+                    .and_then(|resource| resource.applied_view.clone()),
             },
             recorded,
         });
@@ -900,6 +904,11 @@ fn subjects<'a>(
                 kind: resource.kind.clone(),
                 remote_id: resource.remote_id.clone(),
                 location: resource.location.clone(),
+                revision: resource.applied_revision.clone(),
+                view: resource
+                    .applied_revision
+                    .as_ref()
+                    .and(resource.applied_view.clone()),
             },
             recorded: Some(resource),
         });
@@ -1072,6 +1081,7 @@ mod tests {
                 view,
                 progress: None,
                 failure: None,
+                revision: None,
                 marker: None,
             }),
         }
@@ -1090,6 +1100,7 @@ mod tests {
             attempts: 2,
             applied_view: Some(view),
             secrets_in_use: false,
+            applied_revision: None,
         }
     }
 

@@ -54,6 +54,8 @@ pub(crate) struct ObservedJob {
     pub(crate) view: Value,
     pub(crate) progress: Option<Progress>,
     pub(crate) failure: Option<Failure>,
+    /// 2021 `UpdateTime` (2018 lists none).
+    pub(crate) revision: Option<String>,
 }
 
 impl ObservedJob {
@@ -84,6 +86,7 @@ impl ObservedJob {
             view: object.view.clone(),
             progress: object.progress.clone(),
             failure: object.failure.clone(),
+            revision: object.revision.clone(),
         })
     }
 
@@ -103,6 +106,7 @@ impl ObservedJob {
                 view: self.view.clone(),
                 progress: self.progress.clone(),
                 failure: self.failure.clone(),
+                revision: self.revision.clone(),
                 marker: self.address_tag.clone().map(Address),
             }),
         }

@@ -37,6 +37,9 @@ pub(crate) struct Target {
     pub(crate) version: ApiVersion,
     pub(crate) region: String,
     pub(crate) remote_id: Option<String>,
+    /// The revision and view the state recorded at the last apply (2021: a listing with the
+    /// same `UpdateTime` means the recorded `MigrateOption` is still current).
+    pub(crate) recorded: Option<(String, Value)>,
 }
 
 /// A described job with the raw item the view was built from.
@@ -274,7 +277,7 @@ pub(crate) async fn observe(
             continue;
         };
         // A destroyed 2021 job stays listed as `offlined`: for every purpose it is gone.
-        let job = enrich(client, &raw, &target.region, depth).await?;
+        let job = enrich(client, &raw, target, depth).await?;
         answers.push((!job.is_gone()).then_some(job));
     }
     Ok(answers)
@@ -284,10 +287,24 @@ pub(crate) async fn observe(
 async fn enrich(
     client: &DtsClient,
     raw: &Raw,
-    region: &str,
+    target: &Target,
     depth: Depth,
 ) -> Result<ObservedJob, ProviderError> {
+    let region = target.region.as_str();
     let mut job = match raw {
+        // Unchanged since the last apply (same `UpdateTime`): the options recorded then are
+        // current, so the per-job DescribeMigrationDetail is skipped. `UpdateTime` moves
+        // with every status change and every ModifyMigrationJob.
+        Raw::V2021(item)
+            if depth == Depth::Full
+                && !item.update_time.is_empty()
+                && let Some(option) = unchanged_option(target, &item.update_time) =>
+        {
+            client.remember_migrate_option(&item.job_id, &option);
+            let mut job = raw.map(region);
+            job.view = v2021::view(item, region, Some(&option));
+            job
+        }
         // A poll reads the options once per job (the first time it sees the job configured
         // in this process, e.g. right after its create), then keeps them: the view it returns
         // is what the runner records as applied.
@@ -341,6 +358,18 @@ async fn enrich(
         job.failure = check_failure(client, &job).await?.or(job.failure);
     }
     Ok(job)
+}
+
+/// The `MigrateOption` of the view the state recorded, when the job's revision is still the
+/// one recorded with it.
+fn unchanged_option(target: &Target, update_time: &str) -> Option<Value> {
+    let (revision, view) = target.recorded.as_ref()?;
+    if revision != update_time {
+        return None;
+    }
+    view.get("MigrateOption")
+        .filter(|option| option.is_object())
+        .cloned()
 }
 
 /// The failure of the job's last check.
@@ -412,6 +441,7 @@ pub(crate) fn just_created(
             progress: None,
             failure: None,
             // Created with the address tag.
+            revision: None,
             marker: Some(address.clone()),
         }),
     }

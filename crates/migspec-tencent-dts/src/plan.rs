@@ -913,6 +913,7 @@ pub(crate) mod tests {
                     message: "Duplicate entry".into(),
                     details: Vec::new(),
                 }),
+                revision: None,
                 marker: Some(Address("orders".into())),
             }),
         }
@@ -1331,6 +1332,7 @@ pub(crate) mod tests {
                     message: "sinker broke".into(),
                     details: Vec::new(),
                 }),
+                revision: None,
                 marker: Some(Address("orders".into())),
             }),
         }

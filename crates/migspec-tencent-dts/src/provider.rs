@@ -137,6 +137,7 @@ impl TencentDtsProvider {
             version,
             region: self.region_or_default(region, address)?,
             remote_id,
+            recorded: None,
         })
     }
 
@@ -203,6 +204,7 @@ impl TencentDtsProvider {
                 version,
                 region,
                 remote_id: step.remote_id.as_ref().map(|id| id.0.clone()),
+                recorded: None,
             },
             intent,
         })
@@ -418,14 +420,16 @@ impl Provider for TencentDtsProvider {
                 .targets
                 .iter()
                 .map(|target| {
-                    self.target(
+                    let mut found = self.target(
                         &target.address,
                         &target.kind,
                         &target.location,
                         target.remote_id.as_ref().map(|id| id.0.clone()),
-                    )
+                    )?;
+                    found.recorded = target.revision.clone().zip(target.view.clone());
+                    Ok(found)
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, ProviderError>>()?;
             self.observe_targets(targets, Depth::Full).await
         })
     }

@@ -636,6 +636,7 @@ pub(crate) fn observed(info: &MigrateJobInfo, region: &str) -> ObservedJob {
         }
     });
     ObservedJob {
+        revision: None,
         version: ApiVersion::V2018,
         region: region.to_owned(),
         id: info.job_id.clone(),

@@ -197,6 +197,9 @@ pub(crate) struct JobItem {
     pub(crate) job_name: String,
     #[serde(deserialize_with = "nullable")]
     pub(crate) create_time: String,
+    /// Changes with every change of the job (status, configuration): the revision.
+    #[serde(deserialize_with = "nullable")]
+    pub(crate) update_time: String,
     #[serde(deserialize_with = "nullable")]
     pub(crate) brief_msg: String,
     #[serde(deserialize_with = "nullable")]
@@ -681,6 +684,7 @@ pub(crate) fn observed(
         }
     });
     ObservedJob {
+        revision: (!item.update_time.is_empty()).then(|| item.update_time.clone()),
         version: ApiVersion::V2021,
         region: region.to_owned(),
         id: item.job_id.clone(),

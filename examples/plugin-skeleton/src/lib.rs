@@ -53,6 +53,7 @@ impl Skeleton {
                         view,
                         progress: None,
                         failure: None,
+                        revision: None,
                         marker: None,
                     }),
                 })

@@ -517,6 +517,8 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             targets: vec![ObserveTarget {
                 address: address.clone(),
                 kind: kind.clone(),
+                revision: None,
+                view: None,
                 remote_id: Some(remote_id.clone()),
                 location,
             }],
@@ -551,6 +553,7 @@ async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stop
             attempts: 0,
             applied_view: None,
             secrets_in_use: false,
+            applied_revision: None,
         },
     );
     held.write(&mut state)

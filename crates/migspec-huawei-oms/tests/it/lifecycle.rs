@@ -576,6 +576,8 @@ async fn observe_is_one_listing_per_location_for_a_batch() {
     let target = |address: &str, id: Option<&str>| ObserveTarget {
         address: Address(address.into()),
         kind: "HuaweiOmsTaskGroup".into(),
+        revision: None,
+        view: None,
         remote_id: id.map(|id| RemoteId(id.into())),
         location: env.location(),
     };

@@ -99,6 +99,8 @@ impl Env {
                 targets: vec![ObserveTarget {
                     address: Address(address.to_owned()),
                     kind: "HuaweiOmsTaskGroup".to_owned(),
+                    revision: None,
+                    view: None,
                     remote_id: remote_id.map(|id| RemoteId(id.to_owned())),
                     location: self.location(),
                 }],

@@ -883,6 +883,7 @@ mod tests {
                 attempts: 0,
                 applied_view: None,
                 secrets_in_use: false,
+                applied_revision: None,
             },
         );
         backend.write(&lock, &mut state).unwrap();
@@ -1154,6 +1155,7 @@ mod tests {
             attempts: 0,
             applied_view: None,
             secrets_in_use: false,
+            applied_revision: None,
         }
     }
 

@@ -257,6 +257,11 @@ pub struct Resource {
     /// (their fingerprints are recorded then, and changes are detected from there on).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secrets_in_use: bool,
+    /// The object's revision (`RemoteObject::revision`) when `applied_view` was recorded:
+    /// a later observation showing the same revision may reuse what only a per-object read
+    /// returns from that view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_revision: Option<String>,
 }
 
 /// One journal line.

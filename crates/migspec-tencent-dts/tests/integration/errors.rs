@@ -20,6 +20,8 @@ fn target(document: &Value, remote_id: Option<&str>) -> ObserveTarget {
     ObserveTarget {
         address: Address(document["metadata"]["name"].as_str().unwrap().to_owned()),
         kind: document["kind"].as_str().unwrap().to_owned(),
+        revision: None,
+        view: None,
         remote_id: remote_id.map(|id| RemoteId(id.to_owned())),
         location: location(document),
     }

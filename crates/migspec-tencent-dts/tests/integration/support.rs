@@ -202,6 +202,8 @@ impl Harness {
                 targets: vec![ObserveTarget {
                     address: Address(document["metadata"]["name"].as_str().unwrap().to_owned()),
                     kind: document["kind"].as_str().unwrap().to_owned(),
+                    revision: None,
+                    view: None,
                     remote_id: remote_id.cloned(),
                     location: location(document),
                 }],

@@ -88,6 +88,8 @@ fn target(name: &str) -> ObserveTarget {
     ObserveTarget {
         address: Address(name.to_owned()),
         kind: "TencentDtsMigrateJob".into(),
+        revision: None,
+        view: None,
         remote_id: None,
         location: json!({"region": "ap-guangzhou", "version": "2018-03-30"}),
     }
