@@ -362,6 +362,7 @@ fn issue_11_one_apply_converges_under_chaos() {
     // No duplicates, every object at its desired phase, state equal to the remote.
     let objects = cloud.objects();
     let records = cloud.records();
+    let state = cloud.state();
     let mut by_marker: BTreeMap<String, Vec<&Remote>> = BTreeMap::new();
     for remote in objects.values() {
         match &remote.marker {
@@ -403,6 +404,7 @@ fn issue_11_one_apply_converges_under_chaos() {
                 many.iter().find(|r| r.live).copied()
             }
         };
+        let mut at_desired = false;
         if let Some(remote) = remote {
             if remote.kind() != kind.name() || !remote.live {
                 violations.push(format!(
@@ -410,12 +412,26 @@ fn issue_11_one_apply_converges_under_chaos() {
                     kind.name(),
                     remote.describe()
                 ));
-            } else if !kind.at_desired_phase(&remote.status) {
+            } else if kind.at_desired_phase(&remote.status) {
+                at_desired = true;
+            } else {
                 violations.push(format!(
                     "desired phase: `{address}` is not at its desired phase: {}",
                     remote.describe()
                 ));
             }
+        }
+        // Secrets resolved and remembered only as fingerprints (once applied): without
+        // them, the canary was never sent and looking for it below would prove nothing.
+        if at_desired
+            && records.contains_key(address)
+            && state["resources"][address]["secret_fingerprints"]
+                .as_object()
+                .is_none_or(serde_json::Map::is_empty)
+        {
+            violations.push(format!(
+                "no secret: `{address}` has no secret fingerprints in the state, so the canary may never have been sent"
+            ));
         }
         match records.get(address) {
             None => violations.push(format!(

@@ -113,6 +113,7 @@ pub(crate) async fn run(args: &ImportArgs, workspace: &Workspace) -> Result<Exit
                 attempts: 0,
                 applied_view: None,
                 secrets_in_use: args.secrets_in_use,
+                applied_revision: None,
             },
         );
         imported.push(format!("{address} ({})", object.remote_id));

@@ -737,11 +737,16 @@ async fn changed_keys_ride_along_with_start_and_never_re_create() {
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
     let clock = ManualClock::new();
-    // Seed 69 at rate 0.3: the first answer (the listing before the create) arrives, the
-    // create's answer is dropped after the group was made, the following ones arrive.
+    // The listing before the create is answered, the create's answer is dropped after the
+    // group was made, the following ones are answered.
     let faults = FaultConfig {
-        seed: Some(69),
-        drop_response_rate: 0.3,
+        actions: std::collections::BTreeMap::from([(
+            "CreateTaskGroup".to_owned(),
+            migspec_emulator::ActionFaults {
+                drop_response_rate: Some(1.0),
+                ..migspec_emulator::ActionFaults::default()
+            },
+        )]),
         ..FaultConfig::default()
     };
     let env = Env::with(emulator_config(&clock).with_faults(faults), &clock).await;

@@ -341,10 +341,18 @@ async fn internal_errors_are_retried_and_creates_never_duplicate() {
 async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
     // The emulator processes some requests and then closes the connection without an
     // answer: the client cannot know whether they took effect.
+    let lost = || migspec_emulator::ActionFaults {
+        drop_response_rate: Some(1.0),
+        ..migspec_emulator::ActionFaults::default()
+    };
     let faults = FaultConfig {
-        // With this seed both creates are processed and their answers lost.
-        seed: Some(5),
+        seed: Some(6),
         drop_response_rate: 0.25,
+        // Both creates are processed and their answers lost.
+        actions: std::collections::BTreeMap::from([
+            ("CreateMigrateJob".to_owned(), lost()),
+            ("CreateMigrationService".to_owned(), lost()),
+        ]),
         ..FaultConfig::default()
     };
     let h = harness_with(
