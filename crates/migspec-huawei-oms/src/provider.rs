@@ -105,7 +105,6 @@ pub struct HuaweiOmsProvider {
     default_project: Option<String>,
     poll_interval: Duration,
     rate_limit_per_second: u32,
-    retry: crate::config::RetryPolicy,
 }
 
 impl HuaweiOmsProvider {
@@ -123,7 +122,6 @@ impl HuaweiOmsProvider {
             default_project: config.project_id.clone(),
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
-            retry: config.retry,
         })
     }
 
@@ -402,47 +400,42 @@ impl HuaweiOmsProvider {
             return Ok(settle(observed, wait));
         }
         let body = convert::create_body(document, desired)?;
-        let mut delays = self.retry_delays();
-        loop {
-            match self.client.create(location.target(), &body).await {
-                Ok(group_id) => {
-                    let observed = self.show_now(location, &step.address, &group_id).await?;
-                    let observed = match observed {
-                        // A listing may lag behind a create; the id is what counts.
-                        Observed::Missing { .. } => Observed::Present {
-                            address: step.address.clone(),
-                            object: Box::new(RemoteObject {
-                                id: RemoteId(group_id),
-                                phase: Phase::Creating,
-                                raw_status: "0".to_owned(),
-                                location: location.to_value(),
-                                view: Value::Null,
-                                progress: None,
-                                failure: None,
-                                marker: Some(step.address.clone()),
-                            }),
-                        },
-                        present @ Observed::Present { .. } => present,
-                    };
+        match self.client.create(location.target(), &body).await {
+            Ok(group_id) => {
+                let observed = self.show_now(location, &step.address, &group_id).await?;
+                let observed = match observed {
+                    // A listing may lag behind a create; the id is what counts.
+                    Observed::Missing { .. } => Observed::Present {
+                        address: step.address.clone(),
+                        object: Box::new(RemoteObject {
+                            id: RemoteId(group_id),
+                            phase: Phase::Creating,
+                            raw_status: "0".to_owned(),
+                            location: location.to_value(),
+                            view: Value::Null,
+                            progress: None,
+                            failure: None,
+                            marker: Some(step.address.clone()),
+                        }),
+                    },
+                    present @ Observed::Present { .. } => present,
+                };
+                Ok(settle(observed, wait))
+            }
+            Err(error) if ambiguous(&error) => {
+                // The group may exist although the answer was lost: look before
+                // creating again.
+                let groups = self.client.list_all(location.target()).await?;
+                if let Some(found) = find_by_marker(&groups, &step.address) {
+                    let observed = Self::observed(&step.address, Some(found), location);
                     return Ok(settle(observed, wait));
                 }
-                Err(error) if ambiguous(&error) => {
-                    // The group may exist although the answer was lost: look before
-                    // creating again.
-                    let groups = self.client.list_all(location.target()).await?;
-                    if let Some(found) = find_by_marker(&groups, &step.address) {
-                        let observed = Self::observed(&step.address, Some(found), location);
-                        return Ok(settle(observed, wait));
-                    }
-                    match delays.next() {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return Err(error),
-                    }
-                }
-                Err(error) => {
-                    let missing = Self::observed(&step.address, None, location);
-                    return refused(missing, error);
-                }
+                // Not found: the runner decides whether and when to repeat the create.
+                Err(error)
+            }
+            Err(error) => {
+                let missing = Self::observed(&step.address, None, location);
+                refused(missing, error)
             }
         }
     }
@@ -746,16 +739,6 @@ impl HuaweiOmsProvider {
             .await?;
         import_document(&request.address, &group, &location)
     }
-
-    fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        use backon::BackoffBuilder as _;
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter()
-            .build()
-    }
 }
 
 /// What an observation by id does when the id is gone.
@@ -954,8 +937,14 @@ impl Provider for HuaweiOmsProvider {
                     action: operation.name().to_owned(),
                     per_second: self.rate_limit_per_second,
                 })
+                .filter(|limit| limit.per_second > 0)
                 .collect(),
         }
+    }
+
+    fn attach_gate(&self, gate: std::sync::Arc<dyn migspec_provider::CallGate>) -> bool {
+        self.client.attach_gate(gate);
+        true
     }
 
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {

@@ -18,11 +18,13 @@
 //! assert_eq!(serde_json::to_value(&action).unwrap()["disruptions"][0], "overwrites_target");
 //! ```
 
+pub mod calls;
 pub mod plugin;
 mod provider;
 pub mod transport;
 mod vocabulary;
 
+pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate};
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ObserveRequest,
     ObserveTarget, PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture,

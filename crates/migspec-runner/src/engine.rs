@@ -18,11 +18,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use migspec_provider::{
-    Action, ActionKind, Address, Failure, InFlight, InFlightTarget, Observed, Phase, PlanRequest,
-    Provider, ProviderError, Step, StepOutcome, Wait,
+    Action, ActionKind, Address, Failure, InFlight, InFlightTarget, ObserveRequest, ObserveTarget,
+    Observed, Phase, PlanRequest, Provider, ProviderError, Step, StepOutcome, Wait,
 };
 
 use crate::RunnerError;
+use crate::backoff::{Backoff, RetryBudget};
 use crate::planner::Planned;
 use crate::poller::Poller;
 use crate::providers::Providers;
@@ -68,6 +69,9 @@ impl WaitLevel {
     }
 }
 
+/// The first poll of a wait whose provider gives no expected duration (`poll_after` zero).
+pub const DEFAULT_FIRST_POLL: Duration = Duration::from_millis(500);
+
 /// Settings of an apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -78,8 +82,15 @@ pub struct ApplyOptions {
     pub wait: WaitLevel,
     /// Cancelled on Ctrl-C: no new steps start; calls in progress finish.
     pub cancel: CancellationToken,
-    /// The interval of the shared pollers after a provider's first `poll_after`.
+    /// The longest interval between polls of a waiting step: polls start after the wait's
+    /// `poll_after` (the phase's expected duration, or [`DEFAULT_FIRST_POLL`]) and back off
+    /// up to this.
     pub poll_interval: Duration,
+    /// Retries of a failed call (throttled, internal, network) per step.
+    pub retries_per_step: u32,
+    /// Retries of failed calls for the whole apply (so a flapping cloud cannot keep a large
+    /// apply retrying for hours).
+    pub retries_per_apply: u32,
     /// The saved plan this apply runs, recorded in the state before its first step (a
     /// saved plan is applied once).
     pub saved_plan: Option<AppliedPlan>,
@@ -92,6 +103,8 @@ impl Default for ApplyOptions {
             wait: WaitLevel::Completed,
             cancel: CancellationToken::new(),
             poll_interval: Duration::from_secs(2),
+            retries_per_step: 8,
+            retries_per_apply: 200,
             saved_plan: None,
         }
     }
@@ -200,6 +213,8 @@ struct Run {
     /// Permits for provider calls (`ApplyOptions::concurrency`), taken around each
     /// `Provider::apply` and never while waiting.
     calls: Semaphore,
+    /// Retries left for the whole apply.
+    retries: RetryBudget,
     providers: Providers,
     pollers: Vec<Poller>,
     held: Box<dyn HeldState>,
@@ -227,6 +242,7 @@ pub async fn apply(
         .collect();
     let run = Arc::new(Run {
         calls: Semaphore::new(options.concurrency.max(1)),
+        retries: RetryBudget::new(options.retries_per_apply),
         providers: providers.clone(),
         pollers,
         held,
@@ -524,7 +540,11 @@ impl Worker<'_> {
             self.count_attempt().await?;
         }
         let deadline = Instant::now() + self.deadline_of(action.kind);
-        for _ in 0..MAX_REAPPLY {
+        let mut step = step;
+        let step_retries = RetryBudget::new(self.run.options.retries_per_step);
+        let mut backoff = Backoff::for_retries();
+        let mut applications = 0;
+        while applications < MAX_REAPPLY {
             let call = {
                 let _permit =
                     self.run
@@ -537,7 +557,46 @@ impl Worker<'_> {
                 self.implementation().apply(step.clone()).await
             };
             let outcome = match call {
-                Ok(outcome) => outcome,
+                Ok(outcome) => {
+                    backoff.reset();
+                    applications += 1;
+                    outcome
+                }
+                Err(error)
+                    if error.is_retryable() && step_retries.take() && self.run.retries.take() =>
+                {
+                    let delay = backoff.next().unwrap_or(DEFAULT_FIRST_POLL);
+                    tracing::info!(
+                        address = %self.address,
+                        action = action.kind.verb(),
+                        retries_left = step_retries.left(),
+                        delay_ms = delay.as_millis(),
+                        error = %error,
+                        "retrying the step"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.run.options.cancel.cancelled() => return Ok(StepEnd::Interrupted),
+                    }
+                    if action.kind == ActionKind::Create
+                        && !matches!(error, ProviderError::Throttled { .. })
+                    {
+                        // Ambiguous: the create may have been made although its answer was
+                        // lost. Look for it by its marker before repeating.
+                        match self.find_by_marker(&step).await {
+                            Ok(Some(found)) => {
+                                if let Some(object) = found.object() {
+                                    step.remote_id = Some(object.id.clone());
+                                    step.location = object.location.clone();
+                                }
+                                self.see(found).await?;
+                            }
+                            Ok(None) => {}
+                            Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+                        }
+                    }
+                    continue;
+                }
                 Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
             };
             // A create or modify that the cloud accepted carried the spec's secrets.
@@ -587,6 +646,40 @@ impl Worker<'_> {
         }))
     }
 
+    /// Looks for the object of a create by its address marker (one batched observation of
+    /// one target, with no remote id), retrying the read on retryable errors.
+    async fn find_by_marker(&self, step: &Step) -> Result<Option<Observed>, ProviderError> {
+        let request = ObserveRequest {
+            targets: vec![ObserveTarget {
+                address: self.address.clone(),
+                kind: self.kind.clone(),
+                remote_id: None,
+                location: step.location.clone(),
+            }],
+        };
+        let mut backoff = Backoff::for_retries();
+        loop {
+            let answer = {
+                // Closed permits mean the run is over; the read goes ahead regardless.
+                let _permit = self.run.calls.acquire().await.ok();
+                self.implementation().observe(request.clone()).await
+            };
+            match answer {
+                Ok(observed) => {
+                    return Ok(observed
+                        .into_iter()
+                        .find(|observed| observed.address() == &self.address)
+                        .filter(|observed| observed.object().is_some()));
+                }
+                Err(error) if error.is_retryable() && self.run.retries.take() => {
+                    let delay = backoff.next().unwrap_or(DEFAULT_FIRST_POLL);
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     fn deadline_of(&self, kind: ActionKind) -> Duration {
         let deadlines = self.deadlines();
         match kind {
@@ -628,10 +721,17 @@ impl Worker<'_> {
             kind: self.kind.clone(),
             location: object.location.clone(),
         };
+        // The first poll when the phase is expected to be done (a short default when the
+        // provider cannot say), later ones backing off up to the run's poll interval.
+        let first = if wait.poll_after.is_zero() {
+            DEFAULT_FIRST_POLL
+        } else {
+            wait.poll_after
+        };
         let mut updates = self.run.pollers[self.provider].watch(
             target,
-            wait.poll_after,
-            self.run.options.poll_interval.max(wait.poll_after),
+            first,
+            self.run.options.poll_interval.max(first),
         );
         let mut transient_errors = 0_u32;
         loop {
@@ -651,7 +751,13 @@ impl Worker<'_> {
                     }
                 }
                 Some(Err(error)) if error.is_retryable() && transient_errors < 10 => {
+                    // A read: the poller polls again (backing off), nothing to repeat here.
                     transient_errors += 1;
+                    tracing::info!(
+                        address = %self.address,
+                        error = %error,
+                        "a poll failed; polling again"
+                    );
                 }
                 Some(Err(error)) => return Ok(WaitEnd::Failed(failure_of(&error))),
                 None => {
@@ -1013,6 +1119,23 @@ mod tests {
         job: StdMutex<Option<(Phase, u32)>>,
         failures: u32,
         calls: StdMutex<Vec<ActionKind>>,
+        /// Errors the next applies return, in order; `true`: the step took effect anyway
+        /// (an answer lost after the cloud acted).
+        errors: StdMutex<Vec<(ProviderError, bool)>>,
+        /// The remote ids observe was asked for.
+        observed_ids: StdMutex<Vec<Option<RemoteId>>>,
+    }
+
+    impl Fake {
+        fn new(failures: u32) -> Self {
+            Self {
+                job: StdMutex::new(None),
+                failures,
+                calls: StdMutex::new(Vec::new()),
+                errors: StdMutex::new(Vec::new()),
+                observed_ids: StdMutex::new(Vec::new()),
+            }
+        }
     }
 
     impl Fake {
@@ -1065,7 +1188,13 @@ mod tests {
         fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
             Vec::new()
         }
-        fn observe(&self, _: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+            self.observed_ids.lock().unwrap().extend(
+                request
+                    .targets
+                    .iter()
+                    .map(|target| target.remote_id.clone()),
+            );
             let observed = self.observed();
             Box::pin(async move { Ok(vec![observed]) })
         }
@@ -1088,6 +1217,16 @@ mod tests {
         }
         fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
             self.calls.lock().unwrap().push(step.action.kind);
+            let error = {
+                let mut errors = self.errors.lock().unwrap();
+                (!errors.is_empty()).then(|| errors.remove(0))
+            };
+            if let Some((error, acted)) = error {
+                if acted && step.action.kind == ActionKind::Create {
+                    *self.job.lock().unwrap() = Some((Phase::Configured, 0));
+                }
+                return Box::pin(async move { Err(error) });
+            }
             let mut job = self.job.lock().unwrap();
             let wait = match (step.action.kind, *job) {
                 (ActionKind::Create, None) => {
@@ -1163,11 +1302,22 @@ mod tests {
     }
 
     async fn run_fake(failures: u32, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
-        let fake = Arc::new(Fake {
-            job: StdMutex::new(None),
-            failures,
-            calls: StdMutex::new(Vec::new()),
-        });
+        run_with(Arc::new(Fake::new(failures)), wait).await
+    }
+
+    async fn run_with(fake: Arc<Fake>, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
+        let options = ApplyOptions {
+            wait,
+            poll_interval: Duration::from_millis(1),
+            ..ApplyOptions::default()
+        };
+        run_with_options(fake, options).await
+    }
+
+    async fn run_with_options(
+        fake: Arc<Fake>,
+        options: ApplyOptions,
+    ) -> (ApplyReport, Vec<ActionKind>, State) {
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -1199,16 +1349,95 @@ mod tests {
         let held = StateBackend::lock(&backend, LockInfo::current("test"), Duration::ZERO)
             .await
             .unwrap();
-        let options = ApplyOptions {
-            wait,
-            poll_interval: Duration::from_millis(1),
-            ..ApplyOptions::default()
-        };
         let report = apply(&providers, held, planned, Arc::new(Quiet), options)
             .await
             .unwrap();
         let calls = fake.calls.lock().unwrap().clone();
         (report, calls, StateBackend::read(&backend).await.unwrap())
+    }
+
+    fn internal() -> ProviderError {
+        ProviderError::Internal {
+            service: "fake".into(),
+            code: "InternalError".into(),
+            message: "try again".into(),
+            request_id: None,
+        }
+    }
+
+    fn throttled() -> ProviderError {
+        ProviderError::Throttled {
+            service: "fake".into(),
+            code: "RequestLimitExceeded".into(),
+            message: "slow down".into(),
+            request_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn throttled_steps_are_repeated_with_backoff_and_converge() {
+        let fake = Arc::new(Fake::new(0));
+        fake.errors
+            .lock()
+            .unwrap()
+            .extend([(throttled(), false), (throttled(), false)]);
+        let (report, calls, _) = run_with(fake.clone(), WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        // Two refused creates, then the create that went through: one job.
+        assert_eq!(calls[..3], [ActionKind::Create; 3]);
+        // A throttled create had no effect: no re-observation by marker was needed.
+        assert!(fake.observed_ids.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_is_re_observed_by_marker_before_it_is_repeated() {
+        let fake = Arc::new(Fake::new(0));
+        // The cloud made the job, but the answer was an internal error.
+        fake.errors.lock().unwrap().push((internal(), true));
+        let (report, calls, state) = run_with(fake.clone(), WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        // Looked for by marker (no remote id) …
+        assert_eq!(*fake.observed_ids.lock().unwrap(), vec![None]);
+        // … found, so the repeated create carried its id and made nothing new; the start
+        // followed.
+        assert_eq!(
+            calls,
+            [
+                ActionKind::Create,
+                ActionKind::Create,
+                ActionKind::Start,
+                ActionKind::Start
+            ]
+        );
+        assert_eq!(
+            state.resources[&Address("job".into())].remote_id,
+            Some(RemoteId("job-1".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_step_budget_with_the_clouds_error() {
+        let fake = Arc::new(Fake::new(0));
+        fake.errors
+            .lock()
+            .unwrap()
+            .extend(std::iter::repeat_with(|| (throttled(), false)).take(3));
+        let (report, calls, _) = run_with_options(
+            fake,
+            ApplyOptions {
+                retries_per_step: 2,
+                poll_interval: Duration::from_millis(1),
+                ..ApplyOptions::default()
+            },
+        )
+        .await;
+        let Outcome::Failed { action, failure } = &report.outcomes[&Address("job".into())] else {
+            panic!("{report:?}");
+        };
+        assert_eq!(*action, ActionKind::Create);
+        assert_eq!(failure.code.as_deref(), Some("RequestLimitExceeded"));
+        // The first call and two retries.
+        assert_eq!(calls, [ActionKind::Create; 3]);
     }
 
     #[tokio::test]
@@ -1262,8 +1491,7 @@ mod tests {
         let address = Address("job".into());
         let fake = Arc::new(Fake {
             job: StdMutex::new(Some((Phase::Running, 0))),
-            failures: 0,
-            calls: StdMutex::new(Vec::new()),
+            ..Fake::new(0)
         });
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();

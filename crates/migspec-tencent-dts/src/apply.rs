@@ -697,94 +697,83 @@ async fn create(
     })
 }
 
-/// Calls the create action until it succeeds, fails for good, or the job shows up by tag.
+/// Calls the create action once. After an ambiguous failure (internal or network error) the
+/// job may exist: it is looked for by tag, and the error returned when it is not found, for
+/// the runner to retry (it re-observes by marker before repeating a create).
 /// `Err` carries the step's final outcome.
 async fn create_once(
     client: &DtsClient,
     by_tag: &Target,
     desired: &migspec_provider::DesiredSpec,
 ) -> Result<String, Result<StepOutcome, ProviderError>> {
-    let config = client.config();
-    let attempts = config.max_attempts.max(1);
-    let mut delay = config.retry_min_delay;
-    let mut last_error = None;
-    for attempt in 1..=attempts {
-        let result =
-            match by_tag.version {
-                ApiVersion::V2018 => {
-                    let document = v2018::document(desired).map_err(Err)?;
-                    let request = v2018::create_request(&document, desired).map_err(Err)?;
-                    client
-                        .call::<_, v2018::CreateMigrateJobResponse>(
-                            ApiVersion::V2018,
-                            "CreateMigrateJob",
-                            &by_tag.region,
-                            None,
-                            &request,
-                            Retry::Create,
-                        )
-                        .await
-                        .map(|response| response.job_id)
-                }
-                ApiVersion::V2021 => {
-                    let document = v2021::document(desired).map_err(Err)?;
-                    let request = v2021::create_request(&document, desired);
-                    client
-                        .call::<_, v2021::CreateMigrationServiceResponse>(
-                            ApiVersion::V2021,
-                            "CreateMigrationService",
-                            &by_tag.region,
-                            None,
-                            &request,
-                            Retry::Create,
-                        )
-                        .await
-                        .and_then(|response| {
-                            response.job_ids.into_iter().next().ok_or_else(|| {
-                                ClientError::Protocol {
-                                    action: "CreateMigrationService".to_owned(),
-                                    endpoint: String::new(),
-                                    status: 200,
-                                    message: "the response has no JobIds".to_owned(),
-                                }
-                            })
+    let result = match by_tag.version {
+        ApiVersion::V2018 => {
+            let document = v2018::document(desired).map_err(Err)?;
+            let request = v2018::create_request(&document, desired).map_err(Err)?;
+            client
+                .call::<_, v2018::CreateMigrateJobResponse>(
+                    ApiVersion::V2018,
+                    "CreateMigrateJob",
+                    &by_tag.region,
+                    None,
+                    &request,
+                    Retry::Create,
+                )
+                .await
+                .map(|response| response.job_id)
+        }
+        ApiVersion::V2021 => {
+            let document = v2021::document(desired).map_err(Err)?;
+            let request = v2021::create_request(&document, desired);
+            client
+                .call::<_, v2021::CreateMigrationServiceResponse>(
+                    ApiVersion::V2021,
+                    "CreateMigrationService",
+                    &by_tag.region,
+                    None,
+                    &request,
+                    Retry::Create,
+                )
+                .await
+                .and_then(|response| {
+                    response
+                        .job_ids
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| ClientError::Protocol {
+                            action: "CreateMigrationService".to_owned(),
+                            endpoint: String::new(),
+                            status: 200,
+                            message: "the response has no JobIds".to_owned(),
                         })
-                }
-            };
-        match result {
-            Ok(id) if !id.is_empty() => return Ok(id),
-            Ok(_) => {
-                return Err(Err(ProviderError::Contract {
-                    message: "the create response has an empty JobId".to_owned(),
-                }));
+                })
+        }
+    };
+    match result {
+        Ok(id) if !id.is_empty() => Ok(id),
+        Ok(_) => Err(Err(ProviderError::Contract {
+            message: "the create response has an empty JobId".to_owned(),
+        })),
+        // Throttled: refused, certainly no job; the runner repeats the step.
+        Err(error) if error.certainly_not_processed() => Err(Err(error.to_provider_error(None))),
+        Err(error) if error.is_transient() => {
+            // Ambiguous: the job may exist. Look for it before trying again.
+            if let Some(job) = observe_one(client, by_tag)
+                .await
+                .map_err(Err)?
+                .filter(|job| job.trade == crate::job::Trade::Normal)
+            {
+                return Ok(job.id);
             }
-            Err(error) if error.is_transient() => {
-                // Ambiguous: the job may exist. Look for it before trying again.
-                if let Some(job) = observe_one(client, by_tag)
-                    .await
-                    .map_err(Err)?
-                    .filter(|job| job.trade == crate::job::Trade::Normal)
-                {
-                    return Ok(job.id);
-                }
-                last_error = Some(error);
-                if attempt < attempts {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(config.retry_max_delay);
-                }
-            }
-            Err(error) => {
-                let observed = observe::to_observed(&by_tag.address, None);
-                return Err(refused(&error, observed, None));
-            }
+            // Not found: the create certainly had no visible effect yet; the runner
+            // decides whether and when to repeat it.
+            Err(Err(error.to_provider_error(None)))
+        }
+        Err(error) => {
+            let observed = observe::to_observed(&by_tag.address, None);
+            Err(refused(&error, observed, None))
         }
     }
-    Err(Err(last_error.map_or_else(
-        || ProviderError::Contract {
-            message: "create made no attempt".to_owned(),
-        },
-        |error| error.to_provider_error(None),
-    )))
 }
 
 /// `ModifyMigrationJob` right after `CreateMigrationService`.

@@ -274,8 +274,8 @@ impl Workspace {
         if args.emulator && settings.poll_interval.is_none() {
             poll_interval = Duration::from_millis(200);
         }
-        tencent = tencent.with_poll_after(poll_interval);
-        huawei = huawei.with_poll_interval(poll_interval);
+        // `pollInterval` is the longest interval between polls; the first poll of a wait is
+        // the provider's expected duration of the phase, and polls back off up to this.
         if args.emulator {
             let running = start_emulator(&args.state_dir.join("emulator")).await?;
             let url = running.url();
@@ -294,6 +294,20 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
+        // Which credentials a run uses, never what they are.
+        tracing::info!(
+            provider = "tencent-dts",
+            source = %tencent
+                .credentials
+                .as_ref()
+                .map_or_else(|| "none found".to_owned(), |c| c.source().to_string()),
+            "credentials"
+        );
+        tracing::info!(
+            provider = "huawei-oms",
+            source = %huawei.credential_source,
+            "credentials"
+        );
         let mut providers = Providers::new();
         let add = |providers: &mut Providers, provider: Arc<dyn migspec_provider::Provider>| {
             providers

@@ -183,6 +183,15 @@ async fn an_ambiguous_create_that_did_not_happen_is_made_again() {
         .mount(&server)
         .await;
     let provider = provider(&server).await;
+    // The 503 is returned for the runner to retry (the provider never sleeps), after a
+    // look for the group by its marker.
+    let error = provider
+        .apply(create_step("media-archive"))
+        .await
+        .unwrap_err();
+    assert!(error.is_retryable(), "{error:?}");
+    assert_eq!(requests(&server, "POST").await.len(), 1);
+    // The runner's repeat: the group is not there, so it is made.
     let outcome = provider.apply(create_step("media-archive")).await.unwrap();
     assert!(
         matches!(outcome, StepOutcome::InFlight { .. }),
@@ -194,10 +203,7 @@ async fn an_ambiguous_create_that_did_not_happen_is_made_again() {
         .into_iter()
         .filter(|request| request.url.path() == list_path())
         .count();
-    assert_eq!(
-        lists, 2,
-        "one look before the first create, one after the 503"
-    );
+    assert_eq!(lists, 3, "a look before each create, and one after the 503");
 }
 
 #[tokio::test]
