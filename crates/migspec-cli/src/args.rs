@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "migspec", version = env!("MIGSPEC_VERSION_LINE"), about, max_term_width = 100)]
 pub(crate) struct Cli {
+    /// Log to stderr: `-v` retries, throttling and credential sources, `-vv` every API
+    /// call, `-vvv` everything (`MIGSPEC_LOG` takes an env-filter directive instead)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,

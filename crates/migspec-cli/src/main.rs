@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod logging;
 mod view;
 
 use clap::Parser;
@@ -25,6 +26,7 @@ fn main() -> std::process::ExitCode {
             };
         }
     };
+    logging::init(cli.verbose);
     let status = match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Schema(args) => commands::schema::run(&args),

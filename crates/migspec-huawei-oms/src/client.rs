@@ -1,29 +1,26 @@
-//! The OMS v2 task-group client: signing, rate limiting, retries and error mapping for the
-//! eight task-group operations.
+//! The OMS v2 task-group client: signing and error mapping for the eight task-group
+//! operations.
 //!
 //! # Guarantees
 //!
-//! - Every attempt is signed afresh (a new `X-Sdk-Date`) and waits for the client-side
-//!   token bucket of its (region, operation), so a normal run is never throttled.
-//! - Safe requests (list, show, start, stop, update, delete) are retried on 429, 5xx and
-//!   network failures with jittered exponential backoff bounded by [`RetryPolicy`]; delete
-//!   is also retried on `OMS.0063`, which OMS reports for a while after a group paused.
-//! - `create` and `retry` are retried only when the request certainly did not take effect
-//!   (429, or a connection that never opened). After any other failure the caller must look
-//!   before repeating: the provider lists the groups and searches for its marker.
+//! - Every request is signed afresh (a new `X-Sdk-Date`), sent once, after admission through
+//!   the runner's call gate under (operation, region, credential source), and reported to it
+//!   (answered, throttled with the server's `Retry-After`, or no answer, with the request
+//!   id). Rate limiting, backoff and retries are the runner's: one layer of retries.
+//! - An ambiguous failure of `create` or `retry` (5xx, a lost answer) may have taken
+//!   effect: the provider lists the groups and searches for its marker before anything
+//!   repeats it.
 //! - Request bodies (which carry keys) never appear in errors.
 
-use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use backon::BackoffBuilder;
-use governor::clock::Clock as _;
-use migspec_provider::ProviderError;
+use migspec_provider::{CallGate, CallKey, CallResult, GateSlot, ProviderError};
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::config::{
-    Clock, ConfigError, Credentials, HuaweiConfig, RetryPolicy, check_endpoint, region_endpoint,
+    Clock, ConfigError, Credentials, HuaweiConfig, check_endpoint, region_endpoint,
 };
 use crate::error::{ApiFailure, SERVICE};
 use crate::sign::{self, SigningInput, encode_unreserved};
@@ -84,11 +81,6 @@ impl Operation {
             Self::Delete => "delete_task_group",
         }
     }
-
-    /// Whether repeating the request after an ambiguous failure is harmless.
-    const fn is_safe_to_repeat(self) -> bool {
-        !matches!(self, Self::Create | Self::Retry)
-    }
 }
 
 /// Where a call goes: the region (endpoint) and the project (path).
@@ -100,17 +92,16 @@ pub struct Target<'a> {
     pub project_id: &'a str,
 }
 
-type Limiter = governor::DefaultKeyedRateLimiter<(String, Operation)>;
-
 /// A client for the OMS v2 task-group API. Cheap to share: one per provider.
 #[derive(Debug)]
 pub struct OmsClient {
     http: reqwest::Client,
     endpoint: Option<reqwest::Url>,
     credentials: Option<Credentials>,
-    limiter: Option<Limiter>,
-    limiter_clock: governor::clock::DefaultClock,
-    retry: RetryPolicy,
+    /// Where the credentials came from (for call keys and logs; never the credentials).
+    credential_source: String,
+    /// The runner's call gate (an open gate until one is attached).
+    gate: GateSlot,
     clock: Clock,
     user_agent: String,
 }
@@ -118,6 +109,7 @@ pub struct OmsClient {
 /// A successful answer.
 struct Answer {
     body: Vec<u8>,
+    request_id: Option<String>,
 }
 
 /// Why one attempt failed.
@@ -134,18 +126,13 @@ enum AttemptError {
 }
 
 impl OmsClient {
-    /// A client with `config`'s endpoint, credentials, timeouts, retries and rate limit.
+    /// A client with `config`'s endpoint, credentials and timeouts.
     ///
     /// # Errors
     ///
     /// When the endpoint override is unusable or the HTTP client cannot be built.
     pub fn new(config: &HuaweiConfig) -> Result<Self, ConfigError> {
         let endpoint = config.endpoint.as_deref().map(check_endpoint).transpose()?;
-        if config.retry.min_delay > config.retry.max_delay {
-            return Err(ConfigError::Setting {
-                message: "retry.min_delay must not exceed retry.max_delay".to_owned(),
-            });
-        }
         // HTTP/1.1 like the SDK: the signature covers the `Host` header exactly as sent.
         // The shared proxy policy: a loopback endpoint (a local emulator) is never reached
         // through a proxy, which would see the keys in `CreateTaskGroup` bodies.
@@ -157,24 +144,20 @@ impl OmsClient {
             .map_err(|error| ConfigError::Client {
                 message: error.to_string(),
             })?;
-        // Requests are spaced 10% wider than the limit: the server's bucket starts when the
-        // first request arrives, so a later request that travels faster than the first
-        // would otherwise find it a fraction of a token short.
-        let limiter = NonZeroU32::new(config.rate_limit_per_second).and_then(|rate| {
-            let period = Duration::from_secs_f64(1.1 / f64::from(rate.get()));
-            governor::Quota::with_period(period)
-                .map(|quota| Limiter::keyed(quota.allow_burst(rate)))
-        });
         Ok(Self {
             http,
             endpoint,
             credentials: config.credentials.clone(),
-            limiter,
-            limiter_clock: governor::clock::DefaultClock::default(),
-            retry: config.retry,
+            credential_source: config.credential_source.clone(),
+            gate: GateSlot::default(),
             clock: config.clock.clone(),
             user_agent: config.user_agent.clone(),
         })
+    }
+
+    /// Admits every later request through `gate`.
+    pub fn attach_gate(&self, gate: Arc<dyn CallGate>) {
+        self.gate.set(gate);
     }
 
     /// Creates a task group. `body` is a `CreateTaskGroupReq` (with keys).
@@ -335,7 +318,7 @@ impl OmsClient {
     ///
     /// # Errors
     ///
-    /// `StateConflict` `OMS.0063` when it is still in progress after the retries,
+    /// `StateConflict` `OMS.0063` when it is still in progress,
     /// `NotFound` when it is gone, or the mapped OMS error.
     pub async fn delete(&self, target: Target<'_>, group_id: &str) -> Result<(), ProviderError> {
         self.call(Operation::Delete, target, Some(group_id), "", &[], None)
@@ -393,55 +376,57 @@ impl OmsClient {
                 message: "no Huawei Cloud credentials: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, write them to ~/.huaweicloud/credentials (section [basic], keys ak and sk), or configure them explicitly".to_owned(),
             });
         };
-        let mut delays = backon::ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter()
-            .build();
-        loop {
-            self.wait_for_token(target.region, operation).await;
-            let outcome = self
-                .attempt(
-                    credentials,
-                    &method,
-                    &base,
-                    &path,
-                    query,
-                    target,
-                    body_bytes.as_deref(),
-                )
-                .await;
-            let error = match outcome {
-                Ok(answer) => return Ok(answer),
-                Err(error) => error,
-            };
-            let repeat = match &error {
-                AttemptError::Api(failure) => {
-                    failure.status == 429
-                        || (failure.status >= 500 && operation.is_safe_to_repeat())
-                        || (operation == Operation::Delete && failure.code == "OMS.0063")
-                }
-                AttemptError::NotSent(_) => true,
-                AttemptError::Ambiguous(_) => operation.is_safe_to_repeat(),
-                AttemptError::Invalid(_) => false,
-            };
-            match delays.next() {
-                Some(delay) if repeat => tokio::time::sleep(delay).await,
-                _ => return Err(self.provider_error(operation, group_id, &base, error)),
-            }
-        }
-    }
-
-    async fn wait_for_token(&self, region: &str, operation: Operation) {
-        let Some(limiter) = &self.limiter else {
-            return;
+        let key = CallKey::new(
+            crate::PROVIDER_NAME,
+            operation.name(),
+            target.region,
+            self.credential_source.clone(),
+        );
+        let admission = self.gate.admit(key).await;
+        let outcome = self
+            .attempt(
+                credentials,
+                &method,
+                &base,
+                &path,
+                query,
+                target,
+                body_bytes.as_deref(),
+            )
+            .await;
+        let (result, request_id) = match &outcome {
+            Ok(answer) => (
+                CallResult::Answered { error_code: None },
+                answer.request_id.clone(),
+            ),
+            Err(AttemptError::Api(failure)) if failure.status == 429 => (
+                CallResult::Throttled {
+                    code: failure.code.clone(),
+                    retry_after: failure.retry_after,
+                },
+                failure.request_id.clone(),
+            ),
+            Err(AttemptError::Api(failure)) => (
+                CallResult::Answered {
+                    error_code: Some(failure.code.clone()),
+                },
+                failure.request_id.clone(),
+            ),
+            Err(AttemptError::NotSent(message) | AttemptError::Ambiguous(message)) => (
+                CallResult::NoAnswer {
+                    message: message.clone(),
+                },
+                None,
+            ),
+            Err(AttemptError::Invalid(message)) => (
+                CallResult::Answered {
+                    error_code: Some(message.clone()),
+                },
+                None,
+            ),
         };
-        let key = (region.to_owned(), operation);
-        while let Err(not_until) = limiter.check_key(&key) {
-            let wait = not_until.wait_time_from(self.limiter_clock.now());
-            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
-        }
+        admission.finish(result, request_id);
+        outcome.map_err(|error| self.provider_error(operation, group_id, &base, error))
     }
 
     #[expect(
@@ -544,6 +529,13 @@ impl OmsClient {
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        // The server's pacing hint on a 429 (seconds, as API gateways send it).
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let bytes = response
             .bytes()
             .await
@@ -551,11 +543,12 @@ impl OmsClient {
         if (200..300).contains(&status) {
             Ok(Answer {
                 body: bytes.to_vec(),
+                request_id,
             })
         } else {
-            Err(AttemptError::Api(ApiFailure::parse(
-                status, request_id, &bytes,
-            )))
+            let mut failure = ApiFailure::parse(status, request_id, &bytes);
+            failure.retry_after = retry_after;
+            Err(AttemptError::Api(failure))
         }
     }
 
@@ -576,7 +569,23 @@ impl OmsClient {
                     crate::config::ENDPOINT_ENV
                 ),
             },
-            AttemptError::Api(failure) => failure.into_provider_error(operation.name(), group_id),
+            AttemptError::Api(failure) => {
+                match failure.into_provider_error(operation.name(), group_id) {
+                    // A refused key is traced to where it was read from.
+                    ProviderError::Auth {
+                        service,
+                        code,
+                        message,
+                        request_id,
+                    } => ProviderError::Auth {
+                        service,
+                        code,
+                        message: format!("{message} (credentials from {})", self.credential_source),
+                        request_id,
+                    },
+                    other => other,
+                }
+            }
             AttemptError::Invalid(message) => ProviderError::Config { message },
             AttemptError::NotSent(message) | AttemptError::Ambiguous(message) => {
                 ProviderError::Network {

@@ -1,4 +1,4 @@
-//! Provider settings: endpoint, credentials, project, timeouts, retries and rate limits.
+//! Provider settings: endpoint, credentials, project, timeouts and declared rate limits.
 //!
 //! Credentials are looked up in this order, the first complete source winning:
 //!
@@ -127,29 +127,6 @@ impl fmt::Debug for Clock {
     }
 }
 
-/// Retries of safe requests: jittered exponential backoff, bounded in count and delay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 disables retries).
-    pub max_retries: usize,
-    /// The first delay.
-    pub min_delay: Duration,
-    /// The longest single delay.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Four retries, 200 ms doubling to at most 5 s: a throttled or failing call gives up
-    /// after about 10 seconds, never minutes.
-    fn default() -> Self {
-        Self {
-            max_retries: 4,
-            min_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
 /// Everything [`crate::HuaweiOmsProvider::new`] needs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -160,19 +137,21 @@ pub struct HuaweiConfig {
     /// How to authenticate; `None` fails the first API call with a message naming the
     /// variables to set.
     pub credentials: Option<Credentials>,
+    /// Where the credentials came from (`HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK`, a file
+    /// path, `explicit configuration`): logged and named in auth errors, never the keys.
+    pub credential_source: String,
     /// The project id used when a spec names none.
     pub project_id: Option<String>,
     /// Connection timeout.
     pub connect_timeout: Duration,
     /// Whole-request timeout.
     pub request_timeout: Duration,
-    /// Client-side limit per API operation and region, in requests per second, with a
-    /// burst of as many; requests are spaced 10% wider than this so that network jitter
-    /// never pushes a normal run over the server's limit. 0 disables the client-side limit.
+    /// The request limit per API operation declared in `describe().rate_limits`, which the
+    /// runner's call gate paces requests by (0: none declared). Retries and backoff are the
+    /// runner's.
     pub rate_limit_per_second: u32,
-    /// Retries of safe requests.
-    pub retry: RetryPolicy,
-    /// How long the runner waits before polling an asynchronous step.
+    /// How long the runner waits before the first poll of an asynchronous step (its later
+    /// polls back off from this).
     pub poll_interval: Duration,
     /// The `User-Agent` sent (and signed).
     pub user_agent: String,
@@ -185,12 +164,12 @@ impl Default for HuaweiConfig {
         Self {
             endpoint: None,
             credentials: None,
+            credential_source: "none".to_owned(),
             project_id: None,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             rate_limit_per_second: 20,
-            retry: RetryPolicy::default(),
-            poll_interval: Duration::from_secs(3),
+            poll_interval: Duration::from_millis(500),
             user_agent: format!("migspec-huawei-oms/{}", env!("CARGO_PKG_VERSION")),
             clock: Clock::system(),
         }
@@ -239,6 +218,7 @@ impl HuaweiConfig {
                 credentials = credentials.with_security_token(token);
             }
             self.credentials = Some(credentials);
+            self.credential_source = format!("{AK_ENV}/{SK_ENV}");
         }
         if self.project_id.is_none() {
             self.project_id = var(PROJECT_ID_ENV);
@@ -267,6 +247,7 @@ impl HuaweiConfig {
                         credentials = credentials.with_security_token(token);
                     }
                     self.credentials = Some(credentials);
+                    self.credential_source = path.display().to_string();
                 }
                 if self.project_id.is_none() {
                     self.project_id = file.project_id;
@@ -287,6 +268,7 @@ impl HuaweiConfig {
     #[must_use]
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self.credential_source = "explicit configuration".to_owned();
         self
     }
 
@@ -305,17 +287,10 @@ impl HuaweiConfig {
         self
     }
 
-    /// Sets the client-side limit per operation (0 disables it).
+    /// Sets the declared limit per operation (0: none declared).
     #[must_use]
     pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
         self.rate_limit_per_second = per_second;
-        self
-    }
-
-    /// Sets the retry policy of safe requests.
-    #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
         self
     }
 

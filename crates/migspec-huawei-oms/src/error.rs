@@ -28,6 +28,8 @@ pub(crate) struct ApiFailure {
     pub(crate) message: String,
     /// `X-Request-Id` (or the body's `request_id`).
     pub(crate) request_id: Option<String>,
+    /// `Retry-After` on a 429, when the server sent one.
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 /// The longest raw body quoted in a message.
@@ -62,6 +64,7 @@ impl ApiFailure {
             code,
             message,
             request_id: request_id.or(body_request_id),
+            retry_after: None,
         }
     }
 
@@ -84,6 +87,7 @@ impl ApiFailure {
             code,
             message,
             request_id,
+            retry_after: _,
         } = self;
         let service = SERVICE.to_owned();
         if status == 404 || code == "OMS.1009" {
@@ -111,7 +115,7 @@ impl ApiFailure {
                 service,
                 code,
                 message: format!(
-                    "{message}; {operation} was retried with backoff and is still throttled: lower rate_limit_per_second or run apply again later"
+                    "{message}; {operation} was throttled (migspec retries it with backoff within its budget): if it keeps happening, lower `huawei.rateLimitPerSecond` in migspec.yaml or run apply again later"
                 ),
                 request_id,
             };
@@ -129,6 +133,7 @@ impl ApiFailure {
             code: code.clone(),
             message: String::new(),
             request_id: None,
+            retry_after: None,
         }
         .is_state_conflict();
         if conflict {

@@ -62,5 +62,5 @@ mod status;
 pub mod wire;
 
 pub use client::{OmsClient, Operation, Target};
-pub use config::{Clock, ConfigError, Credentials, HuaweiConfig, RetryPolicy};
+pub use config::{Clock, ConfigError, Credentials, HuaweiConfig};
 pub use provider::{HuaweiOmsProvider, PROVIDER_NAME};

@@ -1021,8 +1021,14 @@ impl Provider for HuaweiOmsProvider {
                     action: operation.name().to_owned(),
                     per_second: self.rate_limit_per_second,
                 })
+                .filter(|limit| limit.per_second > 0)
                 .collect(),
         }
+    }
+
+    fn attach_gate(&self, gate: std::sync::Arc<dyn migspec_provider::CallGate>) -> bool {
+        self.client.attach_gate(gate);
+        true
     }
 
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {

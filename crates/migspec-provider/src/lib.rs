@@ -18,6 +18,7 @@
 //! assert_eq!(serde_json::to_value(&action).unwrap()["disruptions"][0], "overwrites_target");
 //! ```
 
+pub mod calls;
 pub mod plugin;
 mod provider;
 pub mod rules;
@@ -26,6 +27,7 @@ pub mod testing;
 pub mod transport;
 mod vocabulary;
 
+pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate};
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
     ObserveRequest, ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider,

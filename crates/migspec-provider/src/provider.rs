@@ -5,6 +5,9 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calls::CallGate;
+#[cfg(doc)]
+use crate::vocabulary::Wait;
 use crate::vocabulary::{
     Action, Address, DesiredSpec, InFlight, Observed, Recorded, RemoteId, Step, StepOutcome,
 };
@@ -367,6 +370,30 @@ pub struct PlanError {
 ///   cloud says about the object it found ([`Recorded::location`]): it returns a
 ///   [`PlanError`] naming what disagrees and the way out.
 /// - Secrets are sent only in request bodies, never logged, never returned.
+/// - Every API request is admitted through the [`CallGate`] given to
+///   [`Provider::attach_gate`] and reported to it, once per request; the provider keeps no
+///   limiter, no backoff and no retry loop of its own (a provider that does not take a gate
+///   is admitted as a whole, one admission per trait call, by the runner).
+///
+/// # Assumptions: the re-apply and retry protocol (what the runner does)
+///
+/// - The runner owns time. It waits between polls, backs off (one jittered `Backoff`) and
+///   retries; a provider never sleeps.
+/// - A step that returned a retryable [`ProviderError`] ([`ProviderError::is_retryable`]) is
+///   applied again, with backoff, within a retry budget per step and per apply. A
+///   [`ProviderError::Throttled`] call was refused and had no effect, so the step is simply
+///   repeated. An [`ProviderError::Internal`] or [`ProviderError::Network`] error on a create
+///   is ambiguous (the object may exist): before repeating, the runner re-observes the
+///   address by its marker (`observe` with no remote id) and, when the object is found,
+///   repeats the step with the found object's id and location, so the create is never
+///   made twice. Other steps are repeated as they are: they are idempotent given the
+///   observation they carry.
+/// - A step that returned [`StepOutcome::InFlight`] is waited on through the shared poller
+///   (holding no concurrency permit), first after [`Wait::poll_after`] (the phase's
+///   expected duration; a short default when it is zero), then at growing intervals up to
+///   the run's poll interval, and applied again once the wait is satisfied.
+/// - `observe` and `poll` are reads: their retryable errors are retried with backoff.
+/// - Errors that are not retryable end the step with the error's text.
 ///
 /// # Assumptions
 ///
@@ -415,6 +442,15 @@ pub trait Provider: Send + Sync {
     fn location(&self, desired: &DesiredSpec) -> Result<serde_json::Value, ProviderError> {
         let _ = desired;
         Ok(serde_json::Value::Null)
+    }
+
+    /// Hands the provider the runner's [`CallGate`], which every API request is admitted
+    /// through from now on. Returns whether the provider admits its own requests; the default
+    /// (`false`, e.g. a plugin behind the ABI) has the runner admit each trait call as a whole
+    /// under the provider's declared limits.
+    fn attach_gate(&self, gate: std::sync::Arc<dyn CallGate>) -> bool {
+        let _ = gate;
+        false
     }
 
     /// Observes a batch of addresses.

@@ -23,6 +23,7 @@ use migspec_provider::{
 };
 
 use crate::RunnerError;
+use crate::backoff::{Backoff, RetryBudget};
 use crate::planner::Planned;
 use crate::poller::Poller;
 use crate::providers::Providers;
@@ -68,6 +69,9 @@ impl WaitLevel {
     }
 }
 
+/// The first poll of a wait whose provider gives no expected duration (`poll_after` zero).
+pub const DEFAULT_FIRST_POLL: Duration = Duration::from_millis(500);
+
 /// Settings of an apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -78,8 +82,15 @@ pub struct ApplyOptions {
     pub wait: WaitLevel,
     /// Cancelled on Ctrl-C: no new steps start; calls in progress finish.
     pub cancel: CancellationToken,
-    /// The interval of the shared pollers after a provider's first `poll_after`.
+    /// The longest interval between polls of a waiting step: polls start after the wait's
+    /// `poll_after` (the phase's expected duration, or [`DEFAULT_FIRST_POLL`]) and back off
+    /// up to this.
     pub poll_interval: Duration,
+    /// Retries of a failed call (throttled, internal, network) per step.
+    pub retries_per_step: u32,
+    /// Retries of failed calls for the whole apply (so a flapping cloud cannot keep a large
+    /// apply retrying for hours).
+    pub retries_per_apply: u32,
     /// The saved plan this apply runs, recorded in the state before its first step (a
     /// saved plan is applied once).
     pub saved_plan: Option<AppliedPlan>,
@@ -92,6 +103,8 @@ impl Default for ApplyOptions {
             wait: WaitLevel::Completed,
             cancel: CancellationToken::new(),
             poll_interval: Duration::from_secs(2),
+            retries_per_step: 8,
+            retries_per_apply: 200,
             saved_plan: None,
         }
     }
@@ -200,6 +213,8 @@ struct Run {
     /// Permits for provider calls (`ApplyOptions::concurrency`), taken around each
     /// `Provider::apply` and never while waiting.
     calls: Semaphore,
+    /// Retries left for the whole apply.
+    retries: RetryBudget,
     providers: Providers,
     pollers: Vec<Poller>,
     held: Box<dyn HeldState>,
@@ -227,6 +242,7 @@ pub async fn apply(
         .collect();
     let run = Arc::new(Run {
         calls: Semaphore::new(options.concurrency.max(1)),
+        retries: RetryBudget::new(options.retries_per_apply),
         providers: providers.clone(),
         pollers,
         held,
@@ -406,10 +422,6 @@ const MAX_REAPPLY: usize = 20;
 /// with the last error.
 const MAX_AMBIGUOUS: u32 = 4;
 
-/// The pause before the first re-observation after an ambiguous create (doubled each time):
-/// the cloud may show a job it just created a moment later.
-const AMBIGUOUS_PAUSE: Duration = Duration::from_millis(200);
-
 impl Worker<'_> {
     fn implementation(&self) -> &Arc<dyn Provider> {
         self.run.providers.get(self.provider)
@@ -503,7 +515,7 @@ impl Worker<'_> {
 
     /// Applies one action until the provider reports it done (or failed).
     async fn step(&mut self, action: &Action, index: usize) -> Result<StepEnd, RunnerError> {
-        let step = Step {
+        let mut step = Step {
             address: self.address.clone(),
             action: action.clone(),
             remote_id: self.observed.object().map(|object| object.id.clone()),
@@ -526,7 +538,6 @@ impl Worker<'_> {
             ),
             observed: None,
         };
-        let mut step = step;
         self.journal(action, index, JournalStatus::Intent).await?;
         if matches!(action.kind, ActionKind::Resume | ActionKind::Retry) {
             // Every attempt counts, planned or in-run, before it is made: a crash after the
@@ -535,7 +546,10 @@ impl Worker<'_> {
         }
         let deadline = Instant::now() + self.deadline_of(action.kind);
         let mut ambiguous = 0_u32;
-        for _ in 0..MAX_REAPPLY {
+        let step_retries = RetryBudget::new(self.run.options.retries_per_step);
+        let mut backoff = Backoff::for_retries();
+        let mut applications = 0;
+        while applications < MAX_REAPPLY {
             // The provider decides from this observation instead of reading the object again:
             // the plan's for the first application, the poller's (or the re-observation's)
             // for every later one.
@@ -557,7 +571,45 @@ impl Worker<'_> {
                 self.implementation().apply(step.clone()).await
             };
             let outcome = match call {
-                Ok(outcome) => outcome,
+                Ok(outcome) => {
+                    backoff.reset();
+                    applications += 1;
+                    outcome
+                }
+                Err(error)
+                    if error.is_retryable() && step_retries.take() && self.run.retries.take() =>
+                {
+                    let delay = backoff.next().unwrap_or(DEFAULT_FIRST_POLL);
+                    tracing::info!(
+                        address = %self.address,
+                        action = action.kind.verb(),
+                        retries_left = step_retries.left(),
+                        delay_ms = delay.as_millis(),
+                        error = %error,
+                        "retrying the step"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = self.run.options.cancel.cancelled() => return Ok(StepEnd::Interrupted),
+                    }
+                    if action.kind == ActionKind::Create
+                        && !matches!(error, ProviderError::Throttled { .. })
+                    {
+                        // Ambiguous: the create may have been made although its answer was
+                        // lost. Look for it by its marker before repeating.
+                        match self.find_by_marker(&step).await {
+                            Ok(Some(found)) => {
+                                if let Some(object) = found.object() {
+                                    step.location = object.location.clone();
+                                }
+                                self.see(found).await?;
+                            }
+                            Ok(None) => {}
+                            Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
+                        }
+                    }
+                    continue;
+                }
                 Err(error) => {
                     if action.kind == ActionKind::Create && self.observed.object().is_none() {
                         self.find_created(&step).await?;
@@ -590,14 +642,16 @@ impl Worker<'_> {
                     // marker (never by a remote id, which an ambiguous create never returned)
                     // and apply the step again with what was found, so that a job the cloud
                     // did create is adopted instead of bought twice.
-                    let pause = AMBIGUOUS_PAUSE * 2_u32.saturating_pow(ambiguous - 1);
+                    let pause = backoff.next().unwrap_or(DEFAULT_FIRST_POLL);
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
                         () = self.run.options.cancel.cancelled() => return Ok(StepEnd::Interrupted),
                     }
-                    match self.observe_by_marker(&step).await {
-                        Ok(observed) => self.see(observed).await?,
-                        Err(error) if error.is_retryable() => {}
+                    // A failed look-up must not lead to applying the create again blind (a
+                    // second job): the step fails with the reason and the next run looks again.
+                    match self.find_by_marker(&step).await {
+                        Ok(Some(found)) => self.see(found).await?,
+                        Ok(None) => {}
                         Err(error) => return Ok(StepEnd::Failed(failure_of(&error))),
                     }
                 }
@@ -632,8 +686,9 @@ impl Worker<'_> {
         }))
     }
 
-    /// Observes the address by its marker only (no remote id), where the step acts.
-    async fn observe_by_marker(&self, step: &Step) -> Result<Observed, ProviderError> {
+    /// Looks for the object of a create by its address marker (one batched observation of
+    /// one target, with no remote id), retrying the read on retryable errors.
+    async fn find_by_marker(&self, step: &Step) -> Result<Option<Observed>, ProviderError> {
         let request = ObserveRequest {
             targets: vec![ObserveTarget {
                 address: self.address.clone(),
@@ -644,24 +699,27 @@ impl Worker<'_> {
                 location: step.location.clone(),
             }],
         };
-        let _permit = self
-            .run
-            .calls
-            .acquire()
-            .await
-            .map_err(|_| ProviderError::Contract {
-                message: "the call permits were closed".to_owned(),
-            })?;
-        let found = self.implementation().observe(request).await?;
-        found
-            .into_iter()
-            .find(|observed| observed.address() == &self.address)
-            .ok_or_else(|| ProviderError::Contract {
-                message: format!(
-                    "the observation by marker returned nothing for {}",
-                    self.address
-                ),
-            })
+        let mut backoff = Backoff::for_retries();
+        loop {
+            let answer = {
+                // Closed permits mean the run is over; the read goes ahead regardless.
+                let _permit = self.run.calls.acquire().await.ok();
+                self.implementation().observe(request.clone()).await
+            };
+            match answer {
+                Ok(observed) => {
+                    return Ok(observed
+                        .into_iter()
+                        .find(|observed| observed.address() == &self.address)
+                        .filter(|observed| observed.object().is_some()));
+                }
+                Err(error) if error.is_retryable() && self.run.retries.take() => {
+                    let delay = backoff.next().unwrap_or(DEFAULT_FIRST_POLL);
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// After a create that failed with an error: the object may exist all the same (the
@@ -671,9 +729,7 @@ impl Worker<'_> {
     /// finds it by its tag, and under a flaky cloud that can take several runs. A failed
     /// look-up changes nothing (the next plan looks again).
     async fn find_created(&mut self, step: &Step) -> Result<(), RunnerError> {
-        if let Ok(observed) = self.observe_by_marker(step).await
-            && observed.object().is_some()
-        {
+        if let Ok(Some(observed)) = self.find_by_marker(step).await {
             self.see(observed).await?;
         }
         Ok(())
@@ -720,10 +776,17 @@ impl Worker<'_> {
             kind: self.kind.clone(),
             location: object.location.clone(),
         };
+        // The first poll when the phase is expected to be done (a short default when the
+        // provider cannot say), later ones backing off up to the run's poll interval.
+        let first = if wait.poll_after.is_zero() {
+            DEFAULT_FIRST_POLL
+        } else {
+            wait.poll_after
+        };
         let mut updates = self.run.pollers[self.provider].watch(
             target,
-            wait.poll_after,
-            self.run.options.poll_interval.max(wait.poll_after),
+            first,
+            self.run.options.poll_interval.max(first),
         );
         let mut transient_errors = 0_u32;
         loop {
@@ -743,7 +806,13 @@ impl Worker<'_> {
                     }
                 }
                 Some(Err(error)) if error.is_retryable() && transient_errors < 10 => {
+                    // A read: the poller polls again (backing off), nothing to repeat here.
                     transient_errors += 1;
+                    tracing::info!(
+                        address = %self.address,
+                        error = %error,
+                        "a poll failed; polling again"
+                    );
                 }
                 Some(Err(error)) => return Ok(WaitEnd::Failed(failure_of(&error))),
                 None => {
@@ -1115,6 +1184,24 @@ mod tests {
         calls: StdMutex<Vec<ActionKind>>,
         /// A create makes the job but answers with an error (a lost answer).
         create_errs: bool,
+        /// Errors the next applies return, in order; `true`: the step took effect anyway
+        /// (an answer lost after the cloud acted).
+        errors: StdMutex<Vec<(ProviderError, bool)>>,
+        /// The remote ids observe was asked for.
+        observed_ids: StdMutex<Vec<Option<RemoteId>>>,
+    }
+
+    impl Fake {
+        fn new(failures: u32) -> Self {
+            Self {
+                job: StdMutex::new(None),
+                failures,
+                calls: StdMutex::new(Vec::new()),
+                create_errs: false,
+                errors: StdMutex::new(Vec::new()),
+                observed_ids: StdMutex::new(Vec::new()),
+            }
+        }
     }
 
     impl Fake {
@@ -1168,7 +1255,13 @@ mod tests {
         fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
             Vec::new()
         }
-        fn observe(&self, _: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+        fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+            self.observed_ids.lock().unwrap().extend(
+                request
+                    .targets
+                    .iter()
+                    .map(|target| target.remote_id.clone()),
+            );
             let observed = self.observed();
             Box::pin(async move { Ok(vec![observed]) })
         }
@@ -1191,6 +1284,16 @@ mod tests {
         }
         fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
             self.calls.lock().unwrap().push(step.action.kind);
+            let error = {
+                let mut errors = self.errors.lock().unwrap();
+                (!errors.is_empty()).then(|| errors.remove(0))
+            };
+            if let Some((error, acted)) = error {
+                if acted && step.action.kind == ActionKind::Create {
+                    *self.job.lock().unwrap() = Some((Phase::Configured, 0));
+                }
+                return Box::pin(async move { Err(error) });
+            }
             let mut job = self.job.lock().unwrap();
             let wait = match (step.action.kind, *job) {
                 (ActionKind::Create, None) => {
@@ -1275,7 +1378,7 @@ mod tests {
     }
 
     async fn run_fake(failures: u32, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
-        run_fake_with(failures, wait, false).await
+        run_with(Arc::new(Fake::new(failures)), wait).await
     }
 
     async fn run_fake_with(
@@ -1284,11 +1387,25 @@ mod tests {
         create_errs: bool,
     ) -> (ApplyReport, Vec<ActionKind>, State) {
         let fake = Arc::new(Fake {
-            job: StdMutex::new(None),
-            failures,
-            calls: StdMutex::new(Vec::new()),
             create_errs,
+            ..Fake::new(failures)
         });
+        run_with(fake, wait).await
+    }
+
+    async fn run_with(fake: Arc<Fake>, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
+        let options = ApplyOptions {
+            wait,
+            poll_interval: Duration::from_millis(1),
+            ..ApplyOptions::default()
+        };
+        run_with_options(fake, options).await
+    }
+
+    async fn run_with_options(
+        fake: Arc<Fake>,
+        options: ApplyOptions,
+    ) -> (ApplyReport, Vec<ActionKind>, State) {
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -1320,16 +1437,95 @@ mod tests {
         let held = StateBackend::lock(&backend, LockInfo::current("test"), Duration::ZERO)
             .await
             .unwrap();
-        let options = ApplyOptions {
-            wait,
-            poll_interval: Duration::from_millis(1),
-            ..ApplyOptions::default()
-        };
         let report = apply(&providers, held, planned, Arc::new(Quiet), options)
             .await
             .unwrap();
         let calls = fake.calls.lock().unwrap().clone();
         (report, calls, StateBackend::read(&backend).await.unwrap())
+    }
+
+    fn internal() -> ProviderError {
+        ProviderError::Internal {
+            service: "fake".into(),
+            code: "InternalError".into(),
+            message: "try again".into(),
+            request_id: None,
+        }
+    }
+
+    fn throttled() -> ProviderError {
+        ProviderError::Throttled {
+            service: "fake".into(),
+            code: "RequestLimitExceeded".into(),
+            message: "slow down".into(),
+            request_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn throttled_steps_are_repeated_with_backoff_and_converge() {
+        let fake = Arc::new(Fake::new(0));
+        fake.errors
+            .lock()
+            .unwrap()
+            .extend([(throttled(), false), (throttled(), false)]);
+        let (report, calls, _) = run_with(fake.clone(), WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        // Two refused creates, then the create that went through: one job.
+        assert_eq!(calls[..3], [ActionKind::Create; 3]);
+        // A throttled create had no effect: no re-observation by marker was needed.
+        assert!(fake.observed_ids.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_is_re_observed_by_marker_before_it_is_repeated() {
+        let fake = Arc::new(Fake::new(0));
+        // The cloud made the job, but the answer was an internal error.
+        fake.errors.lock().unwrap().push((internal(), true));
+        let (report, calls, state) = run_with(fake.clone(), WaitLevel::Completed).await;
+        assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
+        // Looked for by marker (no remote id) …
+        assert_eq!(*fake.observed_ids.lock().unwrap(), vec![None]);
+        // … found, so the repeated create carried its id and made nothing new; the start
+        // followed.
+        assert_eq!(
+            calls,
+            [
+                ActionKind::Create,
+                ActionKind::Create,
+                ActionKind::Start,
+                ActionKind::Start
+            ]
+        );
+        assert_eq!(
+            state.resources[&Address("job".into())].remote_id,
+            Some(RemoteId("job-1".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_step_budget_with_the_clouds_error() {
+        let fake = Arc::new(Fake::new(0));
+        fake.errors
+            .lock()
+            .unwrap()
+            .extend(std::iter::repeat_with(|| (throttled(), false)).take(3));
+        let (report, calls, _) = run_with_options(
+            fake,
+            ApplyOptions {
+                retries_per_step: 2,
+                poll_interval: Duration::from_millis(1),
+                ..ApplyOptions::default()
+            },
+        )
+        .await;
+        let Outcome::Failed { action, failure } = &report.outcomes[&Address("job".into())] else {
+            panic!("{report:?}");
+        };
+        assert_eq!(*action, ActionKind::Create);
+        assert_eq!(failure.code.as_deref(), Some("RequestLimitExceeded"));
+        // The first call and two retries.
+        assert_eq!(calls, [ActionKind::Create; 3]);
     }
 
     #[tokio::test]
@@ -1409,9 +1605,7 @@ mod tests {
         let address = Address("job".into());
         let fake = Arc::new(Fake {
             job: StdMutex::new(Some((Phase::Running, 0))),
-            failures: 0,
-            calls: StdMutex::new(Vec::new()),
-            create_errs: false,
+            ..Fake::new(0)
         });
         let mut providers = Providers::new();
         providers.register(fake.clone()).unwrap();

@@ -19,8 +19,10 @@
 //! assert_eq!(backend.read().unwrap().serial, 1);
 //! ```
 
+pub mod backoff;
 pub mod documents;
 pub mod engine;
+pub mod limits;
 pub mod plan;
 pub mod planner;
 mod poller;

@@ -933,7 +933,16 @@ async fn observe_all(
         let name = providers.description(index).name.clone();
         async move {
             let wanted: Vec<Address> = targets.iter().map(|t| t.address.clone()).collect();
-            let answer = provider.observe(ObserveRequest { targets }).await;
+            let provider = &provider;
+            let answer = crate::backoff::retry_read(
+                || {
+                    provider.observe(ObserveRequest {
+                        targets: targets.clone(),
+                    })
+                },
+                crate::backoff::READ_RETRIES,
+            )
+            .await;
             (name, wanted, answer)
         }
     });

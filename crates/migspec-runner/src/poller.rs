@@ -18,7 +18,10 @@ pub(crate) type Update = Result<Observed, ProviderError>;
 struct Watch {
     target: InFlightTarget,
     updates: mpsc::UnboundedSender<Update>,
+    /// The interval before the next poll: starts at the first delay and grows by half after
+    /// every poll up to `cap` (a wait that takes long is polled less and less often).
     every: Duration,
+    cap: Duration,
     due: Instant,
 }
 
@@ -46,20 +49,21 @@ impl Poller {
     }
 
     /// Watches an object: the receiver gets an observation after every poll that includes
-    /// it, the first one after `first_after`, then every `every`. Dropping the receiver
-    /// ends the watch.
+    /// it, the first one after `first_after`, then at intervals growing by half from
+    /// `first_after` up to `cap`. Dropping the receiver ends the watch.
     pub(crate) fn watch(
         &self,
         target: InFlightTarget,
         first_after: Duration,
-        every: Duration,
+        cap: Duration,
     ) -> mpsc::UnboundedReceiver<Update> {
         let (updates, receiver) = mpsc::unbounded_channel();
         // The task only ends once every handle is gone, and `self` is one.
         let _ = self.watches.send(Watch {
             target,
             updates,
-            every,
+            every: first_after.max(Duration::from_millis(1)),
+            cap: cap.max(first_after),
             due: Instant::now() + first_after,
         });
         receiver
@@ -116,6 +120,7 @@ async fn poll_due(provider: &dyn Provider, watches: &mut [Watch]) {
     let after = Instant::now();
     for index in batch {
         let watch = &mut watches[index];
+        watch.every = (watch.every * 3 / 2).min(watch.cap);
         watch.due = after + watch.every;
         let update = match &answer {
             Ok(observed) => observed
@@ -131,5 +136,103 @@ async fn poll_due(provider: &dyn Provider, watches: &mut [Watch]) {
             Err(error) => Err(error.clone()),
         };
         let _ = watch.updates.send(update);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use migspec_provider::{
+        Action, Address, Description, ImportRequest, Imported, InFlight, ObserveRequest, PlanError,
+        PlanRequest, Problem, ProviderFuture, RemoteId, Step, StepOutcome,
+    };
+
+    /// Records when it is polled.
+    #[derive(Default)]
+    struct Clocked {
+        polls: Mutex<Vec<Instant>>,
+    }
+
+    impl Provider for Clocked {
+        fn describe(&self) -> Description {
+            Description {
+                name: "clocked".to_owned(),
+                version: "0".to_owned(),
+                kinds: Vec::new(),
+                rate_limits: Vec::new(),
+            }
+        }
+        fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
+            Vec::new()
+        }
+        fn observe(&self, _: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn plan(&self, _: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+            Ok(Vec::new())
+        }
+        fn apply(&self, _: Step) -> ProviderFuture<'_, StepOutcome> {
+            Box::pin(async {
+                Err(ProviderError::Contract {
+                    message: "not used".to_owned(),
+                })
+            })
+        }
+        fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+            self.polls.lock().unwrap().push(Instant::now());
+            Box::pin(async move {
+                Ok(in_flight
+                    .into_iter()
+                    .map(|target| Observed::Missing {
+                        address: target.object.address,
+                    })
+                    .collect())
+            })
+        }
+        fn import(&self, _: ImportRequest) -> ProviderFuture<'_, Imported> {
+            Box::pin(async {
+                Err(ProviderError::Contract {
+                    message: "not used".to_owned(),
+                })
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_poll_comes_after_the_expected_duration_then_polls_back_off_to_the_cap() {
+        let provider = Arc::new(Clocked::default());
+        let poller = Poller::spawn(provider.clone());
+        let started = Instant::now();
+        let mut updates = poller.watch(
+            InFlightTarget {
+                object: InFlight {
+                    address: Address("a".to_owned()),
+                    remote_id: RemoteId("id".to_owned()),
+                },
+                kind: "K".to_owned(),
+                location: serde_json::Value::Null,
+            },
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+        );
+        for _ in 0..6 {
+            updates
+                .recv()
+                .await
+                .expect("an update")
+                .expect("an observation");
+        }
+        let offsets: Vec<u128> = provider
+            .polls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|at| at.duration_since(started).as_millis())
+            .collect();
+        // 500 ms, then +750, +1125, +1687.5, then the 2 s cap (the timer rounds the half
+        // millisecond up).
+        assert_eq!(offsets, vec![500, 1250, 2375, 4063, 6063, 8063]);
     }
 }

@@ -5,11 +5,15 @@ use std::sync::Arc;
 
 use migspec_provider::{Description, Provider};
 
+use crate::limits::{GatedProvider, RunnerGate};
+
 /// The providers of a run (built-in and plugins), looked up by kind.
 #[derive(Clone, Default)]
 pub struct Providers {
     list: Vec<(Description, Arc<dyn Provider>)>,
     by_kind: BTreeMap<String, usize>,
+    /// The call gate every registered provider's API calls go through.
+    gate: Arc<RunnerGate>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -62,6 +66,19 @@ impl Providers {
                 });
             }
         }
+        // Rate limits for every provider, plugins included, from what it declares. A
+        // provider that does not admit its own requests is admitted call by call here.
+        self.gate
+            .declare(&description.name, &description.rate_limits);
+        let provider: Arc<dyn Provider> = if provider.attach_gate(self.gate.clone()) {
+            provider
+        } else {
+            Arc::new(GatedProvider::new(
+                provider,
+                self.gate.clone(),
+                &description,
+            ))
+        };
         let index = self.list.len();
         for kind in &description.kinds {
             self.by_kind.insert(kind.kind.clone(), index);
@@ -94,6 +111,12 @@ impl Providers {
     #[must_use]
     pub fn kinds(&self) -> Vec<&str> {
         self.by_kind.keys().map(String::as_str).collect()
+    }
+
+    /// The call gate of these providers (its counts, for reports and tests).
+    #[must_use]
+    pub fn gate(&self) -> &Arc<RunnerGate> {
+        &self.gate
     }
 
     /// How many providers there are.

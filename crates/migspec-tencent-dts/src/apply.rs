@@ -756,8 +756,10 @@ async fn create(
     })
 }
 
-/// Calls the create action once. `Err` carries the step's final outcome: `Unknown` when
-/// the failure is ambiguous (the job may exist), a failed step when the cloud refused.
+/// Calls the create action once. `Err` carries the step's final outcome: a throttled
+/// create was refused (no job), so the runner repeats the step; `Unknown` when the failure
+/// is ambiguous (the job may exist: the runner looks for it by its tag); a failed step when
+/// the cloud refused.
 async fn create_once(
     client: &DtsClient,
     by_tag: &Target,
@@ -811,6 +813,8 @@ async fn create_once(
         Ok(_) => Err(Err(ProviderError::Contract {
             message: "the create response has an empty JobId".to_owned(),
         })),
+        // Throttled: refused, certainly no job; the runner repeats the step.
+        Err(error) if error.certainly_not_processed() => Err(Err(error.to_provider_error(None))),
         // Ambiguous: the job may exist. The runner looks for it by its tag.
         Err(error) if error.is_transient() => Err(Ok(StepOutcome::Unknown {
             error: error.to_provider_error(None),

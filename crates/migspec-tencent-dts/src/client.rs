@@ -5,19 +5,15 @@
 //! `X-TC-Timestamp`, `X-TC-Region`, `X-TC-Language`, `X-TC-RequestClient`, `X-TC-Token`
 //! when the credentials carry one, and a TC3 `Authorization` signing `content-type;host`.
 //!
-//! Throttling (`RequestLimitExceeded*`), internal errors (`InternalError*`) and network
-//! failures are retried with jittered exponential backoff, each attempt signed anew (the
-//! signature covers the timestamp). Creates are the exception: [`Retry::Create`] only
-//! repeats a request that certainly had no effect, because DTS has no idempotency token
-//! and a blind retry would buy a second job; the provider looks for the job by its tag
-//! instead. Before every attempt a token bucket per action (20 requests/s, the documented
-//! limit, with half the server's burst) keeps a normal run from being throttled at all.
+//! Each request is sent once. Before it goes, the client waits for admission through the
+//! runner's call gate ([`migspec_provider::CallGate`], keyed by action, region and credential
+//! source) and afterwards reports the outcome (answered, throttled, no answer, request id):
+//! the runner owns rate limiting, backoff and retries, so there is one layer of retries and
+//! it sits where the step can be re-observed before a create is repeated.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use backon::{ExponentialBuilder, Retryable};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use migspec_provider::{CallGate, CallKey, CallResult, GateSlot};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -85,12 +81,14 @@ impl std::fmt::Display for ApiVersion {
     }
 }
 
-/// How a request may be repeated.
+/// How a request may be repeated, should it fail: the runner (not the client) decides, and
+/// the call's log line says which it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
-    /// Reads and state transitions: repeat on throttling, internal and network errors.
+    /// Reads and state transitions: repeatable on throttling, internal and network errors.
     Safe,
-    /// Creates: repeat only what certainly had no effect (throttled, never sent).
+    /// Creates: repeatable only after a throttle (certainly no effect); after an internal or
+    /// network error the job may exist, and the runner looks for it by its tag first.
     Create,
 }
 
@@ -103,7 +101,8 @@ pub struct DtsClient {
 struct Inner {
     http: reqwest::Client,
     config: TencentConfig,
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
+    /// The runner's call gate (an open gate until one is attached).
+    gate: GateSlot,
     /// 2021 `MigrateOption` by job id, as last read with `DescribeMigrationDetail`, so that
     /// polled views (which skip that per-job call) stay complete.
     migrate_options: std::sync::Mutex<std::collections::HashMap<String, serde_json::Value>>,
@@ -139,17 +138,11 @@ impl DtsClient {
             .user_agent(config.request_client.clone())
             .build()
             .map_err(|error| ConfigError::new(format!("cannot build the HTTP client: {error}")))?;
-        // Half the server's burst: requests sent 50 ms apart can arrive closer together
-        // (connection setup delays the first ones), and the margin absorbs that.
-        let limiter = NonZeroU32::new(config.rate_limit_per_second).map(|per_second| {
-            let burst = NonZeroU32::new(per_second.get() / 2).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
-        });
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
                 config,
-                limiter,
+                gate: GateSlot::default(),
                 migrate_options: std::sync::Mutex::default(),
             }),
         })
@@ -159,6 +152,11 @@ impl DtsClient {
     #[must_use]
     pub fn config(&self) -> &TencentConfig {
         &self.inner.config
+    }
+
+    /// Admits every later request through `gate`.
+    pub fn attach_gate(&self, gate: Arc<dyn CallGate>) {
+        self.inner.gate.set(gate);
     }
 
     /// Remembers the `MigrateOption` of a 2021 job.
@@ -187,7 +185,7 @@ impl DtsClient {
     ///
     /// # Errors
     ///
-    /// The API's error (after retries for transient ones), a network or protocol failure,
+    /// The API's error (sent once: the runner retries), a network or protocol failure,
     /// or missing credentials.
     pub async fn call<Req, Resp>(
         &self,
@@ -208,20 +206,53 @@ impl DtsClient {
             )))
         })?;
         let config = &self.inner.config;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(config.retry_min_delay)
-            .with_max_delay(config.retry_max_delay)
-            .with_max_times(config.max_attempts.saturating_sub(1) as usize)
-            .with_jitter();
-        let attempt = || self.send_once(version, action, region, job_id, &body);
-        let value = attempt
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|error: &ClientError| match retry {
-                Retry::Safe => error.is_transient(),
-                Retry::Create => error.is_transient() && error.certainly_not_processed(),
-            })
-            .await?;
+        let credential = config
+            .credentials
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |c| c.source().to_string());
+        let key = CallKey::new(crate::PROVIDER_NAME, action, region, credential);
+        let admission = self.inner.gate.admit(key).await;
+        let result = self.send_once(version, action, region, job_id, &body).await;
+        let (outcome, request_id) = match &result {
+            Ok((_, request_id)) => (
+                CallResult::Answered { error_code: None },
+                request_id.clone(),
+            ),
+            Err(ClientError::Api(api)) if api.class() == crate::error::ErrorClass::Throttled => (
+                CallResult::Throttled {
+                    code: api.code.clone(),
+                    retry_after: None,
+                },
+                api.request_id.clone(),
+            ),
+            Err(ClientError::Api(api)) => (
+                CallResult::Answered {
+                    error_code: Some(api.code.clone()),
+                },
+                api.request_id.clone(),
+            ),
+            Err(error @ (ClientError::Network { .. } | ClientError::Protocol { .. })) => (
+                CallResult::NoAnswer {
+                    message: error.to_string(),
+                },
+                None,
+            ),
+            Err(error) => (
+                CallResult::Answered {
+                    error_code: Some(error.to_string()),
+                },
+                None,
+            ),
+        };
+        if retry == Retry::Create && !matches!(outcome, CallResult::Answered { .. }) {
+            tracing::debug!(
+                action,
+                region,
+                "a create did not go through; the runner decides whether it is repeated"
+            );
+        }
+        admission.finish(outcome, request_id);
+        let (value, _) = result?;
         serde_json::from_value(value).map_err(|error| ClientError::Protocol {
             action: action.to_owned(),
             endpoint: config
@@ -241,7 +272,7 @@ impl DtsClient {
         region: &str,
         job_id: Option<&str>,
         body: &[u8],
-    ) -> Result<serde_json::Value, ClientError> {
+    ) -> Result<(serde_json::Value, Option<String>), ClientError> {
         let config = &self.inner.config;
         let Some(credentials) = &config.credentials else {
             return Err(ClientError::Config(ConfigError::new(
@@ -257,11 +288,6 @@ impl DtsClient {
             .endpoint
             .url_for(region)
             .map_err(ClientError::Config)?;
-        if let Some(limiter) = &self.inner.limiter {
-            limiter
-                .until_key_ready(&format!("{}/{action}", version.as_str()))
-                .await;
-        }
         let host = host_header(&url);
         let timestamp = config.clock.now();
         let signed = sign(
@@ -345,7 +371,8 @@ fn network(action: &str, endpoint: &str, error: &reqwest::Error) -> ClientError 
     }
 }
 
-/// Decodes the envelope: `{"Response": {..., "RequestId"}}`, errors in `Response.Error`.
+/// Decodes the envelope: `{"Response": {..., "RequestId"}}`, errors in `Response.Error`;
+/// a success comes with its request id.
 fn decode(
     action: &str,
     version: ApiVersion,
@@ -353,7 +380,7 @@ fn decode(
     endpoint: &str,
     status: u16,
     bytes: &[u8],
-) -> Result<serde_json::Value, ClientError> {
+) -> Result<(serde_json::Value, Option<String>), ClientError> {
     let protocol = |message: String| ClientError::Protocol {
         action: action.to_owned(),
         endpoint: endpoint.to_owned(),
@@ -393,7 +420,7 @@ fn decode(
         return Err(protocol("a response envelope without an error".to_owned()));
     }
     response.remove("DeprecatedWarning");
-    Ok(serde_json::Value::Object(response))
+    Ok((serde_json::Value::Object(response), request_id))
 }
 
 #[cfg(test)]
@@ -411,7 +438,13 @@ mod tests {
             br#"{"Response":{"JobId":"dts-1kl0iy0v","RequestId":"r1"}}"#,
         )
         .unwrap();
-        assert_eq!(ok, serde_json::json!({"JobId": "dts-1kl0iy0v"}));
+        assert_eq!(
+            ok,
+            (
+                serde_json::json!({"JobId": "dts-1kl0iy0v"}),
+                Some("r1".to_owned())
+            )
+        );
         let error = decode(
             "StartMigrateJob",
             ApiVersion::V2018,

@@ -99,15 +99,12 @@ pub struct TencentConfig {
     pub connect_timeout: Duration,
     /// Timeout of one HTTP request (connect, send, wait, read).
     pub request_timeout: Duration,
-    /// Attempts per request, the first included, on throttling, internal and network errors.
-    pub max_attempts: u32,
-    /// First retry delay (doubles each attempt, with jitter).
-    pub retry_min_delay: Duration,
-    /// Longest retry delay.
-    pub retry_max_delay: Duration,
-    /// Client-side token bucket per API action, in requests per second (0 disables it).
+    /// The request limit per API action declared in `describe().rate_limits`, which the
+    /// runner's call gate paces requests by (0: no declared limit). Retries and backoff are
+    /// the runner's, not the client's.
     pub rate_limit_per_second: u32,
-    /// How long the runner should wait before polling an in-flight step.
+    /// How long the runner should wait before polling an in-flight step: the phase's
+    /// expected duration, short by default (the runner's later polls back off from it).
     pub poll_after: Duration,
     /// The signing clock.
     pub clock: Clock,
@@ -124,11 +121,8 @@ impl Default for TencentConfig {
             request_client: format!("migspec/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
-            max_attempts: 5,
-            retry_min_delay: Duration::from_millis(200),
-            retry_max_delay: Duration::from_secs(5),
             rate_limit_per_second: DOCUMENTED_RATE_LIMIT,
-            poll_after: Duration::from_secs(3),
+            poll_after: Duration::from_millis(500),
             clock: Clock::system(),
         }
     }
@@ -222,21 +216,7 @@ impl TencentConfig {
         self
     }
 
-    /// Sets the attempts per request and the retry delays.
-    #[must_use]
-    pub fn with_retries(
-        mut self,
-        max_attempts: u32,
-        min_delay: Duration,
-        max_delay: Duration,
-    ) -> Self {
-        self.max_attempts = max_attempts.max(1);
-        self.retry_min_delay = min_delay;
-        self.retry_max_delay = max_delay.max(min_delay);
-        self
-    }
-
-    /// Sets the client-side rate limit per action (0 disables it).
+    /// Sets the declared rate limit per action (0: none declared).
     #[must_use]
     pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
         self.rate_limit_per_second = per_second;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::apply::{self, StepContext};
 use crate::client::{ApiVersion, DtsClient};
-use crate::config::{ConfigError, DOCUMENTED_RATE_LIMIT, TencentConfig};
+use crate::config::{ConfigError, TencentConfig};
 use crate::job::{ObservedJob, read_location};
 use crate::observe::{self, Depth, Target};
 use crate::plan::{self, Intent};
@@ -382,14 +382,21 @@ impl Provider for TencentDtsProvider {
                     ),
                 },
             ],
+            // The documented limit, or the migspec.yaml override: what the runner paces by.
             rate_limits: ACTIONS
                 .iter()
                 .map(|action| RateLimit {
                     action: (*action).to_owned(),
-                    per_second: DOCUMENTED_RATE_LIMIT,
+                    per_second: self.client.config().rate_limit_per_second,
                 })
+                .filter(|limit| limit.per_second > 0)
                 .collect(),
         }
+    }
+
+    fn attach_gate(&self, gate: std::sync::Arc<dyn migspec_provider::CallGate>) -> bool {
+        self.client.attach_gate(gate);
+        true
     }
 
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {

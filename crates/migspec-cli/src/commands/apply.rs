@@ -170,6 +170,7 @@ async fn apply(args: &ApplyArgs, workspace: &Workspace) -> Result<ExitStatus, St
         cancel: cancel.clone(),
         poll_interval: workspace.poll_interval,
         saved_plan: applied_plan,
+        ..ApplyOptions::default()
     };
     let result = engine::apply(
         &workspace.providers,

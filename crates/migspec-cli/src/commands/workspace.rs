@@ -384,8 +384,8 @@ impl Workspace {
         if args.emulator && settings.poll_interval.is_none() {
             poll_interval = Duration::from_millis(200);
         }
-        tencent = tencent.with_poll_after(poll_interval);
-        huawei = huawei.with_poll_interval(poll_interval);
+        // `pollInterval` is the longest interval between polls; the first poll of a wait is
+        // the provider's expected duration of the phase, and polls back off up to this.
         if args.emulator {
             let mut config = EmulatorConfig::default();
             if let Some(path) = &settings.emulator.config {
@@ -413,6 +413,20 @@ impl Workspace {
                 .with_project_id(DEFAULT_HUAWEI_PROJECT_ID);
             emulator = Some(running);
         }
+        // Which credentials a run uses, never what they are.
+        tracing::info!(
+            provider = "tencent-dts",
+            source = %tencent
+                .credentials
+                .as_ref()
+                .map_or_else(|| "none found".to_owned(), |c| c.source().to_string()),
+            "credentials"
+        );
+        tracing::info!(
+            provider = "huawei-oms",
+            source = %huawei.credential_source,
+            "credentials"
+        );
         let providers = build_providers(&settings, tencent, huawei, emulator.as_ref())?;
         let validator = validator(&providers)?;
         Ok(Self {

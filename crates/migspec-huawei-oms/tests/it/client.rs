@@ -7,12 +7,10 @@ use migspec_emulator::{
     DEFAULT_HUAWEI_TOKEN, EmulatorConfig, FaultConfig, FaultRule, ManualClock, SystemClock,
 };
 use migspec_huawei_oms::{Credentials, HuaweiConfig, HuaweiOmsProvider, OmsClient, Target};
-use migspec_provider::ProviderError;
+use migspec_provider::{Provider as _, ProviderError};
 use serde_json::{Value, json};
 
-use crate::support::{
-    Env, PROJECT, REGION, durations, emulator_config, fast_retry, provider_config,
-};
+use crate::support::{Env, PROJECT, REGION, durations, emulator_config, provider_config};
 
 fn target() -> Target<'static> {
     Target {
@@ -197,14 +195,14 @@ async fn refusals_by_state_are_state_conflicts() {
     assert_eq!(code(&error), "OMS.0065");
     assert!(error.to_string().contains("already started"), "{error}");
 
-    // OMS.0063: delete a running group (retried, then reported).
+    // OMS.0063: delete a running group (sent once, reported; the runner decides).
     let error = oms.delete(target(), &group_id).await.unwrap_err();
     assert_eq!(code(&error), "OMS.0063");
     assert!(error.to_string().contains("pause it"), "{error}");
     assert_eq!(
         env.stats("DeleteTaskGroup").await["business_error"],
-        5,
-        "OMS.0063 is retried 4 times"
+        1,
+        "the client repeats nothing"
     );
 
     // OMS.0066: stop a paused group.
@@ -263,56 +261,64 @@ async fn unknown_groups_are_not_found() {
 }
 
 #[tokio::test]
-async fn throttled_requests_are_retried_until_they_pass() {
-    // Real time here: the server allows 2 requests/s, the client is not limited.
+async fn throttled_requests_are_sent_once_and_reported_to_the_gate() {
+    // Real time here: the server allows 2 requests/s, the provider declares 20/s.
     let config = EmulatorConfig::default()
         .with_clock(Arc::new(SystemClock))
         .with_durations(durations())
         .with_rate_limit_per_second(2);
     let emulator = config.start().await.unwrap();
     let clock = ManualClock::new();
-    let mut settings = provider_config(&emulator.url(), &clock)
+    let settings = provider_config(&emulator.url(), &clock)
         .with_clock(migspec_huawei_oms::Clock::system())
-        .with_rate_limit_per_second(0);
-    settings.retry.min_delay = Duration::from_millis(100);
-    settings.retry.max_delay = Duration::from_millis(400);
+        .with_rate_limit_per_second(20);
     let provider = HuaweiOmsProvider::new(settings).unwrap();
-    for _ in 0..4 {
-        provider.client().list_all(target()).await.unwrap();
+    let gate = Arc::new(migspec_runner::limits::RunnerGate::new());
+    let description = provider.describe();
+    gate.declare(&description.name, &description.rate_limits);
+    assert!(provider.attach_gate(gate.clone()));
+    let mut errors = Vec::new();
+    for _ in 0..6 {
+        if let Err(error) = provider.client().list_all(target()).await {
+            errors.push(error);
+        }
     }
     let url = format!("{}/_emulator/stats", emulator.url());
     let stats: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     let list = &stats["services"]["huawei"]["versions"]["v2"]["ListTaskGroup"];
-    assert_eq!(list["ok"], 4);
-    assert!(list["throttled"].as_u64().unwrap() >= 1, "{list}");
-
-    // With no retries left the caller sees Throttled, with what to do.
-    let mut impatient = provider_config(&emulator.url(), &clock)
-        .with_clock(migspec_huawei_oms::Clock::system())
-        .with_rate_limit_per_second(0);
-    impatient.retry.max_retries = 0;
-    let impatient = HuaweiOmsProvider::new(impatient).unwrap();
-    let mut last = Ok(Vec::new());
-    for _ in 0..5 {
-        last = impatient.client().list_all(target()).await;
-        if last.is_err() {
-            break;
-        }
-    }
-    let error = last.unwrap_err();
+    // One request per call: the client repeats nothing.
+    assert_eq!(list["requests"], 6, "{list}");
+    assert_eq!(
+        list["throttled"].as_u64().unwrap(),
+        errors.len() as u64,
+        "{list}"
+    );
+    assert!(!errors.is_empty(), "2/s against 20/s declared throttles");
+    let error = &errors[0];
     assert!(
-        matches!(error, ProviderError::Throttled { ref code, .. } if code == "APIGW.0308"),
+        matches!(error, ProviderError::Throttled { code, .. } if code == "APIGW.0308"),
         "{error:?}"
     );
     assert!(error.is_retryable());
+    assert!(error.to_string().contains("rateLimitPerSecond"), "{error}");
+    let counts = gate.counts();
+    assert_eq!(counts.calls, 6);
+    assert_eq!(counts.throttled, errors.len() as u64);
+    let key = migspec_provider::CallKey::new(
+        "huawei-oms",
+        "list_task_group",
+        REGION,
+        "explicit configuration",
+    );
     assert!(
-        error.to_string().contains("rate_limit_per_second"),
-        "{error}"
+        gate.rate(&key).is_some_and(|rate| rate < 20.0),
+        "the gate slowed the key down: {:?}",
+        gate.rate(&key)
     );
 }
 
 #[tokio::test]
-async fn the_client_side_limit_keeps_a_normal_run_under_the_server_limit() {
+async fn the_runners_gate_keeps_a_normal_run_under_the_server_limit() {
     let config = EmulatorConfig::default()
         .with_clock(Arc::new(SystemClock))
         .with_durations(durations())
@@ -323,6 +329,10 @@ async fn the_client_side_limit_keeps_a_normal_run_under_the_server_limit() {
         .with_clock(migspec_huawei_oms::Clock::system())
         .with_rate_limit_per_second(20);
     let provider = Arc::new(HuaweiOmsProvider::new(settings).unwrap());
+    let gate = Arc::new(migspec_runner::limits::RunnerGate::new());
+    let description = provider.describe();
+    gate.declare(&description.name, &description.rate_limits);
+    provider.attach_gate(gate.clone());
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..30 {
@@ -336,9 +346,15 @@ async fn the_client_side_limit_keeps_a_normal_run_under_the_server_limit() {
         assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
     }
     assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "a burst of 20, then one call per 55 ms"
+        started.elapsed() >= Duration::from_millis(1400),
+        "30 calls spaced 50 ms apart: {:?}",
+        started.elapsed()
     );
+    assert_eq!(gate.counts().throttled, 0);
+    let url = format!("{}/_emulator/stats", emulator.url());
+    let stats: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let show = &stats["services"]["huawei"]["versions"]["v2"]["ShowTaskGroup"];
+    assert_eq!(show["throttled"].as_u64().unwrap_or(0), 0, "{show}");
 }
 
 #[tokio::test]
@@ -394,7 +410,7 @@ async fn token_and_security_token_modes_are_accepted() {
 }
 
 #[tokio::test]
-async fn internal_errors_are_retried_for_safe_calls() {
+async fn internal_errors_are_sent_once_for_the_runner_to_retry() {
     let clock = ManualClock::new();
     // Seed 3 at rate 0.5: the first two requests fail with HTTP 500, the next ones pass
     // (the emulator draws per request: the same list request, its first three times).
@@ -404,29 +420,27 @@ async fn internal_errors_are_retried_for_safe_calls() {
         ..FaultConfig::default()
     };
     let env = Env::with(emulator_config(&clock).with_faults(faults), &clock).await;
+    for _ in 0..2 {
+        let error = client(&env).list_all(target()).await.unwrap_err();
+        assert!(
+            matches!(error, ProviderError::Internal { ref code, .. } if code == "OMS.0500"),
+            "{error:?}"
+        );
+        assert!(error.is_retryable());
+    }
     let groups = client(&env).list_all(target()).await.unwrap();
     assert!(groups.is_empty());
     let list = env.stats("ListTaskGroup").await;
     assert_eq!(list["injected_fault"], 2, "{list}");
+    assert_eq!(list["requests"], 3, "{list}");
     assert_eq!(list["ok"], 1);
-}
-
-#[tokio::test]
-async fn internal_errors_are_reported_when_retries_run_out() {
-    let clock = ManualClock::new();
+    // A create is sent once too: after a 500 it may have been taken.
     let faults = FaultConfig {
         seed: Some(1),
         internal_error_rate: 1.0,
         ..FaultConfig::default()
     };
     let env = Env::with(emulator_config(&clock).with_faults(faults), &clock).await;
-    let error = client(&env).list_all(target()).await.unwrap_err();
-    assert!(
-        matches!(error, ProviderError::Internal { ref code, .. } if code == "OMS.0500"),
-        "{error:?}"
-    );
-    assert_eq!(env.stats("ListTaskGroup").await["injected_fault"], 5);
-    // A create is not repeated after a 500: it may have been taken.
     let error = client(&env)
         .create(target(), &create_body("x"))
         .await
@@ -486,5 +500,4 @@ async fn missing_credentials_and_project_are_config_errors() {
     let insecure = HuaweiConfig::default().with_endpoint("http://oms.example.com");
     let error = HuaweiOmsProvider::new(insecure).unwrap_err();
     assert!(error.to_string().contains("only loopback"), "{error}");
-    let _ = fast_retry();
 }

@@ -9,7 +9,7 @@ use migspec_emulator::{
     Clock as _, DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK, EmulatorConfig,
     ManualClock, PhaseDurations, RunningEmulator,
 };
-use migspec_huawei_oms::{Clock, Credentials, HuaweiConfig, HuaweiOmsProvider, RetryPolicy};
+use migspec_huawei_oms::{Clock, Credentials, HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::{
     Action, Address, DesiredSpec, InFlight, InFlightTarget, ObserveRequest, ObserveTarget,
     Observed, PlanRequest, Provider, Recorded, RemoteId, Step, StepOutcome,
@@ -40,15 +40,6 @@ pub fn emulator_config(clock: &ManualClock) -> EmulatorConfig {
         .with_rate_limit_per_second(0)
 }
 
-/// Fast retries, so error paths take milliseconds.
-pub fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 4,
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(40),
-    }
-}
-
 pub fn provider_config(url: &str, clock: &ManualClock) -> HuaweiConfig {
     let clock = clock.clone();
     HuaweiConfig::default()
@@ -59,7 +50,6 @@ pub fn provider_config(url: &str, clock: &ManualClock) -> HuaweiConfig {
         ))
         .with_project_id(PROJECT)
         .with_poll_interval(Duration::from_millis(10))
-        .with_retry(fast_retry())
         .with_clock(Clock::from_fn(move || {
             UNIX_EPOCH + Duration::from_millis(clock.now_ms())
         }))

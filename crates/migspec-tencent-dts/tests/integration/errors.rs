@@ -2,7 +2,6 @@
 //! internal errors then success, refused credentials, missing credentials, invalid specs.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use migspec_emulator::{DEFAULT_TENCENT_SECRET_ID, EmulatorConfig, FaultConfig, PhaseDurations};
 use migspec_provider::{
@@ -304,11 +303,7 @@ async fn internal_errors_are_retried_and_creates_never_duplicate() {
         EmulatorConfig::default()
             .with_faults(faults)
             .with_rate_limit_per_second(0),
-        |config| {
-            config
-                .with_retries(12, Duration::from_millis(1), Duration::from_millis(5))
-                .with_rate_limit_per_second(0)
-        },
+        |config| config.with_rate_limit_per_second(0),
     )
     .await;
     for document in [
@@ -359,11 +354,7 @@ async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
         EmulatorConfig::default()
             .with_faults(faults)
             .with_rate_limit_per_second(0),
-        |config| {
-            config
-                .with_retries(12, Duration::from_millis(1), Duration::from_millis(5))
-                .with_rate_limit_per_second(0)
-        },
+        |config| config.with_rate_limit_per_second(0),
     )
     .await;
     for document in [
@@ -404,43 +395,81 @@ async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
 }
 
 #[tokio::test]
-async fn throttled_requests_are_retried_until_they_pass() {
-    // The emulator's real clock refills its buckets; our own limiter is off.
+async fn throttled_requests_reach_the_runners_gate_which_slows_the_key_down() {
+    // The server allows 10/s while the provider declares 20/s: some requests are throttled,
+    // sent once each (no retry in the client), reported to the gate, which halves the key.
     let emulator = EmulatorConfig::default()
         .with_rate_limit_per_second(10)
         .start()
         .await
         .unwrap();
     let config = crate::support::config(&emulator.url(), &migspec_emulator::ManualClock::new())
-        .with_clock(migspec_tencent_dts::Clock::system())
-        .with_rate_limit_per_second(0)
-        .with_retries(8, Duration::from_millis(50), Duration::from_millis(400));
+        .with_clock(migspec_tencent_dts::Clock::system());
     let provider = TencentDtsProvider::new(config).unwrap();
-    let calls = (0..16).map(|index| {
+    let gate = std::sync::Arc::new(migspec_runner::limits::RunnerGate::new());
+    let description = provider.describe();
+    gate.declare(&description.name, &description.rate_limits);
+    assert!(
+        provider.attach_gate(gate.clone()),
+        "the provider admits its own calls"
+    );
+    let calls = (0..40).map(|index| {
         let document = doc_2018(&format!("t-{index}"), "running");
         provider.observe(ObserveRequest {
             targets: vec![target(&document, None)],
         })
     });
     let results = futures_join(calls.collect()).await;
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let throttled = results
+        .iter()
+        .filter(|result| matches!(result, Err(ProviderError::Throttled { .. })))
+        .count();
+    assert!(
+        results
+            .iter()
+            .all(|result| result.is_ok() || matches!(result, Err(ProviderError::Throttled { .. }))),
+        "{results:?}"
+    );
     let stats: Value = reqwest::get(format!("{}/_emulator/stats", emulator.url()))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert!(stats["total"]["throttled"].as_u64().unwrap() > 0, "{stats}");
+    // Each observation is one request: nothing was repeated behind the gate's back.
+    assert_eq!(stats["total"]["requests"], 40, "{stats}");
+    assert_eq!(
+        stats["total"]["throttled"].as_u64().unwrap(),
+        throttled as u64
+    );
+    let counts = gate.counts();
+    assert_eq!(counts.calls, 40);
+    assert_eq!(counts.throttled, throttled as u64);
+    if throttled > 0 {
+        let key = migspec_provider::CallKey::new(
+            "tencent-dts",
+            "DescribeMigrateJobs",
+            "ap-guangzhou",
+            Credentials::new(DEFAULT_TENCENT_SECRET_ID, "k")
+                .source()
+                .to_string(),
+        );
+        let rate = gate.rate(&key);
+        assert!(rate.is_some_and(|rate| rate < 20.0), "{rate:?}");
+    }
     emulator.shutdown().await;
 }
 
 #[tokio::test]
-async fn the_client_side_limiter_keeps_a_normal_run_unthrottled() {
+async fn the_runners_gate_keeps_a_normal_run_unthrottled() {
     let emulator = EmulatorConfig::default().start().await.unwrap();
     let config = crate::support::config(&emulator.url(), &migspec_emulator::ManualClock::new())
-        .with_clock(migspec_tencent_dts::Clock::system())
-        .with_retries(1, Duration::from_millis(1), Duration::from_millis(1));
+        .with_clock(migspec_tencent_dts::Clock::system());
     let provider = TencentDtsProvider::new(config).unwrap();
+    let gate = std::sync::Arc::new(migspec_runner::limits::RunnerGate::new());
+    let description = provider.describe();
+    gate.declare(&description.name, &description.rate_limits);
+    provider.attach_gate(gate.clone());
     let calls = (0..30).map(|index| {
         let document = doc_2018(&format!("l-{index}"), "running");
         provider.observe(ObserveRequest {
@@ -457,6 +486,7 @@ async fn the_client_side_limiter_keeps_a_normal_run_unthrottled() {
         .unwrap();
     assert_eq!(stats["total"]["throttled"], 0, "{stats}");
     assert_eq!(stats["total"]["requests"], 30, "{stats}");
+    assert_eq!(gate.counts().throttled, 0);
     emulator.shutdown().await;
 }
 

@@ -40,7 +40,6 @@ pub(crate) fn config(url: &str, clock: &ManualClock) -> TencentConfig {
         .with_clock(Clock::from_fn(move || {
             i64::try_from(signing.now_secs()).unwrap_or(i64::MAX)
         }))
-        .with_retries(5, Duration::from_millis(1), Duration::from_millis(10))
         .with_poll_after(Duration::from_millis(10))
 }
 
@@ -197,19 +196,19 @@ pub(crate) fn location(document: &Value) -> Value {
 impl Harness {
     pub(crate) async fn observe(&self, document: &Value, remote_id: Option<&RemoteId>) -> Observed {
         let mut observed = self
-            .provider
-            .observe(ObserveRequest {
-                targets: vec![ObserveTarget {
-                    address: Address(document["metadata"]["name"].as_str().unwrap().to_owned()),
-                    kind: document["kind"].as_str().unwrap().to_owned(),
-                    revision: None,
-                    view: None,
-                    remote_id: remote_id.cloned(),
-                    location: location(document),
-                }],
+            .retrying(|| {
+                self.provider.observe(ObserveRequest {
+                    targets: vec![ObserveTarget {
+                        address: Address(document["metadata"]["name"].as_str().unwrap().to_owned()),
+                        kind: document["kind"].as_str().unwrap().to_owned(),
+                        revision: None,
+                        view: None,
+                        remote_id: remote_id.cloned(),
+                        location: location(document),
+                    }],
+                })
             })
-            .await
-            .unwrap();
+            .await;
         observed.pop().unwrap()
     }
 
@@ -229,6 +228,27 @@ impl Harness {
                 delete_orphan: false,
             })
             .unwrap()
+    }
+
+    /// Repeats a provider call on retryable errors, as the runner does (the clients send
+    /// each request once; retries are the runner's). A create is safe to repeat here because
+    /// the provider looks for the job by its tag before creating.
+    pub(crate) async fn retrying<'a, T>(
+        &'a self,
+        call: impl Fn() -> migspec_provider::ProviderFuture<'a, T>,
+    ) -> T {
+        let mut last = None;
+        for _ in 0..40 {
+            match call().await {
+                Ok(value) => return value,
+                Err(error) if error.is_retryable() => {
+                    last = Some(error);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err(error) => panic!("provider call failed: {error}"),
+            }
+        }
+        panic!("provider call kept failing: {last:?}");
     }
 
     /// Applies one step the way the runner does; returns the last outcome (`Done` or
@@ -252,7 +272,7 @@ impl Harness {
                 idempotency_key: format!("{address}-{}", action.kind.verb()),
                 observed: None,
             };
-            let outcome = self.provider.apply(step).await.unwrap();
+            let outcome = self.retrying(|| self.provider.apply(step.clone())).await;
             if matches!(outcome, StepOutcome::Unknown { .. }) {
                 // Ambiguous: apply again; without an observation the provider looks by tag.
                 continue;
@@ -271,17 +291,17 @@ impl Harness {
                 self.clock.advance(Duration::from_millis(50));
                 let Some(id) = remote_id.clone() else { break };
                 let polled = self
-                    .provider
-                    .poll(vec![InFlightTarget {
-                        object: InFlight {
-                            address: address.clone(),
-                            remote_id: id,
-                        },
-                        kind: kind.to_owned(),
-                        location: location.clone(),
-                    }])
-                    .await
-                    .unwrap();
+                    .retrying(|| {
+                        self.provider.poll(vec![InFlightTarget {
+                            object: InFlight {
+                                address: address.clone(),
+                                remote_id: id.clone(),
+                            },
+                            kind: kind.to_owned(),
+                            location: location.clone(),
+                        }])
+                    })
+                    .await;
                 match polled[0].object() {
                     None if wait.until_missing => {
                         satisfied = true;
