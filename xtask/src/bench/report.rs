@@ -82,6 +82,9 @@ impl Row {
 
     /// The row as the progress output prints it.
     pub(crate) fn line(&self) -> String {
+        if self.figure.is_empty() {
+            return self.note.clone();
+        }
         let mut line = format!("{}: {}", self.figure, show(self.migspec));
         if self.baseline.is_some() {
             line.push_str(&format!(", baseline {}", show(self.baseline)));
