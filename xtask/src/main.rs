@@ -1,7 +1,10 @@
 //! Project chores: `cargo xtask ci` (the test command `.ci/run` and the README use) and
-//! `cargo xtask schemas --check|--write`, and `cargo xtask bench [safety|state]`.
+//! `cargo xtask schemas --check|--write`, and `cargo xtask bench [--quick] [--only NAME]`
+//! (with `bench safety` and `bench state`).
 //!
-//! No clap here on purpose: two commands and a flag do not need it, and xtask must build fast.
+//! No clap here on purpose: three commands and a few flags do not need it.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -15,9 +18,7 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["schemas", "--check"] | ["schemas"] => schemas(Mode::Check),
         ["schemas", "--write"] => schemas(Mode::Write),
-        ["bench"] => bench::validate(),
-        ["bench", "safety"] => bench::safety(),
-        ["bench", "state"] => bench::state(),
+        ["bench", rest @ ..] => bench::command(rest),
         ["man"] => man::write(None),
         ["man", dir] => man::write(Some(dir)),
         ["help" | "--help" | "-h"] | [] => {
@@ -41,14 +42,20 @@ const HELP: &str = "cargo xtask <command>
                      doctests, the plugin skeleton builds
   schemas --check    fail if schemas/*.json differ from the spec and document types
   schemas --write    regenerate schemas/*.json
-  bench              time `migspec validate` on 10,000 generated specs (release build)
+  bench [--quick] [--only NAME[,NAME…]]
+                     the benchmark harness: the release `migspec` against a fresh emulator
+                     per scenario (20 requests/s per action, signatures verified, checks and
+                     full migrations of 1.5 s), side by side with a Terraform-style driver
+                     and the floor the calls allow; prints one table and writes it to
+                     TARGET/bench/report.json. --quick: reduced sizes (CI). Scenarios:
+                     validate, apply-dts, plan, apply-oms, state, loadgen, chaos
   bench safety       the randomized safety test (tests/tests/safety_property.rs) at a larger
                      size: more seeds, longer sequences (MIGSPEC_SAFETY_SEED and
                      MIGSPEC_SAFETY_STEPS override them)
   bench state        apply 1,200 objects through the engine with a scripted provider, timing
                      the state's writes: the incremental log against the whole-file rewrite
                      (MIGSPEC_BENCH_OBJECTS overrides the count; JSON in
-                     target/bench-state.json)
+                     TARGET/bench-state.json; the whole-file half takes minutes)
   man [DIR]          write the man pages (migspec.1, migspec-apply.1, …) into DIR
                      (default target/man); read one with `man -l target/man/migspec.1`";
 
@@ -154,187 +161,5 @@ fn schemas(mode: Mode) -> Result<(), String> {
             "stale schemas: {} (run `cargo xtask schemas --write`)",
             stale.join(", ")
         ))
-    }
-}
-
-mod bench {
-    //! `cargo xtask bench`: time `migspec validate` on 10,000 generated spec files;
-    //! `cargo xtask bench safety`: the randomized safety test at a larger size;
-    //! `cargo xtask bench state`: the state's write cost over a 1,200-object apply.
-
-    use std::path::Path;
-    use std::process::Command;
-    use std::time::{Duration, Instant};
-
-    use super::{root, run, say};
-
-    /// Seeds `bench safety` runs (CI runs three fixed ones at a smaller size).
-    const SAFETY_SEEDS: &str = "1,2,3,4,5,6,7,8,9,10,20260901,777";
-    /// Steps per seed for `bench safety`.
-    const SAFETY_STEPS: &str = "60";
-
-    /// Runs `tests/tests/safety_property.rs` with more seeds and longer sequences, through
-    /// `cargo test` (no per-test timeout, unlike nextest's default profile).
-    pub(crate) fn safety() -> Result<(), String> {
-        let seeds =
-            std::env::var("MIGSPEC_SAFETY_SEED").unwrap_or_else(|_| SAFETY_SEEDS.to_owned());
-        let steps =
-            std::env::var("MIGSPEC_SAFETY_STEPS").unwrap_or_else(|_| SAFETY_STEPS.to_owned());
-        say(&format!(
-            "$ MIGSPEC_SAFETY_SEED={seeds} MIGSPEC_SAFETY_STEPS={steps} cargo test -p migspec-tests --test safety_property -- --nocapture"
-        ));
-        let started = Instant::now();
-        let status = Command::new("cargo")
-            .args([
-                "test",
-                "-p",
-                "migspec-tests",
-                "--test",
-                "safety_property",
-                "--",
-                "--nocapture",
-            ])
-            .env("MIGSPEC_SAFETY_SEED", &seeds)
-            .env("MIGSPEC_SAFETY_STEPS", &steps)
-            .current_dir(root())
-            .status()
-            .map_err(|error| format!("cannot run cargo: {error}"))?;
-        say(&format!(
-            "bench safety: {:.1?} ({status})",
-            started.elapsed()
-        ));
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "the safety test failed ({status}); its output names the seed to re-run"
-            ))
-        }
-    }
-
-    /// Runs `crates/migspec-runner/examples/state_bench.rs` (release): the state's CPU time
-    /// per step at the start and the end of a 1,200-object apply, incremental against the
-    /// whole-file baseline, as a table and as `target/bench-state.json`.
-    pub(crate) fn state() -> Result<(), String> {
-        let objects = std::env::var("MIGSPEC_BENCH_OBJECTS").unwrap_or_else(|_| "1200".to_owned());
-        let json = root().join("target/bench-state.json");
-        let json = json.to_str().ok_or("the workspace path is not UTF-8")?;
-        run(
-            "cargo",
-            &[
-                "run",
-                "--release",
-                "-p",
-                "migspec-runner",
-                "--example",
-                "state_bench",
-                "--",
-                "--objects",
-                &objects,
-                "--json",
-                json,
-            ],
-        )
-    }
-
-    const TEMPLATES: [&str; 4] = [
-        include_str!("bench_specs/tencent2018.yaml"),
-        include_str!("bench_specs/postgres2018.yaml"),
-        include_str!("bench_specs/tencent2021.yaml"),
-        include_str!("bench_specs/huawei.yaml"),
-    ];
-
-    /// Files to validate.
-    pub(crate) const FILES: usize = 10_000;
-
-    fn generate(dir: &Path) -> Result<(usize, usize), String> {
-        let marker = dir.join(".complete");
-        let mut bytes = 0;
-        let mut lines = 0;
-        for index in 0..FILES {
-            let template = TEMPLATES[index % TEMPLATES.len()];
-            let text = template.replace("NAME", &format!("spec-{index:05}"));
-            bytes += text.len();
-            lines += text.lines().count();
-            if marker.exists() {
-                continue;
-            }
-            let sub = dir.join(format!("group-{:03}", index / 100));
-            std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
-            let path = sub.join(format!("spec-{index:05}.yaml"));
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        std::fs::write(&marker, "").map_err(|e| e.to_string())?;
-        Ok((bytes, lines))
-    }
-
-    fn max_rss_kib(binary: &Path, dir: &Path) -> Option<u64> {
-        let output = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
-            .arg(binary)
-            .args(["validate", "--format", "json"])
-            .arg(dir)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .last()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    pub(crate) fn validate() -> Result<(), String> {
-        run("cargo", &["build", "--release", "-p", "migspec-cli"])?;
-        let root = root();
-        let binary = root.join("target/release/migspec");
-        let dir = root.join("target/bench-specs");
-        let (bytes, lines) = generate(&dir)?;
-        say(&format!(
-            "{FILES} spec files, {:.1} MB, {:.0} lines each on average, in {}",
-            bytes as f64 / 1e6,
-            lines as f64 / FILES as f64,
-            dir.display()
-        ));
-        let mut times: Vec<Duration> = Vec::new();
-        for round in 0..6 {
-            let started = Instant::now();
-            let output = Command::new(&binary)
-                .args(["validate", "--format", "json"])
-                .arg(&dir)
-                .output()
-                .map_err(|e| e.to_string())?;
-            let elapsed = started.elapsed();
-            if !output.status.success() {
-                return Err(format!(
-                    "validate failed: {}",
-                    String::from_utf8_lossy(&output.stdout)
-                ));
-            }
-            // The first run warms the page cache and is not counted.
-            if round > 0 {
-                times.push(elapsed);
-            }
-        }
-        times.sort();
-        let median = times[times.len() / 2];
-        say(&format!(
-            "wall: median {:.3} s, min {:.3} s, max {:.3} s over {} runs (budget 1.0 s)",
-            median.as_secs_f64(),
-            times[0].as_secs_f64(),
-            times[times.len() - 1].as_secs_f64(),
-            times.len()
-        ));
-        match max_rss_kib(&binary, &dir) {
-            Some(kib) => say(&format!(
-                "peak RSS: {:.1} MB (budget 300 MB)",
-                kib as f64 / 1024.0
-            )),
-            None => say("peak RSS: not measured (/usr/bin/time is missing: apt-get install time)"),
-        }
-        if median > Duration::from_secs(1) {
-            return Err("validate is over its 1.0 s budget".to_owned());
-        }
-        Ok(())
     }
 }

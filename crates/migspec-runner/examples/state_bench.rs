@@ -10,7 +10,11 @@
 //! State CPU time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`) inside each
 //! `record`; the local backend does no `.await` inside one, so a step runs on one thread.
 //!
-//! `cargo run --release -p migspec-runner --example state_bench -- [--objects N] [--json PATH] [--dir DIR]`
+//! `cargo run --release -p migspec-runner --example state_bench -- [--objects N] [--json PATH] [--dir DIR] [--modes incremental,whole-file]`
+//!
+//! `--modes` picks the backends (both by default): the whole-file baseline grows with the
+//! square of the object count (minutes at 1,200), so `cargo xtask bench` runs only the
+//! incremental one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -503,6 +507,7 @@ fn main_result() -> Result<(), String> {
     let mut objects = 1200;
     let mut json = None;
     let mut dir = None;
+    let mut modes = vec![Mode::Incremental, Mode::WholeFile];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -514,6 +519,18 @@ fn main_result() -> Result<(), String> {
             }
             "--json" => json = Some(PathBuf::from(value()?)),
             "--dir" => dir = Some(PathBuf::from(value()?)),
+            "--modes" => {
+                modes = value()?
+                    .split(',')
+                    .map(|name| match name {
+                        "incremental" => Ok(Mode::Incremental),
+                        "whole-file" => Ok(Mode::WholeFile),
+                        other => Err(format!(
+                            "--modes: unknown backend `{other}`; write incremental, whole-file or both"
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -528,7 +545,7 @@ fn main_result() -> Result<(), String> {
         .build()
         .map_err(|error| format!("cannot start tokio: {error}"))?;
     let mut figures = Vec::new();
-    for mode in [Mode::Incremental, Mode::WholeFile] {
+    for mode in modes {
         say(&format!("applying {objects} objects ({})…", mode.name()));
         figures.push(runtime.block_on(run(mode, objects, scratch.path()))?);
     }
