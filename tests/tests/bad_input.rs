@@ -189,3 +189,228 @@ fn a_file_that_is_not_a_plan_is_refused() {
     let output = cloud.run(&["apply", "plan.json", "--auto-approve"]);
     refused(&cloud, &output, "plan.json is not a migspec plan file");
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 11 §3: validation gaps found by a mutation run, each through `migspec validate`.
+
+/// Writes `text` as `name` in a fresh directory and runs `migspec validate --format json` on
+/// it; returns the exit code, the error diagnostics and the human stderr of a second run.
+fn validate_text(name: &str, text: &str) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write the spec");
+    let json = support::migspec()
+        .args(["validate", "--format", "json"])
+        .arg(&path)
+        .output()
+        .expect("migspec runs");
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", describe(&json)));
+    let errors = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .cloned()
+        .collect();
+    let human = support::migspec()
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .expect("migspec runs");
+    (json.status.code(), errors, stderr(&human))
+}
+
+/// The shipped spec `file` with `from` replaced by `to` (which must occur).
+fn shipped_with(file: &str, from: &str, to: &str) -> String {
+    let text = Cloud::shipped(file);
+    assert!(text.contains(from), "`{from}` is not in {file}");
+    text.replacen(from, to, 1)
+}
+
+/// Asserts one error, with `code`, on `field`, at `line` of the file, and that its message
+/// stays short (a 70,000-character value is not echoed back in it).
+fn refused_at(
+    result: &(Option<i32>, Vec<serde_json::Value>, String),
+    code: &str,
+    field: &str,
+    line: u64,
+) {
+    let (status, errors, human) = result;
+    assert_eq!(*status, Some(1), "{errors:?}\n{human}");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = &errors[0];
+    assert_eq!(error["code"], code, "{error}");
+    assert_eq!(error["field"], field, "{error}");
+    assert_eq!(error["line"], line, "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.len() < 300,
+        "the message echoes the value: {message:.300}"
+    );
+    assert!(human.contains(code), "{}", &human[..human.len().min(2_000)]);
+}
+
+#[test]
+fn issue_11_an_overlong_tencent_user_is_refused() {
+    let text = shipped_with(
+        "orders-mysql.yaml",
+        "User: dts",
+        &format!("User: {}", "u".repeat(70_000)),
+    );
+    let result = validate_text("orders.yaml", &text);
+    refused_at(
+        &result,
+        "migspec::schema::max_length",
+        "/spec/SrcInfo/User",
+        25,
+    );
+    assert!(
+        result
+            .2
+            .contains("70000 characters, at most 256 characters allowed"),
+        "{}",
+        result.2
+    );
+}
+
+#[test]
+fn issue_11_an_overlong_oms_bucket_is_refused() {
+    let text = Cloud::shipped("media-archive-oms.yaml");
+    let bucket = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("bucket:"))
+        .expect("a bucket line")
+        .to_owned();
+    let line = text.lines().position(|l| l == bucket).expect("line") as u64 + 1;
+    let indent = &bucket[..bucket.len() - bucket.trim_start().len()];
+    let text = text.replacen(
+        &bucket,
+        &format!("{indent}bucket: {}", "b".repeat(70_000)),
+        1,
+    );
+    let result = validate_text("media.yaml", &text);
+    let (_, errors, _) = &result;
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0]["field"]
+            .as_str()
+            .is_some_and(|field| field.ends_with("/bucket")),
+        "{errors:#?}"
+    );
+    refused_at(
+        &result,
+        "migspec::schema::max_length",
+        errors[0]["field"].as_str().unwrap_or_default(),
+        line,
+    );
+}
+
+#[test]
+fn issue_11_an_overlong_source_ip_is_refused() {
+    let text = shipped_with(
+        "orders-mysql.yaml",
+        "CvmInstanceId: ins-1a2b3c4d",
+        "CvmInstanceId: ins-1a2b3c4d\n    Ip: ",
+    );
+    let text = text.replacen("    Ip: \n", &format!("    Ip: {}\n", "1".repeat(5_000)), 1);
+    let result = validate_text("orders.yaml", &text);
+    refused_at(
+        &result,
+        "migspec::schema::max_length",
+        "/spec/SrcInfo/Ip",
+        24,
+    );
+}
+
+#[test]
+fn issue_11_a_malformed_vpc_id_is_refused() {
+    let text = shipped_with(
+        "orders-mysql.yaml",
+        "CvmInstanceId: ins-1a2b3c4d",
+        "CvmInstanceId: ins-1a2b3c4d\n    VpcId: my-vpc",
+    );
+    let result = validate_text("orders.yaml", &text);
+    refused_at(
+        &result,
+        "migspec::schema::pattern",
+        "/spec/SrcInfo/VpcId",
+        24,
+    );
+}
+
+#[test]
+fn issue_11_a_yaml_1_1_directive_is_refused_at_the_directive() {
+    let text = format!("%YAML 1.1\n---\n{}", Cloud::shipped("orders-mysql.yaml"));
+    let (status, errors, human) = validate_text("orders.yaml", &text);
+    assert_eq!(status, Some(1), "{human}");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["code"], "migspec::yaml::version", "{}", errors[0]);
+    assert_eq!(errors[0]["line"], 1, "{}", errors[0]);
+    assert_eq!(errors[0]["column"], 1, "{}", errors[0]);
+    assert!(human.contains("YAML 1.2"), "{human}");
+    assert!(human.contains("remove the `%YAML` line"), "{human}");
+
+    // 1.2, the version migspec reads, stays accepted.
+    let text = format!("%YAML 1.2\n---\n{}", Cloud::shipped("orders-mysql.yaml"));
+    let (status, errors, human) = validate_text("orders.yaml", &text);
+    assert_eq!(status, Some(0), "{errors:#?}\n{human}");
+}
+
+/// `count` copies of the shipped orders spec as one multi-document file, each with its own name.
+fn many_orders(count: usize) -> String {
+    let spec = Cloud::shipped("orders-mysql.yaml");
+    (0..count)
+        .map(|index| spec.replace("name: orders-to-cdb", &format!("name: orders-{index}")))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[test]
+fn issue_11_a_large_file_of_ordinary_specs_is_accepted() {
+    // Grown to just under the 1 MiB file limit: far more nodes than one document may have.
+    // Each copy adds its `---` line and a longer name.
+    let one = many_orders(1).len() + 10;
+    let count = 1024 * 1024 / one;
+    let text = many_orders(count);
+    assert!(
+        text.len() < 1024 * 1024 && count > 500,
+        "{} bytes, {count} specs",
+        text.len()
+    );
+    let (status, errors, human) = validate_text("many.yaml", &text);
+    assert_eq!(
+        status,
+        Some(0),
+        "{errors:#?}\n{}",
+        &human[..human.len().min(2000)]
+    );
+    assert!(
+        human.contains(&format!("{count} specs in 1 file valid")),
+        "{human}"
+    );
+}
+
+#[test]
+fn issue_11_an_alias_bomb_in_one_document_of_many_is_still_refused() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..7 {
+        let prev = level - 1;
+        bomb.push_str(&format!(
+            "a{level}: &a{level} [{}]\n",
+            vec![format!("*a{prev}"); 9].join(", ")
+        ));
+    }
+    let text = format!("{}---\n{bomb}", many_orders(3));
+    // The document reaches 20,000 nodes at the second copy of `a3` (7,381 nodes each).
+    let line = text[..text.find("a4: &a4").expect("the fifth level")]
+        .lines()
+        .count() as u64
+        + 1;
+    let (status, errors, human) = validate_text("bomb.yaml", &text);
+    assert_eq!(status, Some(1), "{human}");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["code"], "migspec::yaml::budget", "{}", errors[0]);
+    assert_eq!(errors[0]["line"], line, "{}", errors[0]);
+    assert!(human.contains("alias bomb"), "{human}");
+}

@@ -130,6 +130,25 @@ fn ci() -> Result<(), String> {
             "target",
         ],
     )?;
+    // The fuzz targets (fuzz/, its own workspace) must keep compiling, and the kept corpus
+    // and every past crash input must still pass through them (without AFL: `--lib` only,
+    // as the AFL binaries link only under `cargo afl`).
+    let fuzz = [
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--target-dir",
+        "target",
+    ];
+    run(
+        "cargo",
+        &[
+            &["clippy"][..],
+            &fuzz,
+            &["--all-targets", "--", "-D", "warnings"],
+        ]
+        .concat(),
+    )?;
+    run("cargo", &[&["test", "--lib"][..], &fuzz].concat())?;
     Ok(())
 }
 

@@ -51,6 +51,8 @@ mod encoding;
 mod error;
 mod faults;
 mod fragment;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod huawei;
 mod objects;
 mod persist;

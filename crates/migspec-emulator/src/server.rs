@@ -330,7 +330,7 @@ async fn serve_request(
     }
 }
 
-fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
+pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
     let json = |value: serde_json::Value| {
         json_response(
             StatusCode::OK,

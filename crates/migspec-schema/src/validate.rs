@@ -794,13 +794,50 @@ fn map_error(
             context.error_labelled(
                 code,
                 &pointer,
-                format!("invalid `{field}`: {error}"),
+                format!(
+                    "invalid `{field}`: {}",
+                    keyword_message(keyword, parent_schema, instance, error)
+                ),
                 format!("{} {label}", describe_value(instance)),
                 help,
             );
         }
     }
     true
+}
+
+/// What a keyword error says. Lengths are said as numbers, and a long string is never
+/// quoted whole: jsonschema's own message repeats the value, and a 70,000-character value
+/// would fill the terminal.
+fn keyword_message(
+    keyword: &str,
+    schema: Option<&Value>,
+    instance: &Value,
+    error: &ValidationError<'_>,
+) -> String {
+    let limit = |name: &str| {
+        schema
+            .and_then(|schema| schema.get(name))
+            .and_then(Value::as_u64)
+    };
+    let length = instance.as_str().map(|text| text.chars().count());
+    match (keyword, length) {
+        ("maxLength", Some(length)) => match limit("maxLength") {
+            Some(max) => format!("{length} characters, at most {max} characters allowed"),
+            None => format!("{length} characters is too long"),
+        },
+        ("minLength", Some(length)) => match limit("minLength") {
+            Some(min) => format!("{length} characters, at least {min} required"),
+            None => format!("{length} characters is too short"),
+        },
+        (_, Some(length)) if length > 40 => {
+            let quoted = serde_json::to_string(instance).unwrap_or_default();
+            error
+                .to_string()
+                .replacen(&quoted, &format!("the {length}-character value"), 1)
+        }
+        _ => error.to_string(),
+    }
 }
 
 fn pattern_of(schema: Option<&Value>) -> String {

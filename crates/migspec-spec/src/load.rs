@@ -299,6 +299,9 @@ pub fn parse_file(file: &Arc<SourceFile>) -> Result<Vec<LoadedDocument>, Box<Dia
                 "specs are small documents: check for runaway aliases or nesting"
             }
             yaml::YamlErrorKind::Syntax => "fix the YAML syntax at this place",
+            yaml::YamlErrorKind::Version => {
+                "remove the `%YAML` line (or write `%YAML 1.2`) and check the values YAML 1.1 reads differently"
+            }
         };
         let span = error.span.unwrap_or(Span::new(0, 0));
         Box::new(

@@ -2,9 +2,10 @@
 //!
 //! Every spec file goes through [`parse_documents`], which applies one fixed option set:
 //! YAML 1.2 booleans only (`yes`, `on`, `NO` stay strings), numbers with leading zeros stay
-//! strings (`0755`), duplicate keys are an error, merge keys are expanded, and a budget bounds
-//! nodes, nesting depth and alias expansion so that an alias bomb fails fast instead of
-//! exhausting memory.
+//! strings (`0755`), duplicate keys are an error, merge keys are expanded, a `%YAML` directive
+//! other than 1.2 is refused, and budgets bound the nodes of each document, nesting depth and
+//! alias expansion in the whole file, so that an alias bomb fails fast instead of exhausting
+//! memory.
 //!
 //! The tree ([`Node`]) converts to a [`serde_json::Value`] for schema validation and typed
 //! deserialization, and answers "where is `/spec/MigrateOption/RunMode`?" by walking the tree
@@ -36,8 +37,14 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
-/// The most YAML nodes one file may expand to (aliases included); specs are small.
+/// The most YAML nodes one document may expand to (aliases included); a spec is about a
+/// hundred. Per document, not per file: a file may hold many specs (a 1 MiB file of ordinary
+/// specs is about 50,000 nodes), and its size already bounds the nodes written out.
 pub const MAX_NODES: usize = 20_000;
+/// The most nodes alias expansion may copy in one file, all documents together: what the
+/// file size does not bound (each document of a file of small alias bombs stays under
+/// [`MAX_NODES`], but together they would not).
+pub const MAX_ALIAS_NODES: usize = 100_000;
 /// The deepest nesting allowed; the deepest real spec is about ten levels.
 pub const MAX_DEPTH: usize = 32;
 
@@ -236,6 +243,8 @@ pub enum YamlErrorKind {
     DuplicateKey,
     /// A size, depth or alias-expansion budget was exceeded.
     Budget,
+    /// A `%YAML` directive for a version other than 1.2.
+    Version,
 }
 
 impl YamlErrorKind {
@@ -246,6 +255,7 @@ impl YamlErrorKind {
             Self::Syntax => "migspec::yaml::syntax",
             Self::DuplicateKey => "migspec::yaml::duplicate_key",
             Self::Budget => "migspec::yaml::budget",
+            Self::Version => "migspec::yaml::version",
         }
     }
 }
@@ -275,8 +285,10 @@ struct Composer<'input> {
     parser: granit_parser::Parser<'input, granit_parser::StrInput<'input>>,
     /// Anchored nodes of the current document, by anchor id.
     anchors: Vec<Option<Node>>,
-    /// Nodes created so far in this file, copies made by alias expansion included.
+    /// Nodes created so far in this document, copies made by alias expansion included.
     nodes: usize,
+    /// Nodes copied by alias expansion so far in this file.
+    alias_nodes: usize,
 }
 
 /// A collection being built.
@@ -290,9 +302,49 @@ enum Frame {
         span: Span,
         anchor: usize,
         entries: Vec<(Key, Node)>,
+        /// The keys of `entries` by name, once there are many (see [`KeyIndex`]).
+        index: KeyIndex,
         pending_key: Option<Key>,
         merged: Vec<(Key, Node)>,
     },
+}
+
+/// Finds a mapping's keys by name for the duplicate check: by scanning while the mapping is
+/// small (a spec's mappings hold a handful of keys, and a scan allocates nothing), through a
+/// hash index once it is large, so that a mapping of 10,000 keys costs 10,000 look-ups
+/// instead of 50 million string comparisons.
+#[derive(Default)]
+struct KeyIndex(Option<std::collections::HashMap<String, usize>>);
+
+impl KeyIndex {
+    /// Above this many keys the index is built.
+    const SCAN_LIMIT: usize = 32;
+
+    fn find<'e>(&mut self, entries: &'e [(Key, Node)], name: &str) -> Option<&'e Key> {
+        if self.0.is_none() && entries.len() > Self::SCAN_LIMIT {
+            self.0 = Some(
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(at, (key, _))| (key.name.clone(), at))
+                    .collect(),
+            );
+        }
+        match &self.0 {
+            Some(index) => index.get(name).map(|&at| &entries[at].0),
+            None => entries
+                .iter()
+                .find(|(key, _)| key.name == name)
+                .map(|(key, _)| key),
+        }
+    }
+
+    fn push(&mut self, entries: &mut Vec<(Key, Node)>, key: Key, node: Node) {
+        if let Some(index) = &mut self.0 {
+            index.insert(key.name.clone(), entries.len());
+        }
+        entries.push((key, node));
+    }
 }
 
 impl<'input> Composer<'input> {
@@ -302,6 +354,7 @@ impl<'input> Composer<'input> {
             parser: granit_parser::Parser::new_from_str(source),
             anchors: Vec::new(),
             nodes: 0,
+            alias_nodes: 0,
         }
     }
 
@@ -337,8 +390,14 @@ impl<'input> Composer<'input> {
             let span = self.span_of(&raw_span);
             let node = match event {
                 Event::StreamEnd => break,
-                Event::DocumentStart(..) => {
+                Event::DocumentStart(_, version) => {
+                    if let Some(version) = version
+                        && (version.major, version.minor) != (1, 2)
+                    {
+                        return Err(self.version_error(version, span));
+                    }
                     self.anchors.clear();
+                    self.nodes = 0;
                     root = None;
                     continue;
                 }
@@ -351,15 +410,24 @@ impl<'input> Composer<'input> {
                     continue;
                 }
                 Event::Alias(id) => {
-                    let Some(Some(target)) = self.anchors.get(id) else {
+                    let Some(copied) = self
+                        .anchors
+                        .get(id)
+                        .and_then(Option::as_ref)
+                        .map(|target| count_nodes(&target.value))
+                    else {
                         return Err(Self::error(
                             YamlErrorKind::Syntax,
                             "alias refers to an anchor that is not defined before it",
                             Some(span),
                         ));
                     };
-                    let value = target.value.clone();
-                    self.count(count_nodes(&value), span)?;
+                    // Counted before the copy is made, so that a bomb never allocates.
+                    self.count_alias(copied, span)?;
+                    self.count(copied, span)?;
+                    let value = self.anchors[id]
+                        .as_ref()
+                        .map_or(NodeValue::Null, |target| target.value.clone());
                     Node { span, value }
                 }
                 Event::Scalar(text, style, anchor, tag) => {
@@ -395,6 +463,7 @@ impl<'input> Composer<'input> {
                             span,
                             anchor,
                             entries: Vec::new(),
+                            index: KeyIndex::default(),
                             pending_key: None,
                             merged: Vec::new(),
                         },
@@ -427,6 +496,7 @@ impl<'input> Composer<'input> {
                         span,
                         anchor,
                         mut entries,
+                        mut index,
                         merged,
                         ..
                     }) = stack.pop()
@@ -439,11 +509,8 @@ impl<'input> Composer<'input> {
                     };
                     // Explicit keys win over merged ones, wherever the `<<` stands.
                     for (key, value) in merged {
-                        if !entries
-                            .iter()
-                            .any(|(existing, _)| existing.name == key.name)
-                        {
-                            entries.push((key, value));
+                        if index.find(&entries, &key.name).is_none() {
+                            index.push(&mut entries, key, value);
                         }
                     }
                     let node = Node {
@@ -472,6 +539,7 @@ impl<'input> Composer<'input> {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
+                index,
                 pending_key,
                 merged,
                 ..
@@ -479,7 +547,7 @@ impl<'input> Composer<'input> {
                 None => {
                     let name = key_text(&node)?;
                     if name != "<<"
-                        && let Some((first, _)) = entries.iter().find(|(key, _)| key.name == name)
+                        && let Some(first) = index.find(entries, &name)
                     {
                         let line = line_of(self.source, first.span.offset);
                         return Err(Self::error(
@@ -500,25 +568,61 @@ impl<'input> Composer<'input> {
                         Some(span),
                     )
                 })?,
-                Some(key) => entries.push((key, node)),
+                Some(key) => index.push(entries, key, node),
             },
         }
         Ok(())
     }
 
     fn count(&mut self, nodes: usize, span: Span) -> Result<(), YamlError> {
-        self.nodes += nodes;
+        self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > MAX_NODES {
             return Err(Self::error(
                 YamlErrorKind::Budget,
                 format!(
-                    "the file expands to more than {MAX_NODES} YAML nodes (aliases included); \
+                    "this document expands to more than {MAX_NODES} YAML nodes (aliases included); \
                      a spec is far smaller, so this looks like an alias bomb"
                 ),
                 Some(span),
             ));
         }
         Ok(())
+    }
+
+    fn count_alias(&mut self, nodes: usize, span: Span) -> Result<(), YamlError> {
+        self.alias_nodes = self.alias_nodes.saturating_add(nodes);
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(Self::error(
+                YamlErrorKind::Budget,
+                format!(
+                    "aliases in this file expand to more than {MAX_ALIAS_NODES} YAML nodes; \
+                     specs use a few small anchors, so this looks like an alias bomb"
+                ),
+                Some(span),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The error for a `%YAML` directive other than 1.2, located at the directive (the
+    /// document-start event's span is the `---` after it, or the document's first token).
+    fn version_error(&self, version: granit_parser::YamlVersion, start: Span) -> YamlError {
+        let before = &self.source[..start.offset.min(self.source.len())];
+        let span = before.rfind("%YAML").map_or(start, |at| {
+            let line_len = self.source[at..]
+                .find(['\n', '\r'])
+                .unwrap_or(self.source.len() - at);
+            Span::new(at, line_len)
+        });
+        Self::error(
+            YamlErrorKind::Version,
+            format!(
+                "`%YAML {}.{}` asks for YAML {}.{} semantics; migspec reads YAML 1.2 only \
+                 (in 1.1, `yes`, `on` and `0755` mean other things)",
+                version.major, version.minor, version.major, version.minor
+            ),
+            Some(span),
+        )
     }
 
     fn remember(&mut self, anchor: usize, node: &Node) {
@@ -590,21 +694,26 @@ fn count_nodes(value: &NodeValue) -> usize {
 }
 
 fn merge_into(merged: &mut Vec<(Key, Node)>, node: Node) -> Result<(), Span> {
+    // The first mapping to name a key wins; an index keeps a merge of large mappings linear.
+    let mut index = KeyIndex::default();
+    let mut merge = |merged: &mut Vec<(Key, Node)>, entries: Vec<(Key, Node)>| {
+        for (key, value) in entries {
+            if index.find(merged, &key.name).is_none() {
+                index.push(merged, key, value);
+            }
+        }
+    };
     match node.value {
         NodeValue::Map(entries) => {
-            for (key, value) in entries {
-                if !merged.iter().any(|(existing, _)| existing.name == key.name) {
-                    merged.push((key, value));
-                }
-            }
+            merge(merged, entries);
             Ok(())
         }
         NodeValue::Seq(items) => {
             for item in items {
-                if !matches!(item.value, NodeValue::Map(_)) {
+                let NodeValue::Map(entries) = item.value else {
                     return Err(item.span);
-                }
-                merge_into(merged, item)?;
+                };
+                merge(merged, entries);
             }
             Ok(())
         }
@@ -793,6 +902,56 @@ mod tests {
         }
         let error = parse_documents(&source).unwrap_err();
         assert_eq!(error.kind, YamlErrorKind::Budget, "{error}");
+    }
+
+    #[test]
+    fn yaml_11_directive_is_refused_at_the_directive() {
+        let source = "a: 1\n---\n%YAML 1.1\n---\nb: yes\n";
+        // A directive needs an explicit end of the document before it.
+        let source = source.replacen("---\n%YAML", "...\n%YAML", 1);
+        let error = parse_documents(&source).unwrap_err();
+        assert_eq!(error.kind, YamlErrorKind::Version, "{error}");
+        let span = error.span.unwrap();
+        assert_eq!(&source[span.offset..][..span.len], "%YAML 1.1");
+        assert!(error.message.contains("1.2"), "{error}");
+    }
+
+    #[test]
+    fn yaml_12_directive_is_accepted() {
+        assert_eq!(parse_documents("%YAML 1.2\n---\na: 1\n").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn node_budget_is_per_document() {
+        // 30 documents of about 1,000 nodes: 30,000 in the file, each far under the budget.
+        let document: String = (0..500).map(|i| format!("k{i}: v\n")).collect();
+        let source = vec![document; 30].join("---\n");
+        assert_eq!(parse_documents(&source).unwrap().len(), 30);
+    }
+
+    #[test]
+    fn one_document_over_the_budget_is_refused() {
+        let document: String = (0..(MAX_NODES / 2 + 1))
+            .map(|i| format!("k{i}: v\n"))
+            .collect();
+        let error = parse_documents(&format!("a: 1\n---\n{document}")).unwrap_err();
+        assert_eq!(error.kind, YamlErrorKind::Budget, "{error}");
+    }
+
+    #[test]
+    fn small_alias_bombs_in_many_documents_are_refused() {
+        // Each document copies 10,000 nodes, under the per-document budget; eleven of them
+        // exceed the file's alias budget.
+        let bomb = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["x"; 999].join(", "),
+            ["*a"; 10].join(", ")
+        );
+        assert!(parse_documents(&bomb).is_ok());
+        assert!(parse_documents(&vec![bomb.clone(); 10].join("---\n")).is_ok());
+        let error = parse_documents(&vec![bomb; 11].join("---\n")).unwrap_err();
+        assert_eq!(error.kind, YamlErrorKind::Budget, "{error}");
+        assert!(error.span.is_some());
     }
 
     #[test]

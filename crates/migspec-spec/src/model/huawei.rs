@@ -80,6 +80,9 @@ pub struct SrcNode {
     pub cloud_type: Option<CloudType>,
     /// Source bucket region (required unless `URL_LIST`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Source regions of every supported cloud are short names (`cn-hangzhou`, `us-east-1`,
+    // `ap-guangzhou`); the reference gives no length.
+    #[schemars(length(min = 1, max = 64))]
     pub region: Option<String>,
     /// Source access key (required unless `URL_LIST`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,9 +109,14 @@ pub struct SrcNode {
     pub kms_key_id: Option<String>,
     /// Source bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The source clouds' bucket names are at most 63 characters (S3, OSS, COS, Azure) or 222
+    // (Google, dotted); the reference (huawei-oms-api.md §4.1) gives no length.
+    #[schemars(length(min = 1, max = 255))]
     pub bucket: Option<String>,
     /// `PREFIX` tasks: the prefixes to migrate (`[""]` is the whole bucket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // An object key is at most 1024 characters (huawei-oms-api.md §4.2, `save_prefix`).
+    #[schemars(inner(length(max = 1024)))]
     pub object_key: Option<Vec<String>>,
     /// `LIST`/`URL_LIST` tasks: where the list files are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,8 +132,16 @@ pub struct DstNode {
     /// Destination secret key.
     pub sk: SecretRef,
     /// Destination region; must equal the OMS region.
+    // Must equal the OMS region (huawei-oms-api.md §4.2), so it has the same form.
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+-[0-9]+$"))]
     pub region: String,
     /// Destination OBS bucket.
+    // OBS bucket names: 3–63 lower-case letters, digits, `-` and `.`, starting and ending with a
+    // letter or digit (the reference, huawei-oms-api.md §4.2, only says "OBS bucket").
+    #[schemars(
+        length(min = 3, max = 63),
+        regex(pattern = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+    )]
     pub bucket: String,
     /// Destination cloud (default `HEC`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,9 +167,17 @@ pub struct ListFile {
     #[schemars(length(min = 1, max = 1024))]
     pub list_file_key: String,
     /// OBS bucket holding the list files; must be in the destination region.
+    // OBS bucket names: 3–63 lower-case letters, digits, `-` and `.`, starting and ending with a
+    // letter or digit (the reference, huawei-oms-api.md §4.2, only says "OBS bucket").
+    #[schemars(
+        length(min = 3, max = 63),
+        regex(pattern = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+    )]
     pub obs_bucket: String,
     /// Number of list files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // "The number of list files" (huawei-oms-api.md §4.3), sent as a string.
+    #[schemars(regex(pattern = r"^[0-9]{1,9}$"))]
     pub list_file_num: Option<String>,
 }
 

@@ -106,6 +106,9 @@ pub struct SrcInfo {
     pub access_key: Option<SecretRef>,
     /// Instance IP address (required for `extranet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Bounded by DNS (RFC 1035: a name is at most 253 characters; an IP address is shorter);
+    // the reference (tencent-dts-api.md §1.5) gives no length, only "instance IP"/"host".
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[0-9A-Za-z._:-]+$"))]
     pub ip: Option<String>,
     /// Instance port (required for `extranet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,12 +116,17 @@ pub struct SrcInfo {
     pub port: Option<u16>,
     /// Database user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; every engine DTS migrates caps user names far below
+    // this (MySQL 32, PostgreSQL 63, SQL Server 128), so 256 refuses only what none takes.
+    #[schemars(length(min = 1, max = 256))]
     pub user: Option<String>,
     /// Database password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// Alibaba RDS instance ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Alibaba RDS IDs (`rm-xxxxxxxx`); the reference gives no length.
+    #[schemars(length(min = 1, max = 64))]
     pub rds_instance_id: Option<String>,
     /// CVM instance short ID `ins-xxxxxxxx` (required for `cvm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,27 +134,42 @@ pub struct SrcInfo {
     pub cvm_instance_id: Option<String>,
     /// Direct Connect gateway ID `dcg-xxxxxxxx` (required for `dcg`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5: `dcg-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^dcg-[a-z0-9]{8}$"))]
     pub uniq_dcg_id: Option<String>,
     /// VPC ID `vpc-xxxxxxxx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5: `vpc-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^vpc-[a-z0-9]{8}$"))]
     pub vpc_id: Option<String>,
     /// Subnet ID `subnet-xxxxxxxx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5: `subnet-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^subnet-[a-z0-9]{8}$"))]
     pub subnet_id: Option<String>,
     /// VPN gateway ID `vpngw-xxxxxxxx` (required for `vpncloud`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5: `vpngw-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^vpngw-[a-z0-9]{8}$"))]
     pub uniq_vpn_gw_id: Option<String>,
     /// TencentDB instance ID, e.g. `cdb-xxxxxxxx` (required for `cdb`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5 (`cdb-xxxxxxxx`; other engines `crs-`, `cmgo-`,
+    // `postgres-`, `cynosdbmysql-ins-`, …), at most 64 characters.
+    #[schemars(length(max = 64), regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"))]
     pub instance_id: Option<String>,
     /// Region of the instance, e.g. `ap-guangzhou`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format of every Tencent region name (tencent-dts-api.md §1.5: e.g. `ap-guangzhou`).
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)*$"))]
     pub region: Option<String>,
     /// Provider of the source: `aliyun` for Alibaba RDS, `others` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier: Option<Supplier>,
     /// Cloud Connect Network ID `ccn-xxxxxxxx` (required for `ccn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5: `ccn-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^ccn-[a-z0-9]{8}$"))]
     pub ccn_id: Option<String>,
     /// Alibaba RDS engine version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,12 +181,20 @@ pub struct SrcInfo {
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct DstInfo {
     /// Target region; cannot be changed after creation.
+    // Format of every Tencent region name (tencent-dts-api.md §1.5: e.g. `ap-guangzhou`).
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)*$"))]
     pub region: String,
     /// Target instance ID, e.g. `cdb-xxxxxxxx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5 (`cdb-xxxxxxxx`; other engines `crs-`, `cmgo-`,
+    // `postgres-`, `cynosdbmysql-ins-`, …), at most 64 characters.
+    #[schemars(length(max = 64), regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"))]
     pub instance_id: Option<String>,
     /// Deprecated by the API: do not send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Bounded by DNS (RFC 1035: a name is at most 253 characters; an IP address is shorter);
+    // the reference (tencent-dts-api.md §1.5) gives no length, only "instance IP"/"host".
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[0-9A-Za-z._:-]+$"))]
     pub ip: Option<String>,
     /// Deprecated by the API: do not send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +204,9 @@ pub struct DstInfo {
     pub read_only: Option<ReadOnly>,
     /// Target account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; every engine DTS migrates caps user names far below
+    // this (MySQL 32, PostgreSQL 63, SQL Server 128), so 256 refuses only what none takes.
+    #[schemars(length(min = 1, max = 256))]
     pub user: Option<String>,
     /// Target password.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,8 +26,12 @@ pub struct MigrationJobSpec {
     /// Target database type (CreateMigrationService; fixed after creation).
     pub dst_database_type: DatabaseType,
     /// Source region (CreateMigrationService; fixed after creation).
+    // Format of every Tencent region name (tencent-dts-api.md §1.5: e.g. `ap-guangzhou`).
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)*$"))]
     pub src_region: String,
     /// Target region (CreateMigrationService; fixed after creation; equals `region`).
+    // Format of every Tencent region name (tencent-dts-api.md §1.5: e.g. `ap-guangzhou`).
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)*$"))]
     pub dst_region: String,
     /// Job specification (billing class).
     pub instance_class: InstanceClass,
@@ -107,15 +111,27 @@ pub struct DatabaseTableObject {
 pub struct DBItem {
     /// Database name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; engines cap identifiers at 64 (MySQL, MongoDB), 63
+    // (PostgreSQL) or 128 (SQL Server) characters.
+    #[schemars(length(min = 1, max = 128))]
     pub db_name: Option<String>,
     /// New name on the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; engines cap identifiers at 64 (MySQL, MongoDB), 63
+    // (PostgreSQL) or 128 (SQL Server) characters.
+    #[schemars(length(min = 1, max = 128))]
     pub new_db_name: Option<String>,
     /// Schema name (PostgreSQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; engines cap identifiers at 64 (MySQL, MongoDB), 63
+    // (PostgreSQL) or 128 (SQL Server) characters.
+    #[schemars(length(min = 1, max = 128))]
     pub schema_name: Option<String>,
     /// New schema name on the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; engines cap identifiers at 64 (MySQL, MongoDB), 63
+    // (PostgreSQL) or 128 (SQL Server) characters.
+    #[schemars(length(min = 1, max = 128))]
     pub new_schema_name: Option<String>,
     /// Whether the whole database is selected.
     #[serde(rename = "DBMode", default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +192,9 @@ pub struct TableItem {
     pub table_name: String,
     /// New name on the target (`TableEditMode: rename`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; engines cap identifiers at 64 (MySQL, MongoDB), 63
+    // (PostgreSQL) or 128 (SQL Server) characters.
+    #[schemars(length(min = 1, max = 128))]
     pub new_table_name: Option<String>,
     /// Temporary tables of online schema-change tools (`TableEditMode: pt`), e.g.
     /// `[_t1_new, _t1_old]` (pt-osc) or `[_t1_ghc, _t1_gho, _t1_del]` (gh-ost).
@@ -299,6 +318,8 @@ pub struct SkipDdlOnError {
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct DBEndpointInfo {
     /// Region of the instance.
+    // Format of every Tencent region name (tencent-dts-api.md §1.5: e.g. `ap-guangzhou`).
+    #[schemars(regex(pattern = r"^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)*$"))]
     pub region: String,
     /// How DTS reaches the instance.
     pub access_type: AccessType,
@@ -338,6 +359,9 @@ pub struct DBInfo {
     pub db_kernel: Option<String>,
     /// Host (required for extranet, ipv6, dcg, vpncloud, ccn, intranet, vpc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Bounded by DNS (RFC 1035: a name is at most 253 characters; an IP address is shorter);
+    // the reference (tencent-dts-api.md §2.4) gives no length, only "instance IP"/"host".
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[0-9A-Za-z._:-]+$"))]
     pub host: Option<String>,
     /// Port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -345,6 +369,9 @@ pub struct DBInfo {
     pub port: Option<u16>,
     /// User.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; every engine DTS migrates caps user names far below
+    // this (MySQL 32, PostgreSQL 63, SQL Server 128), so 256 refuses only what none takes.
+    #[schemars(length(min = 1, max = 256))]
     pub user: Option<String>,
     /// Password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -354,27 +381,41 @@ pub struct DBInfo {
     pub cvm_instance_id: Option<String>,
     /// VPN gateway ID (required for `vpncloud`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §2.4: `vpngw-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^vpngw-[a-z0-9]{8}$"))]
     pub uniq_vpn_gw_id: Option<String>,
     /// Direct Connect gateway ID (required for `dcg`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §2.4: `dcg-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^dcg-[a-z0-9]{8}$"))]
     pub uniq_dcg_id: Option<String>,
     /// TencentDB instance ID (required for `cdb`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §1.5 (`cdb-xxxxxxxx`; other engines `crs-`, `cmgo-`,
+    // `postgres-`, `cynosdbmysql-ins-`, …), at most 64 characters.
+    #[schemars(length(max = 64), regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"))]
     pub instance_id: Option<String>,
     /// CCN gateway ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccn_gw_id: Option<String>,
     /// VPC ID (vpc, vpncloud, ccn, dcg).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §2.4: `vpc-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^vpc-[a-z0-9]{8}$"))]
     pub vpc_id: Option<String>,
     /// Subnet ID (vpc, vpncloud, ccn, dcg).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Format from tencent-dts-api.md §2.4: `subnet-xxxxxxxx`.
+    #[schemars(regex(pattern = r"^subnet-[a-z0-9]{8}$"))]
     pub subnet_id: Option<String>,
     /// Engine version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     /// Account (cross-account migrations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The reference gives no length; every engine DTS migrates caps user names far below
+    // this (MySQL 32, PostgreSQL 63, SQL Server 128), so 256 refuses only what none takes.
+    #[schemars(length(min = 1, max = 256))]
     pub account: Option<String>,
     /// Role of the other account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
