@@ -117,6 +117,10 @@ impl Tracked {
     /// present object are recorded.
     fn see(&mut self, observed: Observed) {
         if let Some(object) = observed.object() {
+            // A different object starts its own count of recoveries, as in the state.
+            if self.recorded.remote_id.as_ref() != Some(&object.id) {
+                self.recorded.attempts = 0;
+            }
             self.recorded.remote_id = Some(object.id.clone());
             self.location = object.location.clone();
             self.recorded.location = object.location.clone();
@@ -397,6 +401,11 @@ impl<'a> Driver<'a> {
             for action in &actions {
                 let outcome = self.step(desired, tracked, action).await?;
                 applied.push(action.kind);
+                // The runner's bookkeeping after a step: a resume or retry spends one of the
+                // failure's attempts.
+                if matches!(action.kind, ActionKind::Resume | ActionKind::Retry) {
+                    tracked.recorded.attempts += 1;
+                }
                 if let StepOutcome::Failed { failure, .. } = outcome {
                     return Err(DriveError::Failed {
                         address: tracked.address.clone(),
@@ -405,6 +414,8 @@ impl<'a> Driver<'a> {
                     });
                 }
             }
+            // The applied spec's secrets are the state's fingerprints now: none changed.
+            tracked.recorded.changed_secrets.clear();
         }
         let remaining = self
             .plan(desired, tracked, delete_orphan)
