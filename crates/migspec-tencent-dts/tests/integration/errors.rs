@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use migspec_emulator::{DEFAULT_TENCENT_SECRET_ID, EmulatorConfig, FaultConfig, PhaseDurations};
+use migspec_emulator::{
+    ActionFaults, DEFAULT_TENCENT_SECRET_ID, EmulatorConfig, FaultConfig, PhaseDurations,
+};
 use migspec_provider::{
     Action, ActionKind, Address, ObserveRequest, ObserveTarget, Observed, Provider, ProviderError,
     Recorded, RemoteId, StepOutcome,
@@ -339,10 +341,19 @@ async fn internal_errors_are_retried_and_creates_never_duplicate() {
 async fn lost_responses_never_duplicate_a_create_or_fail_a_step() {
     // The emulator processes some requests and then closes the connection without an
     // answer: the client cannot know whether they took effect.
+    // Every create is processed and its answer lost (per-action rates, so this does not hang
+    // on which draw of the seeded sequence a create gets), and a quarter of the other answers.
+    let lost = ActionFaults {
+        drop_response_rate: Some(1.0),
+        ..ActionFaults::default()
+    };
     let faults = FaultConfig {
-        // With this seed both creates are processed and their answers lost.
         seed: Some(5),
         drop_response_rate: 0.25,
+        actions: ["CreateMigrateJob", "CreateMigrationService"]
+            .into_iter()
+            .map(|action| (action.to_owned(), lost.clone()))
+            .collect(),
         ..FaultConfig::default()
     };
     let h = harness_with(
