@@ -142,6 +142,8 @@ struct Flaws {
     repeats_create: bool,
     /// Maps a throttled answer to an internal error.
     throttle_as_internal: bool,
+    /// Answers a remote id the cloud does not know with an error instead of `Missing`.
+    unknown_id_is_an_error: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +155,20 @@ struct Toy {
 
 impl Toy {
     fn read(&self, targets: &[ObserveTarget]) -> Result<Vec<Observed>, ProviderError> {
+        if self.flaws.unknown_id_is_an_error {
+            let jobs = lock(&self.cloud.jobs);
+            if let Some(id) = targets
+                .iter()
+                .filter_map(|target| target.remote_id.as_ref())
+                .find(|id| !jobs.contains_key(&id.0))
+            {
+                return Err(ProviderError::NotFound {
+                    service: "toy".into(),
+                    id: id.0.clone(),
+                    code: "JobNotFound".into(),
+                });
+            }
+        }
         let answer = |result: Result<Vec<Observed>, ProviderError>| match result {
             Err(ProviderError::Throttled {
                 service,
@@ -475,6 +491,26 @@ async fn a_throttle_mapped_to_an_internal_error_fails_the_error_mapping_check() 
         violations[0]
             .message
             .contains("ListJobs answered throttled: the provider returned Err(Internal"),
+        "{violations:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_id_answered_with_an_error_fails_the_missing_and_removal_checks() {
+    let subject = ToySubject::new(Flaws {
+        unknown_id_is_an_error: true,
+        ..Flaws::default()
+    });
+    let violations = run(&subject).await;
+    assert_eq!(
+        checks(&violations),
+        ["missing", "removal"],
+        "{violations:?}"
+    );
+    assert!(
+        violations[0].message.contains(
+            "observing by a remote id that does not exist failed instead of answering missing"
+        ),
         "{violations:?}"
     );
 }
