@@ -9,6 +9,7 @@
 )]
 
 mod client;
+mod conformance;
 mod lifecycle;
 mod support;
 mod wire;

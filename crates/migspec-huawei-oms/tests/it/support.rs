@@ -1,5 +1,5 @@
-//! An emulator with a manual clock, a provider pointed at it, specs, and a small runner
-//! that applies steps and polls their waits the way the real runner does.
+//! An emulator with a manual clock, a provider pointed at it, specs, and the test kit's
+//! `Driver`, which applies steps and polls their waits the way the real runner does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +10,10 @@ use migspec_emulator::{
     ManualClock, PhaseDurations, RunningEmulator,
 };
 use migspec_huawei_oms::{Clock, Credentials, HuaweiConfig, HuaweiOmsProvider};
+use migspec_provider::testing::{Driver, Tracked};
 use migspec_provider::{
-    Action, Address, DesiredSpec, InFlight, InFlightTarget, ObserveRequest, ObserveTarget,
-    Observed, PlanRequest, Provider, Recorded, RemoteId, Step, StepOutcome,
+    Action, Address, DesiredSpec, ObserveRequest, ObserveTarget, Observed, PlanRequest, Provider,
+    Recorded, RemoteId, StepOutcome,
 };
 use migspec_spec::secret::Secret;
 use serde_json::{Value, json};
@@ -119,8 +120,20 @@ impl Env {
             .unwrap()
     }
 
-    /// Applies one action and, when it is in flight, advances the emulator clock and polls
-    /// until its wait is satisfied: what the runner does, without real sleeps.
+    /// The test kit's driver for this provider, moving the emulator's clock at least 25 ms per
+    /// poll.
+    pub fn driver(&self) -> Driver<'_> {
+        let clock = self.clock.clone();
+        // Retrying as the runner does: the clients send each request once.
+        Driver::new(&self.provider, move |by| {
+            clock.advance(by.max(Duration::from_millis(25)));
+        })
+        .with_retries(40)
+    }
+
+    /// Applies one action the way the runner does — from a fresh batched observation, polling
+    /// (with the emulator's clock advanced, no real sleeps) until its wait is satisfied, then
+    /// applying again — and returns what was observed last, or the cloud's failure.
     pub async fn run(
         &self,
         address: &str,
@@ -128,67 +141,28 @@ impl Env {
         remote_id: Option<&str>,
         desired: Option<&DesiredSpec>,
     ) -> Result<Observed, migspec_provider::Failure> {
-        let step = Step {
-            address: Address(address.to_owned()),
-            action,
-            remote_id: remote_id.map(|id| RemoteId(id.to_owned())),
+        let address = Address(address.to_owned());
+        let mut tracked = Tracked {
+            address: address.clone(),
+            kind: "HuaweiOmsTaskGroup".to_owned(),
             location: self.location(),
-            desired: desired.cloned(),
-            idempotency_key: format!("{address}-{}", uuid_like()),
-            observed: None,
+            recorded: Recorded {
+                remote_id: remote_id.map(|id| RemoteId(id.to_owned())),
+                ..Recorded::default()
+            },
+            observed: Observed::Missing {
+                address: address.clone(),
+            },
         };
-        let mut outcome = self.provider.apply(step.clone()).await.unwrap();
-        for _ in 0..5 {
-            let StepOutcome::Unknown { .. } = outcome else {
-                break;
-            };
-            // Ambiguous: apply again, as the runner does after looking by marker; without an
-            // observation the provider looks for the group itself.
-            outcome = self.provider.apply(step.clone()).await.unwrap();
+        let driver = self.driver();
+        driver.observe(&mut [&mut tracked]).await.unwrap();
+        match driver.step(desired, &mut tracked, &action).await {
+            Ok(StepOutcome::Done { observed }) => Ok(observed),
+            Ok(StepOutcome::Failed { failure, .. }) => Err(failure),
+            Ok(other) => panic!("{address}: the driver ended a step with {other:?}"),
+            Err(error) => panic!("{error}"),
         }
-        let (mut observed, wait) = match outcome {
-            StepOutcome::Done { observed } => return Ok(observed),
-            StepOutcome::Failed { failure, .. } => return Err(failure),
-            StepOutcome::InFlight { observed, wait } => (observed, wait),
-            StepOutcome::Unknown { error } => panic!("{address}: ambiguous five times: {error}"),
-        };
-        let id = observed
-            .object()
-            .map(|object| object.id.clone())
-            .expect("an in-flight step has an object");
-        for _ in 0..400 {
-            self.clock.advance(Duration::from_millis(25));
-            let mut polled = self
-                .provider
-                .poll(vec![InFlightTarget {
-                    object: InFlight {
-                        address: Address(address.to_owned()),
-                        remote_id: id.clone(),
-                    },
-                    kind: "HuaweiOmsTaskGroup".to_owned(),
-                    location: self.location(),
-                }])
-                .await
-                .unwrap();
-            observed = polled.remove(0);
-            match observed.object() {
-                None if wait.until_missing => return Ok(observed),
-                None => panic!("{address} disappeared while waiting for {wait:?}"),
-                Some(object) if wait.until.contains(&object.phase) => return Ok(observed),
-                Some(object) if wait.fail_on.contains(&object.phase) => {
-                    return Err(object.failure.clone().expect("a failed group says why"));
-                }
-                Some(_) => {}
-            }
-        }
-        panic!("{address}: the wait {wait:?} was never satisfied; last {observed:?}");
     }
-}
-
-fn uuid_like() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The id of an observed object.

@@ -4,8 +4,9 @@
 //! It follows the re-apply protocol of [`Provider`] exactly: each step carries the latest
 //! observation; an in-flight step is polled (one batched read per round) until its wait is
 //! satisfied and then applied again with the poll's observation; an ambiguous create is
-//! re-observed by its marker and applied again. It owns no retries: a provider error ends
-//! the drive, so a test sees every error the provider returns.
+//! re-observed by its marker and applied again. It owns no retries unless asked
+//! ([`Driver::with_retries`]): by default a provider error ends the drive, so a test sees
+//! every error the provider returns.
 
 use std::time::Duration;
 
@@ -117,6 +118,10 @@ impl Tracked {
     /// present object are recorded.
     fn see(&mut self, observed: Observed) {
         if let Some(object) = observed.object() {
+            // A different object starts its own count of recoveries, as in the state.
+            if self.recorded.remote_id.as_ref() != Some(&object.id) {
+                self.recorded.attempts = 0;
+            }
             self.recorded.remote_id = Some(object.id.clone());
             self.location = object.location.clone();
             self.recorded.location = object.location.clone();
@@ -128,6 +133,8 @@ impl Tracked {
         ObserveTarget {
             address: self.address.clone(),
             kind: self.kind.clone(),
+            revision: None,
+            view: None,
             remote_id: self.recorded.remote_id.clone(),
             location: self.location.clone(),
         }
@@ -141,6 +148,7 @@ pub struct Driver<'a> {
     advance: Box<dyn Fn(Duration) + Send + Sync + 'a>,
     max_polls: usize,
     max_rounds: usize,
+    retries: usize,
 }
 
 impl<'a> Driver<'a> {
@@ -151,7 +159,19 @@ impl<'a> Driver<'a> {
             advance: Box::new(advance),
             max_polls: 400,
             max_rounds: 6,
+            retries: 0,
         }
+    }
+
+    /// Repeats a call that failed with a retryable error up to `retries` times, as the runner
+    /// does within its budget (none by default: a test then sees every error the provider
+    /// returns). A step that failed so is re-observed first and applied again with that
+    /// observation — by its marker for a create, whose effect is unknown — never repeated
+    /// blindly. No pause between attempts: the remote's clock is the test's.
+    #[must_use]
+    pub fn with_retries(mut self, retries: usize) -> Self {
+        self.retries = retries;
+        self
     }
 
     /// The provider driven.
@@ -166,17 +186,28 @@ impl<'a> Driver<'a> {
     ///
     /// The provider's error.
     pub async fn observe(&self, tracked: &mut [&mut Tracked]) -> Result<(), DriveError> {
-        let targets = tracked.iter().map(|one| one.target()).collect();
-        let observed = self
-            .provider
-            .observe(ObserveRequest { targets })
-            .await
-            .map_err(|error| DriveError::Provider {
-                address: tracked
-                    .first()
-                    .map_or_else(|| Address(String::new()), |one| one.address.clone()),
-                error,
-            })?;
+        let targets: Vec<_> = tracked.iter().map(|one| one.target()).collect();
+        let mut attempt = 0;
+        let observed = loop {
+            match self
+                .provider
+                .observe(ObserveRequest {
+                    targets: targets.clone(),
+                })
+                .await
+            {
+                Ok(observed) => break observed,
+                Err(error) if error.is_retryable() && attempt < self.retries => attempt += 1,
+                Err(error) => {
+                    return Err(DriveError::Provider {
+                        address: tracked
+                            .first()
+                            .map_or_else(|| Address(String::new()), |one| one.address.clone()),
+                        error,
+                    });
+                }
+            }
+        };
         for one in tracked.iter_mut() {
             let Some(seen) = observed.iter().find(|seen| seen.address() == &one.address) else {
                 return Err(DriveError::Protocol {
@@ -223,8 +254,22 @@ impl<'a> Driver<'a> {
         action: &Action,
     ) -> Result<StepOutcome, DriveError> {
         let verb = action.kind.verb();
-        for _attempt in 0..self.max_rounds * 4 {
-            let outcome = self.apply_once(desired, tracked, action).await?;
+        let mut retried = 0;
+        for _attempt in 0..self.max_rounds * 4 + self.retries {
+            let outcome = match self.apply_once(desired, tracked, action).await {
+                Err(DriveError::Provider { error, .. })
+                    if error.is_retryable() && retried < self.retries =>
+                {
+                    retried += 1;
+                    if action.kind == ActionKind::Create {
+                        // A create whose answer failed may have taken effect: as ambiguous.
+                        tracked.recorded.remote_id = None;
+                    }
+                    self.observe(&mut [&mut *tracked]).await?;
+                    continue;
+                }
+                other => other?,
+            };
             match outcome {
                 StepOutcome::Done { observed } => {
                     tracked.see(observed.clone());
@@ -300,21 +345,27 @@ impl<'a> Driver<'a> {
                 self.observe(&mut [&mut *tracked]).await?;
                 continue;
             };
-            let polled = self
-                .provider
-                .poll(vec![InFlightTarget {
-                    object: InFlight {
-                        address: tracked.address.clone(),
-                        remote_id,
-                    },
-                    kind: tracked.kind.clone(),
-                    location: tracked.location.clone(),
-                }])
-                .await
-                .map_err(|error| DriveError::Provider {
+            let target = InFlightTarget {
+                object: InFlight {
                     address: tracked.address.clone(),
-                    error,
-                })?;
+                    remote_id,
+                },
+                kind: tracked.kind.clone(),
+                location: tracked.location.clone(),
+            };
+            let mut attempt = 0;
+            let polled = loop {
+                match self.provider.poll(vec![target.clone()]).await {
+                    Ok(polled) => break polled,
+                    Err(error) if error.is_retryable() && attempt < self.retries => attempt += 1,
+                    Err(error) => {
+                        return Err(DriveError::Provider {
+                            address: tracked.address.clone(),
+                            error,
+                        });
+                    }
+                }
+            };
             let Some(seen) = polled
                 .into_iter()
                 .find(|seen| seen.address() == &tracked.address)
@@ -397,6 +448,11 @@ impl<'a> Driver<'a> {
             for action in &actions {
                 let outcome = self.step(desired, tracked, action).await?;
                 applied.push(action.kind);
+                // The runner's bookkeeping after a step: a resume or retry spends one of the
+                // failure's attempts.
+                if matches!(action.kind, ActionKind::Resume | ActionKind::Retry) {
+                    tracked.recorded.attempts += 1;
+                }
                 if let StepOutcome::Failed { failure, .. } = outcome {
                     return Err(DriveError::Failed {
                         address: tracked.address.clone(),
@@ -405,6 +461,8 @@ impl<'a> Driver<'a> {
                     });
                 }
             }
+            // The applied spec's secrets are the state's fingerprints now: none changed.
+            tracked.recorded.changed_secrets.clear();
         }
         let remaining = self
             .plan(desired, tracked, delete_orphan)
@@ -417,5 +475,95 @@ impl<'a> Driver<'a> {
             rounds: self.max_rounds,
             remaining,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DriveError, Driver, Tracked};
+    use crate::testing::{Call, FakeProvider};
+    use crate::{Action, ActionKind, Address, Observed, ProviderError, Recorded, RemoteId};
+    use crate::{Step, StepOutcome};
+
+    fn throttled() -> ProviderError {
+        ProviderError::Throttled {
+            service: "fake".into(),
+            code: "RequestLimitExceeded".into(),
+            message: "slow down".into(),
+            request_id: None,
+        }
+    }
+
+    fn tracked(remote_id: Option<&str>) -> Tracked {
+        Tracked {
+            address: Address("a".into()),
+            kind: "FakeKind".into(),
+            location: serde_json::Value::Null,
+            recorded: Recorded {
+                remote_id: remote_id.map(|id| RemoteId(id.into())),
+                ..Recorded::default()
+            },
+            observed: Observed::Missing {
+                address: Address("a".into()),
+            },
+        }
+    }
+
+    fn throttled_once(fake: &FakeProvider) {
+        let mut spent = false;
+        fake.on_observe(move |_| (!std::mem::replace(&mut spent, true)).then(|| Err(throttled())));
+    }
+
+    #[tokio::test]
+    async fn without_retries_a_retryable_error_ends_the_drive() {
+        let fake = FakeProvider::new("fake", &["FakeKind"]);
+        throttled_once(&fake);
+        let driver = Driver::new(&fake, |_| {});
+        let result = driver.observe(&mut [&mut tracked(None)]).await;
+        assert!(
+            matches!(
+                result,
+                Err(DriveError::Provider {
+                    error: ProviderError::Throttled { .. },
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        assert_eq!(fake.calls().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn with_retries_a_retryable_observe_is_repeated() {
+        let fake = FakeProvider::new("fake", &["FakeKind"]);
+        throttled_once(&fake);
+        let driver = Driver::new(&fake, |_| {}).with_retries(1);
+        driver.observe(&mut [&mut tracked(None)]).await.unwrap();
+        assert_eq!(fake.calls().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_create_that_failed_retryably_is_re_observed_by_marker_then_applied_again() {
+        let fake = FakeProvider::new("fake", &["FakeKind"]);
+        // Scripts answer once each, in order: a throttle, then done.
+        fake.on_apply(|_: &Step| Some(Err(throttled())))
+            .on_apply(|_: &Step| {
+                Some(Ok(StepOutcome::Done {
+                    observed: Observed::Missing {
+                        address: Address("a".into()),
+                    },
+                }))
+            });
+        let driver = Driver::new(&fake, |_| {}).with_retries(1);
+        let mut one = tracked(Some("stale-id"));
+        let action = Action::new(ActionKind::Create, "test");
+        let outcome = driver.step(None, &mut one, &action).await.unwrap();
+        assert!(matches!(outcome, StepOutcome::Done { .. }), "{outcome:?}");
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        let Call::Observe(request) = &calls[1] else {
+            panic!("{calls:?}")
+        };
+        assert_eq!(request.targets[0].remote_id, None, "observed by its marker");
     }
 }

@@ -16,6 +16,8 @@
 //! let target = ObserveTarget {
 //!     address: Address("a".into()),
 //!     kind: "FakeKind".into(),
+//!     revision: None,
+//!     view: None,
 //!     remote_id: None,
 //!     location: serde_json::Value::Null,
 //! };

@@ -6,6 +6,7 @@
     reason = "test code: helpers panic on failures, like the tests using them"
 )]
 
+mod conformance;
 mod errors;
 mod lifecycle;
 mod support;

@@ -1,6 +1,5 @@
-//! A provider wired to an in-process emulator with a manual clock, and a small runner loop
-//! that applies plans the way the runner does: apply a step, poll until its wait is
-//! satisfied (moving the emulator's clock instead of sleeping), apply it again until done.
+//! A provider wired to an in-process emulator with a manual clock, driven by the test kit's
+//! `Driver` (the runner's apply loop, moving the emulator's clock instead of sleeping).
 
 #![allow(
     clippy::unwrap_used,
@@ -14,9 +13,10 @@ use migspec_emulator::{
     DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY, EmulatorConfig, ManualClock,
     RunningEmulator,
 };
+use migspec_provider::testing::{Driver, Tracked};
 use migspec_provider::{
-    Action, ActionKind, Address, DesiredSpec, InFlight, InFlightTarget, ObserveRequest,
-    ObserveTarget, Observed, PlanRequest, Provider, Recorded, RemoteId, Step, StepOutcome,
+    Action, ActionKind, Address, DesiredSpec, ObserveRequest, ObserveTarget, Observed, PlanRequest,
+    Provider, Recorded, RemoteId, StepOutcome,
 };
 use migspec_spec::secret::Secret;
 use migspec_tencent_dts::{Clock, Credentials, Endpoint, TencentConfig, TencentDtsProvider};
@@ -251,8 +251,20 @@ impl Harness {
         panic!("provider call kept failing: {last:?}");
     }
 
-    /// Applies one step the way the runner does; returns the last outcome (`Done` or
-    /// `Failed`) and the remote id it reports.
+    /// The test kit's driver for this provider, moving the emulator's clock at least 50 ms per
+    /// poll (the emulator's default phases take seconds of its clock).
+    pub(crate) fn driver(&self) -> Driver<'_> {
+        let clock = self.clock.clone();
+        // Retrying as the runner does: the clients send each request once.
+        Driver::new(&self.provider, move |by| {
+            clock.advance(by.max(Duration::from_millis(50)));
+        })
+        .with_retries(40)
+    }
+
+    /// Applies one step the way the runner does (from a fresh observation, polling until its
+    /// wait is satisfied, applying again); returns the last outcome (`Done` or `Failed`) and
+    /// the remote id it reports.
     pub(crate) async fn run_step(
         &self,
         document: Option<&Value>,
@@ -262,77 +274,27 @@ impl Harness {
         action: &Action,
         remote_id: &mut Option<RemoteId>,
     ) -> StepOutcome {
-        for _attempt in 0..20 {
-            let step = Step {
-                address: address.clone(),
-                action: action.clone(),
+        let mut tracked = Tracked {
+            address: address.clone(),
+            kind: kind.to_owned(),
+            location: location.clone(),
+            recorded: Recorded {
                 remote_id: remote_id.clone(),
-                location: location.clone(),
-                desired: document.map(desired),
-                idempotency_key: format!("{address}-{}", action.kind.verb()),
-                observed: None,
-            };
-            let outcome = self.retrying(|| self.provider.apply(step.clone())).await;
-            if matches!(outcome, StepOutcome::Unknown { .. }) {
-                // Ambiguous: apply again; without an observation the provider looks by tag.
-                continue;
-            }
-            if let Some(object) = outcome_observed(&outcome).object() {
-                *remote_id = Some(object.id.clone());
-            }
-            let wait = match &outcome {
-                StepOutcome::Done { .. } | StepOutcome::Failed { .. } => return outcome,
-                StepOutcome::Unknown { .. } => continue,
-                StepOutcome::InFlight { wait, .. } => wait.clone(),
-            };
-            // Poll until the wait is satisfied, moving the emulator's clock.
-            let mut satisfied = false;
-            for _poll in 0..200 {
-                self.clock.advance(Duration::from_millis(50));
-                let Some(id) = remote_id.clone() else { break };
-                let polled = self
-                    .retrying(|| {
-                        self.provider.poll(vec![InFlightTarget {
-                            object: InFlight {
-                                address: address.clone(),
-                                remote_id: id.clone(),
-                            },
-                            kind: kind.to_owned(),
-                            location: location.clone(),
-                        }])
-                    })
-                    .await;
-                match polled[0].object() {
-                    None if wait.until_missing => {
-                        satisfied = true;
-                        break;
-                    }
-                    None => panic!(
-                        "{address}: the job disappeared while waiting for {:?}",
-                        wait.until
-                    ),
-                    Some(object) if wait.fail_on.contains(&object.phase) => {
-                        return StepOutcome::Failed {
-                            observed: polled[0].clone(),
-                            failure: object.failure.clone().unwrap_or_else(|| {
-                                migspec_provider::Failure {
-                                    code: None,
-                                    message: format!("reached {:?}", object.phase),
-                                    details: Vec::new(),
-                                }
-                            }),
-                        };
-                    }
-                    Some(object) if wait.until.contains(&object.phase) => {
-                        satisfied = true;
-                        break;
-                    }
-                    Some(_) => {}
-                }
-            }
-            assert!(satisfied, "{address}: wait {wait:?} never satisfied");
-        }
-        panic!("{address}: step {} never finished", action.kind.verb());
+                ..Recorded::default()
+            },
+            observed: Observed::Missing {
+                address: address.clone(),
+            },
+        };
+        let driver = self.driver();
+        driver.observe(&mut [&mut tracked]).await.unwrap();
+        let desired = document.map(desired);
+        let outcome = driver
+            .step(desired.as_ref(), &mut tracked, action)
+            .await
+            .unwrap_or_else(|error| panic!("{address}: {error}"));
+        remote_id.clone_from(&tracked.recorded.remote_id);
+        outcome
     }
 
     /// Plans and applies until the plan is empty; returns every action applied.
@@ -342,37 +304,30 @@ impl Harness {
         remote_id: &mut Option<RemoteId>,
         recorded: &mut Recorded,
     ) -> Vec<ActionKind> {
-        let address = Address(document["metadata"]["name"].as_str().unwrap().to_owned());
-        let kind = document["kind"].as_str().unwrap().to_owned();
-        let location = location(document);
-        let mut applied = Vec::new();
-        for _round in 0..5 {
-            let actions = self.plan(document, remote_id.as_ref(), recorded).await;
-            if actions.is_empty() {
-                return applied;
-            }
-            for action in &actions {
-                let outcome = self
-                    .run_step(
-                        Some(document),
-                        &address,
-                        &kind,
-                        &location,
-                        action,
-                        remote_id,
-                    )
-                    .await;
-                applied.push(action.kind);
-                if action.kind == ActionKind::Resume {
-                    recorded.attempts += 1;
-                }
-                if let StepOutcome::Failed { failure, .. } = &outcome {
-                    panic!("{address}: {} failed: {failure:?}", action.kind.verb());
-                }
-            }
-            recorded.changed_secrets.clear();
-        }
-        panic!("{address}: no convergence after 5 plans: {applied:?}");
+        let desired = desired(document);
+        let mut tracked = Tracked {
+            address: desired.address.clone(),
+            kind: desired.kind.clone(),
+            location: location(document),
+            recorded: Recorded {
+                remote_id: remote_id.clone(),
+                ..recorded.clone()
+            },
+            observed: Observed::Missing {
+                address: desired.address.clone(),
+            },
+        };
+        let applied = self
+            .driver()
+            .converge(&desired, &mut tracked)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        remote_id.clone_from(&tracked.recorded.remote_id);
+        *recorded = Recorded {
+            remote_id: recorded.remote_id.clone(),
+            ..tracked.recorded
+        };
+        applied
     }
 
     /// The emulator's request counters.
@@ -385,20 +340,6 @@ impl Harness {
             .unwrap()
     }
 }
-
-pub(crate) fn outcome_observed(outcome: &StepOutcome) -> &Observed {
-    match outcome {
-        StepOutcome::Done { observed }
-        | StepOutcome::InFlight { observed, .. }
-        | StepOutcome::Failed { observed, .. } => observed,
-        StepOutcome::Unknown { .. } => &UNKNOWN,
-    }
-}
-
-/// What an ambiguous outcome observed: nothing.
-static UNKNOWN: Observed = Observed::Missing {
-    address: Address(String::new()),
-};
 
 /// Requests the emulator answered for one action.
 pub(crate) fn count(stats: &Value, version: &str, action: &str, outcome: &str) -> u64 {
