@@ -86,7 +86,7 @@ impl Location {
 /// A state whose location disagrees with the group found (its `dst_node.region`, which OMS
 /// requires to be the region it lives in) is a plan error, never a region change.
 ///
-/// A spec that left the set is deleted only with `delete_orphan`: `⏸ pause` first when the
+/// A spec that left the set is deleted only with `Orphans::Delete`: `⏸ pause` first when the
 /// group runs, then `- delete`, which waits until the group is gone.
 ///
 /// # Apply

@@ -906,7 +906,7 @@ impl Worker<'_> {
                 attempts,
                 location: object.location.clone(),
             },
-            delete_orphan: false,
+            orphans: migspec_provider::Orphans::Keep,
         };
         let Ok(actions) = self.implementation().plan(&request) else {
             return Ok(None);

@@ -206,7 +206,7 @@ impl<'a> Driver<'a> {
             desired: desired.cloned(),
             observed: tracked.observed.clone(),
             recorded: tracked.recorded.clone(),
-            delete_orphan,
+            orphans: delete_orphan.into(),
         })?)
     }
 
