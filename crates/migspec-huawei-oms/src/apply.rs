@@ -220,11 +220,13 @@ impl HuaweiOmsProvider {
         };
         let wanted = convert::desired_view(&document.spec);
         let same = wanted.get("bandwidth_policy") == group.view.get("bandwidth_policy");
-        // A finished group has nothing left to throttle (and OMS refuses: OMS.0070).
-        if same || group.status == Some(GroupStatus::Completed) {
+        if same {
             return Ok(StepOutcome::Done {
                 observed: group.observed,
             });
+        }
+        if let Some(outcome) = without_call(ActionKind::Modify, group.status, &group, None) {
+            return Ok(outcome);
         }
         let body = json!({"bandwidth_policy": convert::bandwidth_body(&document.spec)});
         match self
@@ -253,29 +255,10 @@ impl HuaweiOmsProvider {
         let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "start"));
         };
-        match group.status {
-            Some(GroupStatus::Paused) => {}
-            Some(status) if status.is_running() => return Ok(settle(group.observed, wait)),
-            Some(GroupStatus::Waiting | GroupStatus::Completed) => {
-                return Ok(settle(group.observed, wait));
-            }
-            status => {
-                return Ok(cannot(
-                    group.observed,
-                    format!(
-                        "cannot start task group {}: it is {}{}",
-                        group.id,
-                        crate::status::text(status),
-                        match status {
-                            Some(status) if status.is_failed() =>
-                                "; a failed group is retried, not started",
-                            Some(GroupStatus::Pausing) =>
-                                "; wait until it is paused, then apply again",
-                            _ => "",
-                        }
-                    ),
-                ));
-            }
+        if let Some(outcome) =
+            without_call(ActionKind::Start, group.status, &group, Some(wait.clone()))
+        {
+            return Ok(outcome);
         }
         let body = convert::credentials_body(document, desired, None)?;
         match self.client.start(location.target(), &group.id, &body).await {
@@ -303,25 +286,10 @@ impl HuaweiOmsProvider {
         let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "retry"));
         };
-        match group.status {
-            Some(status) if status.is_failed() => {}
-            // Retried already (a repeated step): wait for it like the first time.
-            Some(status)
-                if status.is_running()
-                    || matches!(status, GroupStatus::Waiting | GroupStatus::Completed) =>
-            {
-                return Ok(settle(group.observed, wait));
-            }
-            status => {
-                return Ok(cannot(
-                    group.observed,
-                    format!(
-                        "cannot retry task group {}: it is {}, and only a failed group can be retried",
-                        group.id,
-                        crate::status::text(status)
-                    ),
-                ));
-            }
+        if let Some(outcome) =
+            without_call(ActionKind::Retry, group.status, &group, Some(wait.clone()))
+        {
+            return Ok(outcome);
         }
         let failed_only = document
             .lifecycle
@@ -357,32 +325,10 @@ impl HuaweiOmsProvider {
         let Some(group) = self.current_for(step, location).await? else {
             return Ok(gone(&step.address, location, "pause"));
         };
-        match group.status {
-            Some(status) if status.is_running() => {}
-            Some(GroupStatus::Paused | GroupStatus::Pausing | GroupStatus::Completed) => {
-                return Ok(settle(group.observed, wait));
-            }
-            // Nothing migrates, so nothing to pause.
-            Some(status) if status.is_failed() => {
-                return Ok(StepOutcome::Done {
-                    observed: group.observed,
-                });
-            }
-            status => {
-                return Ok(cannot(
-                    group.observed,
-                    format!(
-                        "cannot pause task group {}: it is {}{}",
-                        group.id,
-                        crate::status::text(status),
-                        if status == Some(GroupStatus::Waiting) {
-                            "; OMS pauses a group only once it creates tasks or migrates: apply again in a moment"
-                        } else {
-                            ""
-                        }
-                    ),
-                ));
-            }
+        if let Some(outcome) =
+            without_call(ActionKind::Pause, group.status, &group, Some(wait.clone()))
+        {
+            return Ok(outcome);
         }
         match self.client.stop(location.target(), &group.id).await {
             Ok(()) => Ok(settle(moving(&group.observed, Phase::Pausing), wait)),
@@ -414,38 +360,30 @@ impl HuaweiOmsProvider {
                 observed: Self::observed(&step.address, None, location),
             });
         };
-        match group.status {
-            Some(status) if status.is_deleting() => return Ok(settle(group.observed, wait)),
-            Some(status) if status.is_running() => {
-                // The plan pauses a running group before deleting it; this one started
-                // again since. Pause it (the safe half) and say what happened.
-                match self.client.stop(location.target(), &group.id).await {
-                    Ok(()) | Err(ProviderError::StateConflict { .. }) => {}
-                    Err(error) => return Err(error),
-                }
-                return Ok(StepOutcome::Failed {
-                    observed: moving(&group.observed, Phase::Pausing),
-                    failure: Failure {
-                        code: Some("OMS.0063".to_owned()),
-                        message: format!(
-                            "task group {} was {} again, and OMS refuses to delete a running group; it is being paused now: plan and apply again to delete it",
-                            group.id,
-                            status.text()
-                        ),
-                        details: Vec::new(),
-                    },
-                });
+        if decide(ActionKind::Delete, group.status) == Decision::PauseThenFail {
+            // The plan pauses a running group before deleting it; this one started
+            // again since. Pause it (the safe half) and say what happened.
+            match self.client.stop(location.target(), &group.id).await {
+                Ok(()) | Err(ProviderError::StateConflict { .. }) => {}
+                Err(error) => return Err(error),
             }
-            Some(GroupStatus::Pausing) => {
-                return Ok(cannot(
-                    group.observed,
-                    format!(
-                        "task group {} is still pausing (status 7), and OMS refuses to delete it until it is paused: apply again in a moment",
-                        group.id
+            return Ok(StepOutcome::Failed {
+                observed: moving(&group.observed, Phase::Pausing),
+                failure: Failure {
+                    code: Some("OMS.0063".to_owned()),
+                    message: format!(
+                        "task group {} was {} again, and OMS refuses to delete a running group; it is being paused now: plan and apply again to delete it",
+                        group.id,
+                        crate::status::text(group.status)
                     ),
-                ));
-            }
-            _ => {}
+                    details: Vec::new(),
+                },
+            });
+        }
+        if let Some(outcome) =
+            without_call(ActionKind::Delete, group.status, &group, Some(wait.clone()))
+        {
+            return Ok(outcome);
         }
         match self.client.delete(location.target(), &group.id).await {
             Ok(()) => Ok(settle(moving(&group.observed, Phase::Deleting), wait)),
@@ -455,6 +393,102 @@ impl HuaweiOmsProvider {
             }),
             Err(error) => refused(group.observed, error),
         }
+    }
+}
+
+/// What a step does, from its action and the group's status alone: the decision table every
+/// step consults before it calls OMS (pure, so it is tested without I/O).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// Make the action's API call.
+    Call,
+    /// The effect is there or on its way: wait for it without a call.
+    Wait,
+    /// Nothing to do and nothing to wait for.
+    Done,
+    /// OMS refuses to delete a running group (`OMS.0063`): pause it, the safe half, and fail
+    /// the step so that the next plan deletes it.
+    PauseThenFail,
+    /// The step cannot be done from this status; the text follows the status in the message.
+    Refuse(&'static str),
+}
+
+/// The decision table: (action × status) → what to do. `None` is a status OMS did not send
+/// or did not document.
+fn decide(kind: ActionKind, status: Option<GroupStatus>) -> Decision {
+    use Decision::{Call, Done, PauseThenFail, Refuse, Wait};
+    use GroupStatus as S;
+    match (kind, status) {
+        // A finished group has nothing left to throttle (and OMS refuses: OMS.0070).
+        (ActionKind::Modify, Some(S::Completed)) => Done,
+        (ActionKind::Modify, _) => Call,
+
+        (ActionKind::Start, Some(S::Paused)) => Call,
+        (ActionKind::Start, Some(status)) if status.is_running() => Wait,
+        (ActionKind::Start, Some(S::Waiting | S::Completed)) => Wait,
+        (ActionKind::Start, Some(status)) if status.is_failed() => {
+            Refuse("; a failed group is retried, not started")
+        }
+        (ActionKind::Start, Some(S::Pausing)) => {
+            Refuse("; wait until it is paused, then apply again")
+        }
+
+        (ActionKind::Retry, Some(status)) if status.is_failed() => Call,
+        // Retried already (a repeated step): wait for it like the first time.
+        (ActionKind::Retry, Some(status))
+            if status.is_running() || matches!(status, S::Waiting | S::Completed) =>
+        {
+            Wait
+        }
+        (ActionKind::Retry, _) => Refuse(", and only a failed group can be retried"),
+
+        (ActionKind::Pause, Some(status)) if status.is_running() => Call,
+        (ActionKind::Pause, Some(S::Paused | S::Pausing | S::Completed)) => Wait,
+        // Nothing migrates, so nothing to pause.
+        (ActionKind::Pause, Some(status)) if status.is_failed() => Done,
+        (ActionKind::Pause, Some(S::Waiting)) => Refuse(
+            "; OMS pauses a group only once it creates tasks or migrates: apply again in a moment",
+        ),
+
+        (ActionKind::Delete, Some(status)) if status.is_deleting() => Wait,
+        (ActionKind::Delete, Some(status)) if status.is_running() => PauseThenFail,
+        (ActionKind::Delete, Some(S::Pausing)) => Refuse(
+            ", and OMS refuses to delete a group until it is paused: apply again in a moment",
+        ),
+        (ActionKind::Delete, _) => Call,
+
+        _ => Refuse(""),
+    }
+}
+
+/// The outcome of a step whose decision needs no call (`None`: make the call). `wait` is
+/// what the step waits for; a step without one (modify) is done at once.
+fn without_call(
+    kind: ActionKind,
+    status: Option<GroupStatus>,
+    group: &Current,
+    wait: Option<Wait>,
+) -> Option<StepOutcome> {
+    match decide(kind, status) {
+        Decision::Call | Decision::PauseThenFail => None,
+        Decision::Wait => Some(match wait {
+            Some(wait) => settle(group.observed.clone(), wait),
+            None => StepOutcome::Done {
+                observed: group.observed.clone(),
+            },
+        }),
+        Decision::Done => Some(StepOutcome::Done {
+            observed: group.observed.clone(),
+        }),
+        Decision::Refuse(why) => Some(cannot(
+            group.observed.clone(),
+            format!(
+                "cannot {} task group {}: it is {}{why}",
+                kind.verb(),
+                group.id,
+                crate::status::text(status)
+            ),
+        )),
     }
 }
 
@@ -583,4 +617,131 @@ fn refused(observed: Observed, error: ProviderError) -> Result<StepOutcome, Prov
                 .unwrap_or_default(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use Decision::{Call, Done, PauseThenFail, Wait};
+
+    /// Every documented status in code order (0 … 9), then the undocumented `None`.
+    const STATUSES: [Option<GroupStatus>; 11] = [
+        Some(GroupStatus::Waiting),
+        Some(GroupStatus::CreatingTasks),
+        Some(GroupStatus::Migrating),
+        Some(GroupStatus::Paused),
+        Some(GroupStatus::TaskCreationFailed),
+        Some(GroupStatus::MigrationFailed),
+        Some(GroupStatus::Completed),
+        Some(GroupStatus::Pausing),
+        Some(GroupStatus::WaitingForDeletion),
+        Some(GroupStatus::Deleting),
+        None,
+    ];
+
+    /// The decisions of `kind` over [`STATUSES`], refusals shown as `"refuse"`.
+    fn row(kind: ActionKind) -> Vec<&'static str> {
+        STATUSES
+            .iter()
+            .map(|status| match decide(kind, *status) {
+                Call => "call",
+                Wait => "wait",
+                Done => "done",
+                PauseThenFail => "pause, fail",
+                Decision::Refuse(_) => "refuse",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_decision_table_covers_every_action_and_status() {
+        //            0        1        2        3        4          5          6        7          8        9        ?
+        assert_eq!(
+            row(ActionKind::Start),
+            [
+                "wait", "wait", "wait", "call", "refuse", "refuse", "wait", "refuse", "refuse",
+                "refuse", "refuse"
+            ]
+        );
+        assert_eq!(
+            row(ActionKind::Retry),
+            [
+                "wait", "wait", "wait", "refuse", "call", "call", "wait", "refuse", "refuse",
+                "refuse", "refuse"
+            ]
+        );
+        assert_eq!(
+            row(ActionKind::Pause),
+            [
+                "refuse", "call", "call", "wait", "done", "done", "wait", "wait", "refuse",
+                "refuse", "refuse"
+            ]
+        );
+        assert_eq!(
+            row(ActionKind::Delete),
+            [
+                "call",
+                "pause, fail",
+                "pause, fail",
+                "call",
+                "call",
+                "call",
+                "call",
+                "refuse",
+                "wait",
+                "wait",
+                "call"
+            ]
+        );
+        assert_eq!(
+            row(ActionKind::Modify),
+            [
+                "call", "call", "call", "call", "call", "call", "done", "call", "call", "call",
+                "call"
+            ]
+        );
+        // OMS knows no `complete`: the table never calls for it.
+        assert!(
+            row(ActionKind::Complete)
+                .iter()
+                .all(|decision| *decision == "refuse")
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_action_the_group_its_status_and_what_to_do() {
+        let group = Current {
+            id: "g-1".to_owned(),
+            status: Some(GroupStatus::Pausing),
+            view: Value::Null,
+            observed: Observed::Missing {
+                address: Address("media".to_owned()),
+            },
+        };
+        let outcome = without_call(ActionKind::Start, group.status, &group, None)
+            .expect("a pausing group is not started");
+        let StepOutcome::Failed { failure, .. } = outcome else {
+            panic!("a refusal fails the step: {outcome:?}");
+        };
+        assert!(
+            failure
+                .message
+                .starts_with("cannot start task group g-1: it is "),
+            "{}",
+            failure.message
+        );
+        assert!(failure.message.contains("pausing"), "{}", failure.message);
+        assert!(
+            failure
+                .message
+                .ends_with("wait until it is paused, then apply again"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(failure.code, None, "no API call was made");
+        assert!(
+            without_call(ActionKind::Delete, Some(GroupStatus::Paused), &group, None).is_none()
+        );
+    }
 }
