@@ -3,7 +3,7 @@
 
 use migspec_provider::{
     ActionKind, Address, DesiredSpec, Failure, Observed, Phase, ProviderError, RemoteId,
-    RemoteObject, Step, StepOutcome, Wait,
+    RemoteObject, Step, StepOutcome, Wait, WaitVerdict,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
 use migspec_spec::model::huawei::TaskGroupDesired;
@@ -534,9 +534,9 @@ fn ambiguous(error: &ProviderError) -> bool {
 
 /// The outcome of a step from a fresh observation and what the step waits for.
 fn settle(observed: Observed, wait: Wait) -> StepOutcome {
-    match observed.object() {
-        None if wait.until_missing => StepOutcome::Done { observed },
-        None => {
+    match wait.verdict(&observed) {
+        WaitVerdict::Satisfied => StepOutcome::Done { observed },
+        WaitVerdict::Vanished => {
             let failure = Failure {
                 code: Some("OMS.1009".to_owned()),
                 message: "the task group disappeared (deleted outside migspec?); plan again"
@@ -545,8 +545,7 @@ fn settle(observed: Observed, wait: Wait) -> StepOutcome {
             };
             StepOutcome::Failed { observed, failure }
         }
-        Some(object) if wait.until.contains(&object.phase) => StepOutcome::Done { observed },
-        Some(object) if wait.fail_on.contains(&object.phase) => {
+        WaitVerdict::Failed(object) => {
             let failure = object.failure.clone().unwrap_or_else(|| Failure {
                 code: None,
                 message: format!(
@@ -557,7 +556,7 @@ fn settle(observed: Observed, wait: Wait) -> StepOutcome {
             });
             StepOutcome::Failed { observed, failure }
         }
-        Some(_) => StepOutcome::InFlight { observed, wait },
+        WaitVerdict::Pending => StepOutcome::InFlight { observed, wait },
     }
 }
 

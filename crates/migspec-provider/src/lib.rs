@@ -36,5 +36,5 @@ pub use provider::{
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
     InFlight, MARKER_FIELD, Observed, Phase, Progress, Recorded, RemoteId, RemoteObject, Step,
-    StepOutcome, Wait,
+    StepOutcome, Wait, WaitVerdict,
 };
