@@ -35,6 +35,6 @@ pub use provider::{
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
-    InFlight, MARKER_FIELD, Observed, Phase, Progress, Recorded, RemoteId, RemoteObject, Step,
-    StepOutcome, Wait, WaitVerdict,
+    InFlight, MARKER_FIELD, MARKER_KEY, Observed, Phase, Progress, Recorded, RemoteId,
+    RemoteObject, Step, StepOutcome, Wait, WaitVerdict,
 };

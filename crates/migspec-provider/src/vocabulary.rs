@@ -373,6 +373,11 @@ pub struct RemoteObject {
     pub revision: Option<String>,
 }
 
+/// The key of the address marker every provider puts on what it creates: a DTS tag key, the
+/// `<key>=<address>` suffix of an OMS description. One key, so that `import --all`, the
+/// runner's warnings and every provider agree on what marks an object as migspec's.
+pub const MARKER_KEY: &str = "migspec:address";
+
 /// The [`FieldChange::field`] of a planned `~ modify` that (re)writes the object's address
 /// marker (a tag, a description marker) rather than a field of the spec. Its `before` is the
 /// address the object's marker names now ([`ChangeValue::Absent`] when it has none), its
