@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use migspec_provider::plugin::host::{PluginError, PluginProvider, sha256_file};
 use migspec_provider::{
     Action, ActionKind, Address, DesiredSpec, ImportRequest, ObserveRequest, ObserveTarget,
-    Observed, PlanRequest, Provider, ProviderError, Recorded, RemoteId, Step, StepOutcome,
+    Observed, Orphans, PlanRequest, Provider, ProviderError, Recorded, RemoteId, Step, StepOutcome,
 };
 use serde_json::json;
 
@@ -75,7 +75,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
         desired: Some(desired.clone()),
         observed: observed[0].clone(),
         recorded: Recorded::default(),
-        delete_orphan: false,
+        orphans: Orphans::Keep,
     };
     let actions = plugin.plan(&request).unwrap();
     assert_eq!(actions.len(), 1);
@@ -118,7 +118,7 @@ async fn a_pinned_plugin_runs_observe_plan_apply_through_the_abi() {
             address: Address("two".into()),
         },
         recorded: Recorded::default(),
-        delete_orphan: false,
+        orphans: Orphans::Keep,
     };
     let error = plugin.plan(&impossible).unwrap_err();
     assert_eq!(error.message, "the fixture cannot plan an impossible spec");

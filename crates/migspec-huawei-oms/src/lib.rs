@@ -48,12 +48,14 @@
 //! The provider keeps no global state (no statics, no process-wide registries), so the
 //! crate also loads as a plugin `cdylib`, even twice.
 
+mod apply;
 pub mod client;
 pub mod config;
 mod convert;
 mod error;
 mod list;
 pub mod marker;
+mod observe;
 mod plan;
 mod provider;
 pub mod rules;

@@ -18,7 +18,8 @@
 //! what a create checks first so that a repeated create adopts the group instead of making
 //! a second one.
 
-/// The text that starts a marker.
+/// The text that starts a marker: [`migspec_provider::MARKER_KEY`] and `=` (a literal, as a
+/// `const` cannot be concatenated from another; a test holds the two together).
 pub const PREFIX: &str = "migspec:address=";
 
 /// The marker of an address: `migspec:address=<address>`.
@@ -69,6 +70,11 @@ pub fn strip(description: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prefix_is_the_shared_marker_key_and_an_equals_sign() {
+        assert_eq!(PREFIX, format!("{}=", migspec_provider::MARKER_KEY));
+    }
 
     #[test]
     fn markers_round_trip() {

@@ -2,8 +2,8 @@
 //! what its spec asks. The rules are documented on [`crate::HuaweiOmsProvider`].
 
 use migspec_provider::{
-    Action, ActionKind, ChangeValue, Disruption, FieldChange, Phase, PlanError, PlanRequest,
-    RemoteObject,
+    Action, ActionKind, ChangeValue, Disruption, FieldChange, Orphans, Phase, PlanError,
+    PlanRequest, RemoteObject,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
 use migspec_spec::model::common::HuaweiFailureAction;
@@ -384,7 +384,7 @@ fn orphan(request: &PlanRequest) -> Vec<Action> {
     let Some(object) = request.observed.object() else {
         return Vec::new();
     };
-    if !request.delete_orphan {
+    if request.orphans == Orphans::Keep {
         return Vec::new();
     }
     let status = object.raw_status.parse::<u64>().ok();
@@ -582,7 +582,7 @@ mod tests {
             desired: desired.cloned(),
             observed,
             recorded: Recorded::default(),
-            delete_orphan: true,
+            orphans: Orphans::Delete,
         }
     }
 
@@ -653,7 +653,7 @@ mod tests {
             );
         }
         let mut keep = request(None, observed(&any, 2));
-        keep.delete_orphan = false;
+        keep.orphans = Orphans::Keep;
         assert_eq!(kinds(&keep), Vec::<&str>::new());
         assert_eq!(kinds(&request(None, missing())), Vec::<&str>::new());
     }

@@ -30,11 +30,11 @@ mod vocabulary;
 pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate};
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
-    ObserveRequest, ObserveTarget, PlanError, PlanRequest, Problem, ProblemSeverity, Provider,
-    ProviderError, ProviderFuture, RateLimit,
+    ObserveRequest, ObserveTarget, Orphans, PlanError, PlanRequest, Problem, ProblemSeverity,
+    Provider, ProviderError, ProviderFuture, RateLimit,
 };
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
-    InFlight, MARKER_FIELD, Observed, Phase, Progress, Recorded, RemoteId, RemoteObject, Step,
-    StepOutcome, Wait,
+    InFlight, MARKER_FIELD, MARKER_KEY, Observed, Phase, Progress, Recorded, RemoteId,
+    RemoteObject, Step, StepOutcome, Wait, WaitVerdict,
 };

@@ -169,9 +169,58 @@ pub struct PlanRequest {
     pub observed: Observed,
     /// What the state remembers.
     pub recorded: Recorded,
-    /// Whether a remote object without a spec should be deleted (`--prune` or its recorded
-    /// `deletionPolicy: delete`); otherwise it is left alone.
-    pub delete_orphan: bool,
+    /// What to do with a remote object without a spec: delete it (`--prune` or its recorded
+    /// `deletionPolicy: delete`) or leave it alone.
+    ///
+    /// On the wire this stays the boolean `delete_orphan` that plugin protocol 1 has always
+    /// carried, so plugins built before the type existed keep reading and writing it.
+    #[serde(rename = "delete_orphan", with = "orphans_as_bool")]
+    pub orphans: Orphans,
+}
+
+/// What `plan` does with a remote object whose spec left the set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Orphans {
+    /// Leave it in the cloud (the default: nothing is deleted unless asked for).
+    #[default]
+    Keep,
+    /// Delete it.
+    Delete,
+}
+
+impl Orphans {
+    /// Whether orphans are deleted.
+    #[must_use]
+    pub fn delete(self) -> bool {
+        self == Self::Delete
+    }
+}
+
+impl From<bool> for Orphans {
+    /// `true` (the old `delete_orphan` flag) is [`Orphans::Delete`].
+    fn from(delete: bool) -> Self {
+        if delete { Self::Delete } else { Self::Keep }
+    }
+}
+
+/// `PlanRequest::orphans` as the wire's `delete_orphan: bool`.
+mod orphans_as_bool {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Orphans;
+
+    pub(super) fn serialize<S: Serializer>(
+        orphans: &Orphans,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(orphans.delete())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Orphans, D::Error> {
+        bool::deserialize(deserializer).map(Orphans::from)
+    }
 }
 
 /// What `import` needs.
@@ -498,4 +547,39 @@ pub struct InFlightTarget {
     pub kind: String,
     /// Where it lives.
     pub location: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(orphans: Orphans) -> PlanRequest {
+        let address = Address("copy".to_owned());
+        PlanRequest {
+            address: address.clone(),
+            desired: None,
+            observed: Observed::Missing { address },
+            recorded: Recorded::default(),
+            orphans,
+        }
+    }
+
+    #[test]
+    fn orphans_cross_the_wire_as_the_old_delete_orphan_bool() {
+        for (orphans, flag) in [(Orphans::Keep, false), (Orphans::Delete, true)] {
+            let wire = serde_json::to_value(request(orphans)).expect("serialize");
+            assert_eq!(wire["delete_orphan"], serde_json::Value::Bool(flag));
+            assert!(wire.get("orphans").is_none(), "{wire}");
+            let back: PlanRequest = serde_json::from_value(wire).expect("deserialize");
+            assert_eq!(back.orphans, orphans);
+        }
+    }
+
+    #[test]
+    fn a_plan_request_without_a_bool_is_refused() {
+        let mut wire = serde_json::to_value(request(Orphans::Keep)).expect("serialize");
+        wire["delete_orphan"] = serde_json::json!("yes");
+        let error = serde_json::from_value::<PlanRequest>(wire).expect_err("a string is no bool");
+        assert!(error.to_string().contains("boolean"), "{error}");
+    }
 }

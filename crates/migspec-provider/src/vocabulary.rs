@@ -373,6 +373,11 @@ pub struct RemoteObject {
     pub revision: Option<String>,
 }
 
+/// The key of the address marker every provider puts on what it creates: a DTS tag key, the
+/// `<key>=<address>` suffix of an OMS description. One key, so that `import --all`, the
+/// runner's warnings and every provider agree on what marks an object as migspec's.
+pub const MARKER_KEY: &str = "migspec:address";
+
 /// The [`FieldChange::field`] of a planned `~ modify` that (re)writes the object's address
 /// marker (a tag, a description marker) rather than a field of the spec. Its `before` is the
 /// address the object's marker names now ([`ChangeValue::Absent`] when it has none), its
@@ -521,6 +526,35 @@ pub struct Wait {
     pub poll_after: Duration,
 }
 
+/// Where an observation stands against a [`Wait`]: the one reading of a wait that providers
+/// (answering a step from what they know) and the runner (judging each poll) share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WaitVerdict<'a> {
+    /// The wait is over: a phase in `until`, or the object gone when `until_missing`.
+    Satisfied,
+    /// The object reached a phase in `fail_on` (its failure, if the cloud gave one, is on it).
+    Failed(&'a RemoteObject),
+    /// The object disappeared while the wait wanted it to stay.
+    Vanished,
+    /// Not yet: keep waiting.
+    Pending,
+}
+
+impl Wait {
+    /// Where `observed` stands against this wait. `until` is read before `fail_on`, so a
+    /// phase in both ends the wait.
+    #[must_use]
+    pub fn verdict<'a>(&self, observed: &'a Observed) -> WaitVerdict<'a> {
+        match observed.object() {
+            None if self.until_missing => WaitVerdict::Satisfied,
+            None => WaitVerdict::Vanished,
+            Some(object) if self.until.contains(&object.phase) => WaitVerdict::Satisfied,
+            Some(object) if self.fail_on.contains(&object.phase) => WaitVerdict::Failed(object),
+            Some(_) => WaitVerdict::Pending,
+        }
+    }
+}
+
 /// An in-flight step, as the shared poller tracks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
@@ -582,6 +616,68 @@ mod secret_map {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(phase: Option<Phase>) -> Observed {
+        let address = Address("copy".to_owned());
+        match phase {
+            None => Observed::Missing { address },
+            Some(phase) => Observed::Present {
+                address,
+                object: Box::new(RemoteObject {
+                    id: RemoteId("job-1".to_owned()),
+                    phase,
+                    raw_status: format!("{phase:?}"),
+                    location: serde_json::Value::Null,
+                    view: serde_json::Value::Null,
+                    progress: None,
+                    failure: None,
+                    revision: None,
+                    marker: None,
+                }),
+            },
+        }
+    }
+
+    #[test]
+    fn a_wait_reads_an_observation_as_satisfied_failed_vanished_or_pending() {
+        let running = Wait {
+            until: vec![Phase::Running, Phase::Completed],
+            fail_on: vec![Phase::Failed, Phase::Completed],
+            until_missing: false,
+            poll_after: Duration::from_secs(1),
+        };
+        assert_eq!(
+            running.verdict(&at(Some(Phase::Running))),
+            WaitVerdict::Satisfied
+        );
+        assert_eq!(
+            running.verdict(&at(Some(Phase::Completed))),
+            WaitVerdict::Satisfied,
+            "until wins over fail_on"
+        );
+        let failed = at(Some(Phase::Failed));
+        assert!(
+            matches!(running.verdict(&failed), WaitVerdict::Failed(object) if object.id.0 == "job-1"),
+            "{:?}",
+            running.verdict(&failed)
+        );
+        assert_eq!(
+            running.verdict(&at(Some(Phase::Creating))),
+            WaitVerdict::Pending
+        );
+        assert_eq!(running.verdict(&at(None)), WaitVerdict::Vanished);
+        let gone = Wait {
+            until: Vec::new(),
+            fail_on: Vec::new(),
+            until_missing: true,
+            ..running
+        };
+        assert_eq!(gone.verdict(&at(None)), WaitVerdict::Satisfied);
+        assert_eq!(
+            gone.verdict(&at(Some(Phase::Deleting))),
+            WaitVerdict::Pending
+        );
+    }
 
     #[test]
     fn addresses_and_ids_honour_width_and_alignment() {

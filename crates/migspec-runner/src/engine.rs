@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use migspec_provider::{
     Action, ActionKind, Address, Failure, InFlight, InFlightTarget, ObserveRequest, ObserveTarget,
-    Observed, Phase, PlanRequest, Provider, ProviderError, Step, StepOutcome, Wait,
+    Observed, Phase, PlanRequest, Provider, ProviderError, Step, StepOutcome, Wait, WaitVerdict,
 };
 
 use crate::RunnerError;
@@ -827,9 +827,9 @@ impl Worker<'_> {
 
     /// Whether the last observation ends a wait.
     fn judge(&self, wait: &Wait) -> Option<WaitEnd> {
-        match self.observed.object() {
-            None if wait.until_missing => Some(WaitEnd::Satisfied),
-            None => Some(WaitEnd::Failed(Failure {
+        match wait.verdict(&self.observed) {
+            WaitVerdict::Satisfied => Some(WaitEnd::Satisfied),
+            WaitVerdict::Vanished => Some(WaitEnd::Failed(Failure {
                 code: None,
                 message: format!(
                     "{} disappeared while migspec waited for it (deleted outside migspec?)",
@@ -837,8 +837,7 @@ impl Worker<'_> {
                 ),
                 details: Vec::new(),
             })),
-            Some(object) if wait.until.contains(&object.phase) => Some(WaitEnd::Satisfied),
-            Some(object) if wait.fail_on.contains(&object.phase) => Some(WaitEnd::Failed(
+            WaitVerdict::Failed(object) => Some(WaitEnd::Failed(
                 object.failure.clone().unwrap_or_else(|| Failure {
                     code: None,
                     message: format!(
@@ -848,7 +847,7 @@ impl Worker<'_> {
                     details: Vec::new(),
                 }),
             )),
-            Some(_) => None,
+            WaitVerdict::Pending => None,
         }
     }
 
@@ -907,7 +906,7 @@ impl Worker<'_> {
                 attempts,
                 location: object.location.clone(),
             },
-            delete_orphan: false,
+            orphans: migspec_provider::Orphans::Keep,
         };
         let Ok(actions) = self.implementation().plan(&request) else {
             return Ok(None);

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use migspec_provider::{
     Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD,
-    ObserveRequest, ObserveTarget, Observed, PlanError, PlanRequest, Recorded, RemoteId,
+    ObserveRequest, ObserveTarget, Observed, Orphans, PlanError, PlanRequest, Recorded, RemoteId,
 };
 use migspec_spec::model::DeletionPolicy;
 
@@ -428,10 +428,10 @@ fn plan_subject(
     let policy = subject
         .recorded
         .and_then(|resource| resource.deletion_policy);
-    let delete_orphan = match policy {
-        Some(DeletionPolicy::Orphan) => false,
-        Some(DeletionPolicy::Delete) => true,
-        None => selection.prune,
+    let orphans = match policy {
+        Some(DeletionPolicy::Orphan) => Orphans::Keep,
+        Some(DeletionPolicy::Delete) => Orphans::Delete,
+        None => Orphans::from(selection.prune),
     };
     let remote_id = observation.object().map(|object| object.id.clone());
     let blocked = |reason: String, help: String| {
@@ -449,7 +449,7 @@ fn plan_subject(
         desired: spec.map(|spec| spec.desired.clone()),
         observed: observation.clone(),
         recorded: recorded.request,
-        delete_orphan,
+        orphans,
     };
     let planned = if replacing && observation.object().is_some() {
         replace_actions(provider.as_ref(), &request)
@@ -595,7 +595,7 @@ fn destroy_subject(
         desired: None,
         observed: observation.clone(),
         recorded: recorded(subject.recorded, spec, &state.salt, observation).request,
-        delete_orphan: true,
+        orphans: Orphans::Delete,
     };
     match provider.plan(&request) {
         Ok(mut actions) => {
@@ -628,7 +628,7 @@ fn replace_actions(
     }
     let mut deleting = request.clone();
     deleting.desired = None;
-    deleting.delete_orphan = true;
+    deleting.orphans = Orphans::Delete;
     let mut actions = provider.plan(&deleting)?;
     for action in &mut actions {
         action.reason = format!("--replace: {}", action.reason);

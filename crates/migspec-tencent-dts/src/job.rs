@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::client::ApiVersion;
 
 /// The tag every job created by migspec carries, with the address as its value.
-pub const ADDRESS_TAG: &str = "migspec:address";
+pub const ADDRESS_TAG: &str = migspec_provider::MARKER_KEY;
 
 /// Billing status of a 2021-12-06 job (`TradeInfo.TradeStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,15 +16,15 @@
 //! - a failed job is resumed while `onFailure` allows it (2021 `ResumeMigrateJob`; 2018 has
 //!   no resume, so the job is checked and started again), otherwise the plan fails with the
 //!   job's own error;
-//! - a job whose spec left the set is deleted only with `delete_orphan` (2018
+//! - a job whose spec left the set is deleted only with `Orphans::Delete` (2018
 //!   `DeleteMigrateJob`; 2021 isolate, then destroy).
 //!
 //! A job on its way to the desired state by itself (checking, running towards ready to
 //! complete, completing, …) needs no action; a state already reached gives none.
 
 use migspec_provider::{
-    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD, Phase,
-    PlanError, PlanRequest, Recorded, RemoteObject,
+    Action, ActionKind, Address, ChangeValue, Disruption, FieldChange, MARKER_FIELD, Orphans,
+    Phase, PlanError, PlanRequest, Recorded, RemoteObject,
 };
 use migspec_spec::model::common::{ResumeOption, TencentFailureAction};
 use migspec_spec::model::tencent2021::CompleteMode;
@@ -242,7 +242,7 @@ pub(crate) fn plan(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
     match (intent, object) {
         (None, None) => Ok(Vec::new()),
         (None, Some(object)) => {
-            if !request.delete_orphan {
+            if request.orphans == Orphans::Keep {
                 return Ok(Vec::new());
             }
             let version = read_location(&object.location).1.ok_or_else(|| {
@@ -925,7 +925,7 @@ pub(crate) mod tests {
             desired: Some(desired(document.clone())),
             observed,
             recorded,
-            delete_orphan: false,
+            orphans: Orphans::Keep,
         }
     }
 
@@ -1261,7 +1261,7 @@ pub(crate) mod tests {
         );
         orphan.desired = None;
         assert!(plan(&orphan).unwrap().is_empty());
-        orphan.delete_orphan = true;
+        orphan.orphans = Orphans::Delete;
         assert_eq!(kinds(&plan(&orphan).unwrap()), [Stop, Delete]);
         orphan.observed = Observed::Missing {
             address: Address("orders".into()),
@@ -1349,7 +1349,7 @@ pub(crate) mod tests {
             }),
             observed,
             recorded,
-            delete_orphan: false,
+            orphans: Orphans::Keep,
         }
     }
 

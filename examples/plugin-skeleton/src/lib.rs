@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use migspec_provider::plugin::messages::Configuration;
 use migspec_provider::{
     Action, ActionKind, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
-    ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider, ProviderError,
+    ObserveRequest, Observed, Phase, Orphans, PlanError, PlanRequest, Problem, Provider, ProviderError,
     ProviderFuture, RateLimit, RemoteId, RemoteObject, Step, StepOutcome,
 };
 use serde_json::{Value, json};
@@ -133,7 +133,7 @@ impl Provider for Skeleton {
                     "the copy differs from the spec",
                 )]
             }
-            (None, Some(_)) if request.delete_orphan => {
+            (None, Some(_)) if request.orphans == Orphans::Delete => {
                 vec![Action::new(ActionKind::Delete, "spec removed")]
             }
             _ => Vec::new(),

@@ -233,7 +233,7 @@ async fn failed_migration_is_retried_with_failed_objects_only() {
             desired: Some(spec.clone()),
             observed: failed,
             recorded: spent,
-            delete_orphan: false,
+            orphans: migspec_provider::Orphans::Keep,
         })
         .unwrap_err();
     assert!(error.message.contains("maxAttempts"), "{error}");

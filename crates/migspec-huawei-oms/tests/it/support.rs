@@ -115,7 +115,7 @@ impl Env {
                 desired: desired.cloned(),
                 observed: observed.clone(),
                 recorded,
-                delete_orphan: desired.is_none(),
+                orphans: desired.is_none().into(),
             })
             .unwrap()
     }

@@ -16,7 +16,7 @@
 //!    found by its marker and adopted, one object in all;
 //! 6. **error mapping**: throttled and internal answers are retryable [`ProviderError`]s of
 //!    their kind, refused credentials are [`ProviderError::Auth`];
-//! 7. **removal**: an orphan is deleted with `delete_orphan` and is then missing.
+//! 7. **removal**: an orphan is deleted with `Orphans::Delete` and is then missing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -448,7 +448,7 @@ impl Suite<'_> {
                 Ok(applied) => self.fail(
                     "removal",
                     format!(
-                        "{}: removing the spec with delete_orphan applied {applied:?}, no delete",
+                        "{}: removing the spec with Orphans::Delete applied {applied:?}, no delete",
                         desired.address
                     ),
                 ),

@@ -237,7 +237,7 @@ impl<'a> Driver<'a> {
             desired: desired.cloned(),
             observed: tracked.observed.clone(),
             recorded: tracked.recorded.clone(),
-            delete_orphan,
+            orphans: delete_orphan.into(),
         })?)
     }
 

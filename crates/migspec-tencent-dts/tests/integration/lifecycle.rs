@@ -65,17 +65,17 @@ async fn lifecycle_2018_full_job_completes_by_itself_and_orphans_are_deleted() {
     let observed = h.observe(&document, remote_id.as_ref()).await;
     assert_eq!(observed.object().unwrap().phase, Phase::Completed);
 
-    // The spec leaves the set: nothing without delete_orphan, DeleteMigrateJob with it.
+    // The spec leaves the set: nothing with Orphans::Keep, DeleteMigrateJob with it.
     let address = Address("ledger-2018".into());
     let mut request = PlanRequest {
         address: address.clone(),
         desired: None,
         observed: observed.clone(),
         recorded: recorded.clone(),
-        delete_orphan: false,
+        orphans: migspec_provider::Orphans::Keep,
     };
     assert!(h.provider.plan(&request).unwrap().is_empty());
-    request.delete_orphan = true;
+    request.orphans = migspec_provider::Orphans::Delete;
     let actions = h.provider.plan(&request).unwrap();
     assert_eq!(actions.iter().map(|a| a.kind).collect::<Vec<_>>(), [Delete]);
     let outcome = h
@@ -209,7 +209,7 @@ async fn lifecycle_2021_buy_configure_check_start_pause_continue_complete_delete
             desired: None,
             observed,
             recorded: recorded.clone(),
-            delete_orphan: true,
+            orphans: migspec_provider::Orphans::Delete,
         })
         .unwrap();
     assert_eq!(

@@ -225,7 +225,7 @@ impl Harness {
                 desired: Some(desired(document)),
                 observed,
                 recorded: recorded.clone(),
-                delete_orphan: false,
+                orphans: migspec_provider::Orphans::Keep,
             })
             .unwrap()
     }
