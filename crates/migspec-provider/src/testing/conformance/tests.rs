@@ -307,7 +307,7 @@ impl Provider for Toy {
         let present = request.observed.object().is_some();
         Ok(match (&request.desired, present) {
             (Some(_), false) => vec![Action::new(ActionKind::Create, "no job yet")],
-            (None, true) if request.delete_orphan => {
+            (None, true) if request.orphans == crate::Orphans::Delete => {
                 vec![Action::new(ActionKind::Delete, "the spec is gone")]
             }
             _ => Vec::new(),
