@@ -94,6 +94,8 @@ impl Emulator {
             raw_query: raw_query.to_owned(),
             headers,
             body,
+            // No injected faults: the fuzzer explores the parsers and state machines.
+            draws: crate::faults::Draws::NONE,
         };
         let reply = if request.path.starts_with("/_emulator/") {
             match crate::admin_guard::refusal(&request.headers, self.app.allow_remote) {

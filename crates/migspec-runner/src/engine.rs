@@ -672,6 +672,7 @@ impl Worker<'_> {
                         WaitEnd::Satisfied => {}
                         WaitEnd::Failed(failure) => return Ok(StepEnd::Failed(failure)),
                         WaitEnd::Interrupted => return Ok(StepEnd::Interrupted),
+                        WaitEnd::FarEnough(phase) => return Ok(StepEnd::LeftInFlight(phase)),
                     }
                 }
             }
@@ -801,6 +802,13 @@ impl Worker<'_> {
                     self.see(observed).await?;
                     if let Some(end) = self.judge(wait) {
                         return Ok(end);
+                    }
+                    // A step returns in flight with the phase its call moves into, so the
+                    // phase `--wait` asks for is often first seen here, by the poller.
+                    if let Some(phase) = self.observed.object().map(|object| object.phase)
+                        && self.run.options.wait.reached(phase)
+                    {
+                        return Ok(WaitEnd::FarEnough(phase));
                     }
                 }
                 // A read: the poller polls again (backing off, its gate slowing down when the
@@ -1141,6 +1149,8 @@ enum WaitEnd {
     Satisfied,
     Failed(Failure),
     Interrupted,
+    /// Not satisfied, but as far as `--wait` asked (the phase reached).
+    FarEnough(Phase),
 }
 
 /// A provider error as the failure of a step.
