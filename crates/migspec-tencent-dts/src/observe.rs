@@ -44,7 +44,7 @@ pub(crate) struct Target {
 
 /// A described job with the raw item the view was built from.
 #[derive(Debug, Clone)]
-enum Raw {
+pub(crate) enum Raw {
     V2018(Box<v2018::MigrateJobInfo>),
     V2021(Box<v2021::JobItem>),
 }
@@ -57,7 +57,7 @@ impl Raw {
         }
     }
 
-    fn map(&self, region: &str) -> ObservedJob {
+    pub(crate) fn map(&self, region: &str) -> ObservedJob {
         match self {
             Self::V2018(info) => v2018::observed(info, region),
             Self::V2021(item) => v2021::observed(item, region, None),
@@ -76,6 +76,17 @@ async fn list_tagged(
         tag_key: ADDRESS_TAG.to_owned(),
         tag_value: addresses.to_vec(),
     }];
+    list_pages(client, version, region, &filter).await
+}
+
+/// Lists every job of `version` in `region` that passes `filter` (the API ANDs the filters),
+/// `Limit` 100 (its maximum) and paged by `Offset`.
+pub(crate) async fn list_pages(
+    client: &DtsClient,
+    version: ApiVersion,
+    region: &str,
+    filter: &[TagFilter],
+) -> Result<Vec<Raw>, ClientError> {
     let mut jobs = Vec::new();
     let mut offset = 0_i64;
     loop {
@@ -91,7 +102,7 @@ async fn list_tagged(
                             job_id: None,
                             offset,
                             limit: PAGE as i64,
-                            tag_filters: filter.clone(),
+                            tag_filters: filter.to_vec(),
                         },
                         Retry::Safe,
                     )
@@ -116,7 +127,7 @@ async fn list_tagged(
                             job_id: None,
                             offset,
                             limit: PAGE as i64,
-                            tag_filters: filter.clone(),
+                            tag_filters: filter.to_vec(),
                         },
                         Retry::Safe,
                     )
