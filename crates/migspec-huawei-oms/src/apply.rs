@@ -261,18 +261,18 @@ impl HuaweiOmsProvider {
             return Ok(outcome);
         }
         let body = convert::credentials_body(document, desired, None)?;
-        match self.client.start(location.target(), &group.id, &body).await {
-            Ok(()) => Ok(settle(moving(&group.observed, Phase::Resuming), wait)),
-            // Started or finished meanwhile, so the observation was stale: this conflict is
-            // what a read is for.
-            Err(ProviderError::StateConflict { ref code, .. })
-                if code == "OMS.0065" || code == "OMS.0070" =>
-            {
-                let observed = self.show_now(location, &step.address, &group.id).await?;
-                Ok(settle(observed, wait))
-            }
-            Err(error) => refused(group.observed, error),
-        }
+        // OMS.0065/OMS.0070: started or finished meanwhile.
+        let answer = self.client.start(location.target(), &group.id, &body).await;
+        self.answered(
+            answer,
+            &["OMS.0065", "OMS.0070"],
+            Phase::Resuming,
+            step,
+            location,
+            group,
+            wait,
+        )
+        .await
     }
 
     async fn apply_retry(
@@ -330,12 +330,42 @@ impl HuaweiOmsProvider {
         {
             return Ok(outcome);
         }
-        match self.client.stop(location.target(), &group.id).await {
-            Ok(()) => Ok(settle(moving(&group.observed, Phase::Pausing), wait)),
-            // Paused or finished meanwhile, so the observation was stale: this conflict is
-            // what a read is for.
+        // OMS.0066/OMS.0070: paused or finished meanwhile.
+        let answer = self.client.stop(location.target(), &group.id).await;
+        self.answered(
+            answer,
+            &["OMS.0066", "OMS.0070"],
+            Phase::Pausing,
+            step,
+            location,
+            group,
+            wait,
+        )
+        .await
+    }
+
+    /// OMS's answer to a start or a stop: accepted moves the group into `phase` (the poller
+    /// reads where it really is); a conflict coded one of `moved` means the group moved
+    /// meanwhile, so the observation was stale — the one case worth a read; anything else
+    /// is refused with OMS's words.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one step's pieces, each used once"
+    )]
+    async fn answered(
+        &self,
+        answer: Result<(), ProviderError>,
+        moved: &[&str],
+        phase: Phase,
+        step: &Step,
+        location: &Location,
+        group: Current,
+        wait: Wait,
+    ) -> Result<StepOutcome, ProviderError> {
+        match answer {
+            Ok(()) => Ok(settle(moving(&group.observed, phase), wait)),
             Err(ProviderError::StateConflict { ref code, .. })
-                if code == "OMS.0066" || code == "OMS.0070" =>
+                if moved.contains(&code.as_str()) =>
             {
                 let observed = self.show_now(location, &step.address, &group.id).await?;
                 Ok(settle(observed, wait))
