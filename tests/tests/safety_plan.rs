@@ -739,3 +739,53 @@ fn issue_12_a_job_waiting_on_its_check_holds_no_concurrency_permit() {
         "all three checks ran side by side before the first start"
     );
 }
+
+/// Issue 12 item 3, the other half: a call waiting for its action's rate-limit slot holds no
+/// permit either. Eight creates paced at 3/s take well over two seconds; with the permits
+/// taken around each step (as before), creates queued on their slot held the permits, and
+/// the first job's check (and the step end after each wait, which makes no call) queued
+/// behind every create — at 200 jobs, creates, then checks, then starts, one action after
+/// the other (31.9 s for a floor of 11.5 s). With one permit that shows on eight jobs. Now
+/// the first check goes while the last creates still wait for their slots.
+#[test]
+fn issue_12_calls_queued_on_one_action_do_not_hold_up_another() {
+    let mut cloud = Cloud::start(Some("durations: {checking: 100ms}\n"));
+    cloud.write(
+        "migspec.yaml",
+        "pollInterval: 50ms\ntencent: {rateLimitPerSecond: 3}\n",
+    );
+    let template = Cloud::shipped("orders-mysql.yaml");
+    const JOBS: u64 = 8;
+    for index in 0..JOBS {
+        cloud.write(
+            &format!("specs/orders-{index:02}.yaml"),
+            &template.replace("orders-to-cdb", &format!("orders-{index:02}")),
+        );
+    }
+    let mut child = cloud
+        .migspec()
+        .args(["apply", "specs/", "--auto-approve", "--concurrency", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let checks_at_last_create = loop {
+        let checks = cloud.accepted("tencent", "CreateMigrateCheckJob");
+        if cloud.accepted("tencent", "CreateMigrateJob") == JOBS
+            || child.try_wait().unwrap().is_some()
+        {
+            break checks;
+        }
+        assert!(Instant::now() < deadline, "the creates never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(cloud.accepted("tencent", "StartMigrateJob"), JOBS);
+    assert!(
+        checks_at_last_create >= 1,
+        "no check ran while creates waited for their rate-limit slots: \
+         {checks_at_last_create} checks when the last create was accepted"
+    );
+}

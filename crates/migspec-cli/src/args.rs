@@ -75,7 +75,7 @@ pub(crate) struct DestroyArgs {
     /// Save the destroy plan instead of applying it; `migspec apply FILE` applies exactly it
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Provider calls in progress at once
+    /// API calls in flight at once (a job waiting for its check or migration holds none)
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
     /// Output format of the plan
@@ -214,7 +214,7 @@ pub(crate) struct ApplyArgs {
     /// How far to follow each job before returning
     #[arg(long, value_enum, default_value_t = WaitArg::Completed)]
     pub(crate) wait: WaitArg,
-    /// Provider calls in progress at once (a job waiting for its check or migration holds none)
+    /// API calls in flight at once (a job waiting for its check or migration holds none) (a job waiting for its check or migration holds none)
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
     /// Output format of the plan shown before applying

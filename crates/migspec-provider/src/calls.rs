@@ -104,10 +104,46 @@ pub struct CallReport {
     pub duration: Duration,
 }
 
+/// What an admitted call holds until it ends: the runner's concurrency permit. It is
+/// released when the [`Admission`] is finished or dropped, so a call abandoned halfway (a
+/// cancelled future, a panic) gives its permit back too.
+#[derive(Default)]
+pub struct Ticket(Option<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Ticket {
+    /// A ticket that holds nothing (a gate without a concurrency bound).
+    #[must_use]
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A ticket that holds `guard` until the call ends.
+    #[must_use]
+    pub fn holding(guard: impl std::any::Any + Send + Sync) -> Self {
+        Self(Some(Box::new(guard)))
+    }
+
+    /// Whether it holds something.
+    #[must_use]
+    pub fn holds(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_tuple("Ticket")
+            .field(&if self.holds() { "held" } else { "none" })
+            .finish()
+    }
+}
+
 /// Admits API calls. The runner's implementation is `migspec_runner::limits::RunnerGate`.
 pub trait CallGate: Send + Sync + std::fmt::Debug {
-    /// Resolves when a call under `key` may be sent.
-    fn admit<'a>(&'a self, key: &'a CallKey) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+    /// Resolves when a call under `key` may be sent, with what the call holds until it
+    /// ends (kept by the [`Admission`]).
+    fn admit<'a>(&'a self, key: &'a CallKey) -> Pin<Box<dyn Future<Output = Ticket> + Send + 'a>>;
 
     /// Learns how an admitted call ended.
     fn report(&self, key: &CallKey, report: &CallReport);
@@ -119,8 +155,8 @@ pub trait CallGate: Send + Sync + std::fmt::Debug {
 pub struct OpenGate;
 
 impl CallGate for OpenGate {
-    fn admit<'a>(&'a self, _key: &'a CallKey) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(std::future::ready(()))
+    fn admit<'a>(&'a self, _key: &'a CallKey) -> Pin<Box<dyn Future<Output = Ticket> + Send + 'a>> {
+        Box::pin(std::future::ready(Ticket::none()))
     }
 
     fn report(&self, _key: &CallKey, _report: &CallReport) {}
@@ -133,16 +169,19 @@ pub struct Admission {
     gate: Arc<dyn CallGate>,
     key: CallKey,
     started: Instant,
+    /// Released with the admission (after the report, when finished).
+    _ticket: Ticket,
 }
 
 impl Admission {
     /// Waits for admission of a call under `key`.
     pub async fn wait(gate: Arc<dyn CallGate>, key: CallKey) -> Self {
-        gate.admit(&key).await;
+        let ticket = gate.admit(&key).await;
         Self {
             gate,
             key,
             started: Instant::now(),
+            _ticket: ticket,
         }
     }
 
@@ -216,9 +255,12 @@ mod tests {
     }
 
     impl CallGate for Recording {
-        fn admit<'a>(&'a self, key: &'a CallKey) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        fn admit<'a>(
+            &'a self,
+            key: &'a CallKey,
+        ) -> Pin<Box<dyn Future<Output = Ticket> + Send + 'a>> {
             self.admitted.lock().unwrap().push(key.clone());
-            Box::pin(std::future::ready(()))
+            Box::pin(std::future::ready(Ticket::none()))
         }
 
         fn report(&self, key: &CallKey, report: &CallReport) {

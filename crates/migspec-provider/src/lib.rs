@@ -27,7 +27,7 @@ pub mod testing;
 pub mod transport;
 mod vocabulary;
 
-pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate};
+pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate, Ticket};
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
     ObserveRequest, ObserveTarget, Orphans, PlanError, PlanRequest, Problem, ProblemSeverity,

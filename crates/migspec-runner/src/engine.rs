@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -75,8 +75,9 @@ pub const DEFAULT_FIRST_POLL: Duration = Duration::from_millis(500);
 /// Settings of an apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Provider calls (steps) in progress at once. A job waiting for the shared poller holds
-    /// none, so a slow check does not keep other addresses from starting.
+    /// API calls in flight at once, through the call gate. A job waiting for the shared
+    /// poller, and a call waiting for its action's rate-limit slot, hold none, so a slow
+    /// check or a busy action does not keep other addresses from moving.
     pub concurrency: usize,
     /// How far to follow.
     pub wait: WaitLevel,
@@ -210,9 +211,6 @@ impl ApplyReport {
 
 /// The shared parts of an apply.
 struct Run {
-    /// Permits for provider calls (`ApplyOptions::concurrency`), taken around each
-    /// `Provider::apply` and never while waiting.
-    calls: Semaphore,
     /// Retries left for the whole apply.
     retries: RetryBudget,
     providers: Providers,
@@ -240,8 +238,10 @@ pub async fn apply(
     let pollers = (0..providers.len())
         .map(|index| Poller::spawn(providers.get(index).clone()))
         .collect();
+    // `--concurrency` bounds the API calls in flight, taken by the gate per call (never
+    // while a job waits, nor while a call waits for its key's slot).
+    providers.gate().set_concurrency(options.concurrency);
     let run = Arc::new(Run {
-        calls: Semaphore::new(options.concurrency.max(1)),
         retries: RetryBudget::new(options.retries_per_apply),
         providers: providers.clone(),
         pollers,
@@ -559,17 +559,10 @@ impl Worker<'_> {
                 .object()
                 .map(|object| object.id.clone())
                 .or(step.remote_id);
-            let call = {
-                let _permit =
-                    self.run
-                        .calls
-                        .acquire()
-                        .await
-                        .map_err(|_| RunnerError::Internal {
-                            message: "the call permits were closed".to_owned(),
-                        })?;
-                self.implementation().apply(step.clone()).await
-            };
+            // No permit here: the call gate takes one for each API call once its slot has
+            // come (`RunnerGate::set_concurrency`), so an application that needs no call
+            // (the object is already where the step leads) never queues behind calls.
+            let call = self.implementation().apply(step.clone()).await;
             let outcome = match call {
                 Ok(outcome) => {
                     backoff.reset();
@@ -702,11 +695,7 @@ impl Worker<'_> {
         };
         let mut backoff = Backoff::for_retries();
         loop {
-            let answer = {
-                // Closed permits mean the run is over; the read goes ahead regardless.
-                let _permit = self.run.calls.acquire().await.ok();
-                self.implementation().observe(request.clone()).await
-            };
+            let answer = self.implementation().observe(request.clone()).await;
             match answer {
                 Ok(observed) => {
                     return Ok(observed

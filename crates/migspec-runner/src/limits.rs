@@ -35,12 +35,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use migspec_provider::{
     CallGate, CallKey, CallReport, CallResult, Description, ImportRequest, Imported,
     InFlightTarget, ObserveRequest, Observed, PlanError, PlanRequest, Problem, Provider,
-    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
+    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome, Ticket,
 };
 
 /// The slowest a throttled key gets: one call every five seconds.
@@ -114,6 +115,10 @@ pub struct RunnerGate {
     declared: Mutex<HashMap<String, Vec<RateLimit>>>,
     paces: Mutex<HashMap<CallKey, Pace>>,
     counts: Mutex<CallCounts>,
+    /// Permits for calls in flight (`--concurrency`), taken once a call's slot has come
+    /// and held until its answer: a call waiting for its key's slot holds none, so calls
+    /// under one key never keep those under another (or a step that needs no call) waiting.
+    in_flight: std::sync::RwLock<Option<Arc<Semaphore>>>,
 }
 
 impl RunnerGate {
@@ -130,6 +135,15 @@ impl RunnerGate {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(provider.to_owned(), limits.to_vec());
+    }
+
+    /// Bounds the calls in flight through this gate to `calls` (at least one). Set before
+    /// the calls it bounds start: calls admitted earlier keep the permits they hold.
+    pub fn set_concurrency(&self, calls: usize) {
+        *self
+            .in_flight
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Semaphore::new(calls.max(1))));
     }
 
     /// What went through the gate so far.
@@ -231,13 +245,30 @@ impl RunnerGate {
 }
 
 impl CallGate for RunnerGate {
-    fn admit<'a>(&'a self, key: &'a CallKey) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn admit<'a>(&'a self, key: &'a CallKey) -> Pin<Box<dyn Future<Output = Ticket> + Send + 'a>> {
         let slot = self.reserve(key);
+        let in_flight = self
+            .in_flight
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         Box::pin(async move {
             let waited = slot.saturating_duration_since(Instant::now());
             if !waited.is_zero() {
                 tokio::time::sleep_until(slot).await;
             }
+            // The slot first, then the permit: a permit is held only by a call about to
+            // be sent. (The other way round, calls queued on one busy key held every
+            // permit while they waited for their slots.) A closed semaphore never happens;
+            // the call then goes unbounded rather than never.
+            let ticket = match in_flight {
+                Some(permits) => permits
+                    .acquire_owned()
+                    .await
+                    .map(Ticket::holding)
+                    .unwrap_or_default(),
+                None => Ticket::none(),
+            };
             tracing::trace!(
                 target: "migspec::calls",
                 provider = %key.provider,
@@ -246,6 +277,7 @@ impl CallGate for RunnerGate {
                 waited_ms = waited.as_millis(),
                 "call admitted"
             );
+            ticket
         })
     }
 
@@ -593,5 +625,44 @@ mod tests {
         assert!(throttles <= 16, "{throttles} throttles for 60 calls");
         // At most 5/s is possible; the adaptive pace stays within a factor of two of it.
         assert!(elapsed < 60.0 / 5.0 * 2.0, "60 calls took {elapsed:.1}s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_waiting_for_their_slot_hold_no_permit_and_admitted_ones_hold_one_each() {
+        let gate = Arc::new(gate(1));
+        gate.set_concurrency(1);
+        let slow = key("CreateMigrateJob");
+        // One create goes at once; three more wait for their slots, one second apart.
+        let first = gate.admit(&slow).await;
+        assert!(first.holds(), "an admitted call holds the permit");
+        drop(first);
+        let queued: Vec<_> = (0..3)
+            .map(|_| {
+                let gate = Arc::clone(&gate);
+                tokio::spawn(async move { drop(gate.admit(&key("CreateMigrateJob")).await) })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // A call under another key is admitted now: the queued creates hold no permit.
+        let other = Instant::now();
+        let check = gate.admit(&key("CreateMigrateCheckJob")).await;
+        assert_eq!(other.elapsed(), Duration::ZERO);
+        // While it is in flight, the one permit is taken: a further call waits for it.
+        let blocked =
+            tokio::time::timeout(Duration::from_secs(5), gate.admit(&key("StartMigrateJob"))).await;
+        assert!(blocked.is_err(), "two calls in flight with one permit");
+        drop(check);
+        // The creates whose slots came meanwhile queued for the permit first; each ends at
+        // once, and then the start gets it.
+        let start = tokio::time::timeout(
+            Duration::from_millis(1),
+            gate.admit(&key("StartMigrateJob")),
+        )
+        .await
+        .expect("the permit came back when the call ended");
+        drop(start);
+        for task in queued {
+            task.await.expect("queued create");
+        }
     }
 }
