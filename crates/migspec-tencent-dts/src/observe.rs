@@ -303,13 +303,13 @@ async fn enrich(
 ) -> Result<ObservedJob, ProviderError> {
     let region = target.region.as_str();
     let mut job = match raw {
-        // Unchanged since the last apply (same `UpdateTime`): the options recorded then are
-        // current, so the per-job DescribeMigrationDetail is skipped. `UpdateTime` moves
-        // with every status change and every ModifyMigrationJob.
+        // Unchanged since the last apply (the same revision: started then and since, see
+        // `v2021::revision`): the options recorded then are current, so the per-job
+        // DescribeMigrationDetail is skipped.
         Raw::V2021(item)
             if depth == Depth::Full
-                && !item.update_time.is_empty()
-                && let Some(option) = unchanged_option(target, &item.update_time) =>
+                && let Some(revision) = v2021::revision(item)
+                && let Some(option) = unchanged_option(target, &revision) =>
         {
             client.remember_migrate_option(&item.job_id, &option);
             let mut job = raw.map(region);
@@ -373,9 +373,9 @@ async fn enrich(
 
 /// The `MigrateOption` of the view the state recorded, when the job's revision is still the
 /// one recorded with it.
-fn unchanged_option(target: &Target, update_time: &str) -> Option<Value> {
+fn unchanged_option(target: &Target, current: &str) -> Option<Value> {
     let (revision, view) = target.recorded.as_ref()?;
-    if revision != update_time {
+    if revision != current {
         return None;
     }
     view.get("MigrateOption")

@@ -197,9 +197,12 @@ pub(crate) struct JobItem {
     pub(crate) job_name: String,
     #[serde(deserialize_with = "nullable")]
     pub(crate) create_time: String,
-    /// Changes with every change of the job (status, configuration): the revision.
+    /// Changes with every change of the job (status, configuration).
     #[serde(deserialize_with = "nullable")]
     pub(crate) update_time: String,
+    /// When the migration started (`0000-00-00 00:00:00` before): see [`revision`].
+    #[serde(deserialize_with = "nullable")]
+    pub(crate) start_time: String,
     #[serde(deserialize_with = "nullable")]
     pub(crate) brief_msg: String,
     #[serde(deserialize_with = "nullable")]
@@ -517,6 +520,29 @@ fn remove_secrets(view: &mut Value) {
     }
 }
 
+/// The revision of a listed job: what says whether its `MigrateOption` (which only the
+/// per-job DescribeMigrationDetail returns) may have changed since a view recorded with an
+/// equal revision.
+///
+/// Only a started job has one. `ModifyMigrationJob`, the one call that sets the options, is
+/// accepted only before the start (created, checkPass, checkNotPass: tencent-dts-api.md
+/// §2.3), and no status after the start leads back there, so the options of a job that has
+/// started stay what they were when it started: `started <StartTime>`. Not `UpdateTime`,
+/// which moves with every status change — every plan after an apply that left jobs
+/// migrating read every one of them again (53 DescribeMigrationDetail of 65 calls for 500
+/// jobs) — and has one-second resolution, so a configuration changed within the second of
+/// the recorded value was taken for unchanged. A job that has not started (or is waiting for
+/// its timed start, `StartTime` still zero) has no revision: its options are read each time,
+/// and those jobs are the few being worked on.
+///
+/// Assumed: the options of a started job are not changed behind migspec's back through
+/// `ModifyMigrateRateLimit` or `ModifyMigrateRuntimeAttribute` (migspec calls neither; a
+/// change made that way shows once the job is read in full again, e.g. by `import`).
+pub(crate) fn revision(item: &JobItem) -> Option<String> {
+    let started = !item.start_time.is_empty() && !item.start_time.starts_with("0000-00-00");
+    started.then(|| format!("started {}", item.start_time))
+}
+
 /// The view of a described job (and its `MigrateOption`, when the detail was read).
 pub(crate) fn view(item: &JobItem, region: &str, migrate_option: Option<&Value>) -> Value {
     let tags: Vec<(String, String)> = item
@@ -684,7 +710,7 @@ pub(crate) fn observed(
         }
     });
     ObservedJob {
-        revision: (!item.update_time.is_empty()).then(|| item.update_time.clone()),
+        revision: revision(item),
         version: ApiVersion::V2021,
         region: region.to_owned(),
         id: item.job_id.clone(),

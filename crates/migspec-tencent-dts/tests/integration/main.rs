@@ -9,5 +9,6 @@
 mod conformance;
 mod errors;
 mod lifecycle;
+mod revision;
 mod support;
 mod wire;
