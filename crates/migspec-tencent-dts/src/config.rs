@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::credentials::{Credentials, ENV_PROFILE, Locations};
-use crate::endpoint::{ENV_ENDPOINT, Endpoint};
+use crate::credentials::{Credentials, Locations};
+use crate::endpoint::Endpoint;
+pub use crate::env::ENV_REGION;
+use crate::env::{ENV_ENDPOINT, ENV_PROFILE};
 
-/// Environment variable holding the default region.
-pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
 /// The documented limit of every DTS action, in requests per second.
 pub const DOCUMENTED_RATE_LIMIT: u32 = 20;
 
@@ -296,7 +296,7 @@ fn profile_region(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::{ENV_SECRET_ID, ENV_SECRET_KEY};
+    use crate::env::{ENV_SECRET_ID, ENV_SECRET_KEY};
 
     #[test]
     fn environment_sets_region_endpoint_and_credentials() {

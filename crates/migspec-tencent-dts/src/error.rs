@@ -10,7 +10,7 @@
 use migspec_provider::ProviderError;
 
 use crate::config::ConfigError;
-use crate::credentials::{ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
+use crate::env::{ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
 
 /// The name of the service in errors.
 pub(crate) const SERVICE: &str = "Tencent Cloud DTS";

@@ -55,6 +55,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
+pub mod env;
 pub mod error;
 mod job;
 mod list;
