@@ -11,35 +11,10 @@ use crate::credentials::{Credentials, Locations};
 use crate::endpoint::Endpoint;
 pub use crate::env::ENV_REGION;
 use crate::env::{ENV_ENDPOINT, ENV_PROFILE};
+pub use crate::error::ConfigError;
 
 /// The documented limit of every DTS action, in requests per second.
 pub const DOCUMENTED_RATE_LIMIT: u32 = 20;
-
-/// A setting that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ConfigError {
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error with its message.
-    #[must_use]
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ConfigError> for migspec_provider::ProviderError {
-    fn from(error: ConfigError) -> Self {
-        Self::Config {
-            message: error.message,
-        }
-    }
-}
 
 /// The clock requests are signed with (seconds since the Unix epoch). Tests use a fixed
 /// or manual clock; everything else uses [`Clock::system`].

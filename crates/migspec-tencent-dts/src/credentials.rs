@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use migspec_spec::secret::Secret;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 pub use crate::env::{CREDENTIAL_ENV, ENV_PROFILE, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
 

@@ -9,8 +9,8 @@
 
 use reqwest::Url;
 
-use crate::config::ConfigError;
 pub use crate::env::ENV_ENDPOINT;
+use crate::error::ConfigError;
 
 /// The default host.
 pub const DEFAULT_HOST: &str = "dts.tencentcloudapi.com";
