@@ -12,10 +12,11 @@ pub(crate) mod taskgroups;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 
+use crate::app::App;
 use crate::encoding::percent_decode;
 use crate::faults::Before;
+use crate::http::{ApiRequest, Handled, Reply, empty_response, json_response};
 use crate::schema::SchemaError;
-use crate::server::{ApiRequest, App, Handled, Reply, empty_response, json_response};
 use crate::stats::{Label, Outcome};
 pub(crate) use taskgroups::{HuaweiState, objects};
 

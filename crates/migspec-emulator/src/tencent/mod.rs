@@ -21,9 +21,10 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::app::App;
 use crate::faults::{Before, FaultConfig, FaultRule, Service};
+use crate::http::{ApiRequest, Handled, Reply, json_response};
 use crate::objects::{self, History};
-use crate::server::{ApiRequest, App, Handled, Reply, json_response};
 use crate::stats::{Label, Outcome};
 use engine::Timing;
 use sign::Tc3Error;
