@@ -5,43 +5,23 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
 use crate::faults::{Draws, FaultConfig, FaultRng};
 use crate::http::ApiRequest;
-use crate::huawei::HuaweiState;
 use crate::persist::Store;
 use crate::ratelimit::RateLimiter;
 use crate::stats::Stats;
-use crate::tencent::{TencentState, engine::Timing};
+use crate::tencent::engine::Timing;
 
-/// Version of the state file format.
-const STATE_FORMAT: u32 = 1;
-
-/// Everything the emulator keeps (and persists with `--state-dir`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct World {
-    pub(crate) format: u32,
-    pub(crate) tencent: TencentState,
-    pub(crate) huawei: HuaweiState,
-}
-
-impl Default for World {
-    fn default() -> Self {
-        Self {
-            format: STATE_FORMAT,
-            tencent: TencentState::default(),
-            huawei: HuaweiState::default(),
-        }
-    }
-}
-
-/// Shared state of a running emulator.
+/// Shared state of a running emulator. Generic over its world so that this module does not
+/// name the handlers' state types (the handlers import it): `W` is `crate::world::World`,
+/// whose `AsMut` impls give each handler its own part.
 #[derive(Debug)]
-pub(crate) struct App {
+pub(crate) struct App<W> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timing: Timing,
     /// Replaced as a whole by `PUT /_emulator/faults`; a request works with the snapshot
@@ -55,24 +35,14 @@ pub(crate) struct App {
     /// Whether the emulator may be reached from other machines (admin requests may then
     /// name it by IP address).
     pub(crate) allow_remote: bool,
-    world: Mutex<World>,
+    world: Mutex<W>,
     store: Store,
 }
 
-impl App {
-    pub(crate) fn new(config: &EmulatorConfig) -> Result<Self, EmulatorError> {
-        let store = Store::open(config.state_dir.as_deref())?;
-        let world: World = store.load()?.unwrap_or_default();
-        if world.format != STATE_FORMAT {
-            return Err(EmulatorError::StateFormat {
-                path: config.state_dir.clone().unwrap_or_default(),
-                message: format!(
-                    "state format {} is not supported (expected {STATE_FORMAT})",
-                    world.format
-                ),
-            });
-        }
-        Ok(Self {
+impl<W: Serialize> App<W> {
+    /// The emulator of `config` with the world loaded from its `store`.
+    pub(crate) fn with_state(config: &EmulatorConfig, store: Store, world: W) -> Self {
+        Self {
             clock: Arc::clone(&config.clock),
             timing: Timing::new(&config.durations, config.time_scale),
             faults: RwLock::new(Arc::new(ActiveFaults::new(config.faults.clone()))),
@@ -92,11 +62,11 @@ impl App {
             allow_remote: config.allow_remote,
             world: Mutex::new(world),
             store,
-        })
+        }
     }
 
     /// Runs `f` on the world; when it reports a change, the new state is persisted.
-    pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut World) -> (R, bool)) -> R {
+    pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut W) -> (R, bool)) -> R {
         let mut world = self
             .world
             .lock()
@@ -134,9 +104,12 @@ impl App {
 
     /// Forgets every job, task group, statistic and rate-limit bucket, and restarts the
     /// fault generator, so that a reset emulator meets the same faults again.
-    pub(crate) fn reset(&self) {
+    pub(crate) fn reset(&self)
+    where
+        W: Default,
+    {
         self.with_world(|world| {
-            *world = World::default();
+            *world = W::default();
             ((), true)
         });
         self.stats.reset();

@@ -63,6 +63,7 @@ mod schema;
 mod server;
 mod stats;
 mod tencent;
+mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{

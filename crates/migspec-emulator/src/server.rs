@@ -25,6 +25,7 @@ use crate::http::{ApiRequest, Handled, Reply, json_response};
 use crate::huawei;
 use crate::stats::Outcome;
 use crate::tencent;
+use crate::world::World;
 
 /// The largest request body accepted (the Tencent limit for JSON requests).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -41,7 +42,7 @@ impl std::fmt::Display for DroppedConnection {
 impl std::error::Error for DroppedConnection {}
 
 async fn serve_request(
-    app: Arc<App>,
+    app: Arc<App<World>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let (parts, body) = request.into_parts();
@@ -100,7 +101,7 @@ async fn serve_request(
     }
 }
 
-pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
+pub(crate) fn admin(app: &App<World>, request: &ApiRequest) -> Response<Full<Bytes>> {
     let json = |value: serde_json::Value| {
         json_response(
             StatusCode::OK,
@@ -140,7 +141,7 @@ pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
 
 /// The answer of `GET /_emulator/objects`: `{"now_ms": …, "objects": [...]}`, Tencent jobs
 /// (2018, then 2021) and then OMS task groups, each in creation order.
-pub(crate) fn objects(app: &App) -> Value {
+pub(crate) fn objects(app: &App<World>) -> Value {
     let now = app.clock.now_ms();
     app.with_world(|world| {
         let mut objects = tencent::objects(&mut world.tencent, now, &app.timing);
