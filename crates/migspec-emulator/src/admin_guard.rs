@@ -19,7 +19,7 @@ use hyper::body::Bytes;
 use hyper::header::{HOST, ORIGIN};
 use hyper::{HeaderMap, Response, StatusCode};
 
-use crate::server::json_response;
+use crate::http::json_response;
 
 /// The 403 for an admin request from a foreign origin or host; `None` when it may proceed.
 pub(crate) fn refusal(headers: &HeaderMap, allow_remote: bool) -> Option<Response<Full<Bytes>>> {

@@ -18,11 +18,13 @@ use hyper::body::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method};
 
+use crate::app::App;
 use crate::clock::{ManualClock, utc_date};
 use crate::config::{
     DEFAULT_HUAWEI_TOKEN, DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY, EmulatorConfig,
 };
-use crate::server::{ApiRequest, App, Reply};
+use crate::http::{ApiRequest, Reply};
+use crate::world::World;
 
 /// A fixed time (2026-01-01T00:00:00Z) so that every run sees the same clock.
 const START_MS: u64 = 1_767_225_600_000;
@@ -30,7 +32,7 @@ const START_MS: u64 = 1_767_225_600_000;
 /// One emulator, in memory, with a manual clock and no rate limit.
 #[derive(Debug)]
 pub struct Emulator {
-    app: App,
+    app: App<World>,
     clock: ManualClock,
 }
 

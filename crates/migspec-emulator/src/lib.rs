@@ -44,6 +44,7 @@
 //! ```
 
 mod admin_guard;
+mod app;
 pub mod cli;
 mod clock;
 mod config;
@@ -53,6 +54,7 @@ mod faults;
 mod fragment;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod http;
 mod huawei;
 mod objects;
 mod persist;
@@ -61,6 +63,7 @@ mod schema;
 mod server;
 mod stats;
 mod tencent;
+mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{

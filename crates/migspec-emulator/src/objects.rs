@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::server::App;
-
 /// Something that happened to an object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Event {
@@ -108,21 +106,4 @@ pub(crate) fn finish(mut entry: Value, live: bool, events: &[Event]) -> Value {
         map.insert("events".to_owned(), json!(events));
     }
     entry
-}
-
-/// The answer of `GET /_emulator/objects`: `{"now_ms": …, "objects": [...]}`, Tencent jobs
-/// (2018, then 2021) and then OMS task groups, each in creation order.
-pub(crate) fn list(app: &App) -> Value {
-    let now = app.clock.now_ms();
-    app.with_world(|world| {
-        let mut objects = crate::tencent::objects(&mut world.tencent, now, &app.timing);
-        objects.extend(crate::huawei::objects(
-            &mut world.huawei,
-            now,
-            &app.timing,
-            &app.faults().config,
-        ));
-        // Phases replayed up to now are what any request would replay: nothing to persist.
-        (json!({"now_ms": now, "objects": objects}), false)
-    })
 }

@@ -5,259 +5,30 @@
 //! framework) because an injected "dropped connection" must close the socket without
 //! writing any response, which only a failing hyper service can do.
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::clock::Clock;
+use crate::app::App;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
-use crate::faults::{Draws, FaultConfig, FaultRng};
-use crate::huawei::{self, HuaweiState};
-use crate::persist::Store;
-use crate::ratelimit::RateLimiter;
-use crate::stats::{Label, Outcome, Stats};
-use crate::tencent::{self, TencentState, engine::Timing};
+use crate::faults::{Draws, FaultConfig};
+use crate::http::{ApiRequest, Handled, Reply, json_response};
+use crate::huawei;
+use crate::stats::Outcome;
+use crate::tencent;
+use crate::world::World;
 
 /// The largest request body accepted (the Tencent limit for JSON requests).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Version of the state file format.
-const STATE_FORMAT: u32 = 1;
-
-/// Everything the emulator keeps (and persists with `--state-dir`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct World {
-    pub(crate) format: u32,
-    pub(crate) tencent: TencentState,
-    pub(crate) huawei: HuaweiState,
-}
-
-impl Default for World {
-    fn default() -> Self {
-        Self {
-            format: STATE_FORMAT,
-            tencent: TencentState::default(),
-            huawei: HuaweiState::default(),
-        }
-    }
-}
-
-/// Shared state of a running emulator.
-#[derive(Debug)]
-pub(crate) struct App {
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) timing: Timing,
-    /// Replaced as a whole by `PUT /_emulator/faults`; a request works with the snapshot
-    /// it took when it arrived.
-    faults: RwLock<Arc<ActiveFaults>>,
-    pub(crate) tencent_keys: HashMap<String, String>,
-    pub(crate) huawei_keys: HashMap<String, String>,
-    pub(crate) huawei_tokens: HashSet<String>,
-    pub(crate) limiter: RateLimiter,
-    pub(crate) stats: Stats,
-    /// Whether the emulator may be reached from other machines (admin requests may then
-    /// name it by IP address).
-    pub(crate) allow_remote: bool,
-    world: Mutex<World>,
-    store: Store,
-}
-
-impl App {
-    pub(crate) fn new(config: &EmulatorConfig) -> Result<Self, EmulatorError> {
-        let store = Store::open(config.state_dir.as_deref())?;
-        let world: World = store.load()?.unwrap_or_default();
-        if world.format != STATE_FORMAT {
-            return Err(EmulatorError::StateFormat {
-                path: config.state_dir.clone().unwrap_or_default(),
-                message: format!(
-                    "state format {} is not supported (expected {STATE_FORMAT})",
-                    world.format
-                ),
-            });
-        }
-        Ok(Self {
-            clock: Arc::clone(&config.clock),
-            timing: Timing::new(&config.durations, config.time_scale),
-            faults: RwLock::new(Arc::new(ActiveFaults::new(config.faults.clone()))),
-            tencent_keys: config
-                .tencent_credentials
-                .iter()
-                .map(|c| (c.secret_id.clone(), c.secret_key.clone()))
-                .collect(),
-            huawei_keys: config
-                .huawei_credentials
-                .iter()
-                .map(|c| (c.access_key.clone(), c.secret_key.clone()))
-                .collect(),
-            huawei_tokens: config.huawei_tokens.iter().cloned().collect(),
-            limiter: RateLimiter::new(config.rate_limit_per_second),
-            stats: Stats::default(),
-            allow_remote: config.allow_remote,
-            world: Mutex::new(world),
-            store,
-        })
-    }
-
-    /// Runs `f` on the world; when it reports a change, the new state is persisted.
-    pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut World) -> (R, bool)) -> R {
-        let mut world = self
-            .world
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (result, changed) = f(&mut world);
-        if changed && self.store.is_persistent() {
-            let ticket = self.store.ticket();
-            let bytes = Store::serialize(&*world);
-            drop(world);
-            if let Err(error) = self.store.save(ticket, &bytes) {
-                report_persist_error(&error);
-            }
-        }
-        result
-    }
-
-    /// The fault configuration in force, with its generator.
-    pub(crate) fn faults(&self) -> Arc<ActiveFaults> {
-        Arc::clone(
-            &self
-                .faults
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    /// Replaces the fault configuration (and restarts its generator from its seed).
-    fn set_faults(&self, config: FaultConfig) {
-        *self
-            .faults
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Arc::new(ActiveFaults::new(config));
-    }
-
-    /// Forgets every job, task group, statistic and rate-limit bucket, and restarts the
-    /// fault generator, so that a reset emulator meets the same faults again.
-    fn reset(&self) {
-        self.with_world(|world| {
-            *world = World::default();
-            ((), true)
-        });
-        self.stats.reset();
-        self.limiter.reset();
-        self.faults().rng.reset();
-    }
-}
-
-/// A fault configuration and the generator its random faults are drawn from.
-#[derive(Debug)]
-pub(crate) struct ActiveFaults {
-    pub(crate) config: FaultConfig,
-    pub(crate) rng: FaultRng,
-}
-
-impl ActiveFaults {
-    fn new(config: FaultConfig) -> Self {
-        let rng = FaultRng::new(config.seed);
-        Self { config, rng }
-    }
-
-    /// The draws of one API request: from its method, path, query, the headers that name
-    /// the action and region, and its body (not its signature or timestamp, which differ
-    /// between two runs of the same client).
-    fn draws(&self, request: &ApiRequest) -> Draws {
-        if !self.config.any_request_fault() {
-            return Draws::NONE;
-        }
-        let header = |name: &str| {
-            request
-                .headers
-                .get(name)
-                .map_or(&b""[..], hyper::header::HeaderValue::as_bytes)
-        };
-        self.rng.draws(&[
-            request.method.as_str().as_bytes(),
-            request.path.as_bytes(),
-            request.raw_query.as_bytes(),
-            header("x-tc-action"),
-            header("x-tc-version"),
-            header("x-tc-region"),
-            &request.body,
-        ])
-    }
-}
-
-#[expect(
-    clippy::print_stderr,
-    reason = "a failed state write must be visible to whoever runs the emulator"
-)]
-fn report_persist_error(error: &EmulatorError) {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    eprintln!("migspec emulator: {text}");
-}
-
-/// A received request, body collected.
-#[derive(Debug)]
-pub(crate) struct ApiRequest {
-    pub(crate) method: Method,
-    /// The path as received (percent-encoded).
-    pub(crate) path: String,
-    /// The query string as received, without `?` (empty when absent).
-    pub(crate) raw_query: String,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-    /// The random draws that decide this request's injected faults.
-    pub(crate) draws: Draws,
-}
-
-/// What to send back.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Response(Response<Full<Bytes>>),
-    /// Close the connection without answering.
-    Drop,
-}
-
-/// The outcome of an API request, for the statistics.
-#[derive(Debug)]
-pub(crate) struct Handled {
-    pub(crate) reply: Reply,
-    pub(crate) label: Label,
-    pub(crate) outcome: Outcome,
-}
-
-/// A JSON response with `Content-Type: application/json` exactly.
-pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// An empty response.
-pub(crate) fn empty_response(status: StatusCode) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = status;
-    response
-}
-
 /// The error a service returns to make hyper close the connection without a response.
 #[derive(Debug)]
 struct DroppedConnection;
@@ -271,7 +42,7 @@ impl std::fmt::Display for DroppedConnection {
 impl std::error::Error for DroppedConnection {}
 
 async fn serve_request(
-    app: Arc<App>,
+    app: Arc<App<World>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let (parts, body) = request.into_parts();
@@ -330,7 +101,7 @@ async fn serve_request(
     }
 }
 
-pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
+pub(crate) fn admin(app: &App<World>, request: &ApiRequest) -> Response<Full<Bytes>> {
     let json = |value: serde_json::Value| {
         json_response(
             StatusCode::OK,
@@ -341,7 +112,7 @@ pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
         (&Method::GET, "/_emulator/health") => json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
         (&Method::GET, "/_emulator/stats") => json(app.stats.snapshot()),
         // Every remote object, live or deleted, with its history (`crate::objects`).
-        (&Method::GET, "/_emulator/objects") => json(crate::objects::list(app)),
+        (&Method::GET, "/_emulator/objects") => json(objects(app)),
         (&Method::POST, "/_emulator/reset") => {
             app.reset();
             json(serde_json::json!({"reset": true}))
@@ -366,6 +137,23 @@ pub(crate) fn admin(app: &App, request: &ApiRequest) -> Response<Full<Bytes>> {
         }
         _ => json_response(StatusCode::NOT_FOUND, br#"{"error":"unknown emulator admin endpoint; try GET /_emulator/health, /_emulator/stats, /_emulator/objects, /_emulator/faults, PUT /_emulator/faults or POST /_emulator/reset"}"#.to_vec()),
     }
+}
+
+/// The answer of `GET /_emulator/objects`: `{"now_ms": …, "objects": [...]}`, Tencent jobs
+/// (2018, then 2021) and then OMS task groups, each in creation order.
+pub(crate) fn objects(app: &App<World>) -> Value {
+    let now = app.clock.now_ms();
+    app.with_world(|world| {
+        let mut objects = tencent::objects(&mut world.tencent, now, &app.timing);
+        objects.extend(huawei::objects(
+            &mut world.huawei,
+            now,
+            &app.timing,
+            &app.faults().config,
+        ));
+        // Phases replayed up to now are what any request would replay: nothing to persist.
+        (json!({"now_ms": now, "objects": objects}), false)
+    })
 }
 
 /// A running emulator. Dropping it without [`RunningEmulator::shutdown`] stops accepting

@@ -1166,44 +1166,34 @@ mod tests {
 
     use std::sync::Mutex as StdMutex;
 
-    use migspec_provider::{
-        Description, DesiredSpec, ImportRequest, Imported, ObserveRequest, PlanError, Problem,
-        ProviderFuture, RemoteId, RemoteObject,
-    };
+    use migspec_provider::testing::FakeProvider;
+    use migspec_provider::{DesiredSpec, PlanError, RemoteId, RemoteObject};
 
     use crate::plan::{Binding, Change, Plan};
     use crate::specs::SpecSet;
     use crate::state::{LocalState, LockInfo, StateBackend};
 
     /// A one-job cloud: `create` → creating → configured; `start` → starting → running, or
-    /// failed the first `failures` times; `resume` → starting again.
-    struct Fake {
+    /// failed the first `failures` times; `resume` → starting again. [`fake`] serves it
+    /// through a [`FakeProvider`], which records the requests; errors are queued on the fake
+    /// with `on_apply` and answer the next applies before the cloud does.
+    struct Cloud {
         job: StdMutex<Option<(Phase, u32)>>,
         failures: u32,
-        calls: StdMutex<Vec<ActionKind>>,
-        /// A create makes the job but answers with an error (a lost answer).
-        create_errs: bool,
-        /// Errors the next applies return, in order; `true`: the step took effect anyway
-        /// (an answer lost after the cloud acted).
-        errors: StdMutex<Vec<(ProviderError, bool)>>,
-        /// The remote ids observe was asked for.
-        observed_ids: StdMutex<Vec<Option<RemoteId>>>,
     }
 
-    impl Fake {
-        fn new(failures: u32) -> Self {
-            Self {
-                job: StdMutex::new(None),
-                failures,
-                calls: StdMutex::new(Vec::new()),
-                create_errs: false,
-                errors: StdMutex::new(Vec::new()),
-                observed_ids: StdMutex::new(Vec::new()),
-            }
+    impl Cloud {
+        fn new(failures: u32) -> Arc<Self> {
+            Self::with_job(None, failures)
         }
-    }
 
-    impl Fake {
+        fn with_job(job: Option<(Phase, u32)>, failures: u32) -> Arc<Self> {
+            Arc::new(Self {
+                job: StdMutex::new(job),
+                failures,
+            })
+        }
+
         fn observed(&self) -> Observed {
             let address = Address("job".into());
             match *self.job.lock().unwrap() {
@@ -1237,62 +1227,9 @@ mod tests {
                 poll_after: Duration::from_millis(1),
             }
         }
-    }
 
-    impl Provider for Fake {
-        fn describe(&self) -> Description {
-            Description {
-                name: "fake".into(),
-                version: "0".into(),
-                kinds: vec![migspec_provider::KindDescription {
-                    kind: "Fake".into(),
-                    schema: serde_json::json!({}),
-                }],
-                rate_limits: vec![],
-            }
-        }
-        fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
-            Vec::new()
-        }
-        fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
-            self.observed_ids.lock().unwrap().extend(
-                request
-                    .targets
-                    .iter()
-                    .map(|target| target.remote_id.clone()),
-            );
-            let observed = self.observed();
-            Box::pin(async move { Ok(vec![observed]) })
-        }
-        fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
-            let action = |kind| Action::new(kind, "test");
-            Ok(match request.observed.object().map(|o| o.phase) {
-                None => vec![action(ActionKind::Create), action(ActionKind::Start)],
-                Some(Phase::Configured) => vec![action(ActionKind::Start)],
-                Some(Phase::Failed) if request.recorded.attempts < 2 => {
-                    vec![action(ActionKind::Resume)]
-                }
-                Some(Phase::Failed) => {
-                    return Err(PlanError {
-                        address: request.address.clone(),
-                        message: "attempts exhausted".into(),
-                    });
-                }
-                _ => vec![],
-            })
-        }
-        fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
-            self.calls.lock().unwrap().push(step.action.kind);
-            let error = {
-                let mut errors = self.errors.lock().unwrap();
-                (!errors.is_empty()).then(|| errors.remove(0))
-            };
-            if let Some((error, acted)) = error {
-                if acted && step.action.kind == ActionKind::Create {
-                    *self.job.lock().unwrap() = Some((Phase::Configured, 0));
-                }
-                return Box::pin(async move { Err(error) });
-            }
+        /// What the cloud does with `step` (a call that answers).
+        fn apply(&self, step: &Step) -> StepOutcome {
             let mut job = self.job.lock().unwrap();
             let wait = match (step.action.kind, *job) {
                 (ActionKind::Create, None) => {
@@ -1310,23 +1247,14 @@ mod tests {
             };
             drop(job);
             let observed = self.observed();
-            if self.create_errs && step.action.kind == ActionKind::Create {
-                return Box::pin(async {
-                    Err(ProviderError::Network {
-                        service: "fake".into(),
-                        endpoint: "http://127.0.0.1:1".into(),
-                        message: "connection closed before message completed".into(),
-                    })
-                });
+            match wait {
+                Some(wait) => StepOutcome::InFlight { observed, wait },
+                None => StepOutcome::Done { observed },
             }
-            Box::pin(async move {
-                Ok(match wait {
-                    Some(wait) => StepOutcome::InFlight { observed, wait },
-                    None => StepOutcome::Done { observed },
-                })
-            })
         }
-        fn poll(&self, _: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+
+        /// One poll: every phase in flight moves on.
+        fn poll(&self) -> Observed {
             {
                 let mut job = self.job.lock().unwrap();
                 *job = match *job {
@@ -1336,16 +1264,62 @@ mod tests {
                     other => other,
                 };
             }
-            let observed = self.observed();
-            Box::pin(async move { Ok(vec![observed]) })
+            self.observed()
         }
-        fn import(&self, _: ImportRequest) -> ProviderFuture<'_, Imported> {
-            Box::pin(async {
-                Err(ProviderError::Config {
-                    message: "no".into(),
-                })
-            })
+
+        /// A create that took effect although its answer was lost.
+        fn made_anyway(&self, step: &Step) {
+            if step.action.kind == ActionKind::Create {
+                *self.job.lock().unwrap() = Some((Phase::Configured, 0));
+            }
         }
+    }
+
+    /// The provider's plan for the job.
+    fn plan_for(request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
+        let action = |kind| Action::new(kind, "test");
+        Ok(match request.observed.object().map(|o| o.phase) {
+            None => vec![action(ActionKind::Create), action(ActionKind::Start)],
+            Some(Phase::Configured) => vec![action(ActionKind::Start)],
+            Some(Phase::Failed) if request.recorded.attempts < 2 => {
+                vec![action(ActionKind::Resume)]
+            }
+            Some(Phase::Failed) => {
+                return Err(PlanError {
+                    address: request.address.clone(),
+                    message: "attempts exhausted".into(),
+                });
+            }
+            _ => vec![],
+        })
+    }
+
+    /// A provider `fake` serving `cloud`.
+    fn fake(cloud: &Arc<Cloud>) -> FakeProvider {
+        let provider = FakeProvider::new("fake", &["Fake"]);
+        let observing = Arc::clone(cloud);
+        let applying = Arc::clone(cloud);
+        let polling = Arc::clone(cloud);
+        provider
+            .serve_observe(move |_| Ok(vec![observing.observed()]))
+            .serve_plan(plan_for)
+            .serve_apply(move |step| Ok(applying.apply(step)))
+            .serve_poll(move |_| Ok(vec![polling.poll()]));
+        provider
+    }
+
+    /// The actions applied, in order.
+    fn applied(fake: &FakeProvider) -> Vec<ActionKind> {
+        fake.steps().iter().map(|step| step.action.kind).collect()
+    }
+
+    /// The remote ids observe was asked for, in order.
+    fn observed_ids(fake: &FakeProvider) -> Vec<Option<RemoteId>> {
+        fake.observe_requests()
+            .into_iter()
+            .flat_map(|request| request.targets)
+            .map(|target| target.remote_id)
+            .collect()
     }
 
     /// A spec set of one `Fake` spec with hash `h`.
@@ -1377,10 +1351,13 @@ mod tests {
     }
 
     async fn run_fake(failures: u32, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
-        run_with(Arc::new(Fake::new(failures)), wait).await
+        run_with(&fake(&Cloud::new(failures)), wait).await
     }
 
-    async fn run_with(fake: Arc<Fake>, wait: WaitLevel) -> (ApplyReport, Vec<ActionKind>, State) {
+    async fn run_with(
+        fake: &FakeProvider,
+        wait: WaitLevel,
+    ) -> (ApplyReport, Vec<ActionKind>, State) {
         let options = ApplyOptions {
             wait,
             poll_interval: Duration::from_millis(1),
@@ -1390,11 +1367,11 @@ mod tests {
     }
 
     async fn run_with_options(
-        fake: Arc<Fake>,
+        fake: &FakeProvider,
         options: ApplyOptions,
     ) -> (ApplyReport, Vec<ActionKind>, State) {
         let mut providers = Providers::new();
-        providers.register(fake.clone()).unwrap();
+        providers.register(Arc::new(fake.clone())).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let backend = LocalState::new(dir.path());
         let state = StateBackend::read(&backend).await.unwrap();
@@ -1427,8 +1404,11 @@ mod tests {
         let report = apply(&providers, held, planned, Arc::new(Quiet), options)
             .await
             .unwrap();
-        let calls = fake.calls.lock().unwrap().clone();
-        (report, calls, StateBackend::read(&backend).await.unwrap())
+        (
+            report,
+            applied(fake),
+            StateBackend::read(&backend).await.unwrap(),
+        )
     }
 
     fn internal() -> ProviderError {
@@ -1451,30 +1431,33 @@ mod tests {
 
     #[tokio::test]
     async fn throttled_steps_are_repeated_with_backoff_and_converge() {
-        let fake = Arc::new(Fake::new(0));
-        fake.errors
-            .lock()
-            .unwrap()
-            .extend([(throttled(), false), (throttled(), false)]);
-        let (report, calls, _) = run_with(fake.clone(), WaitLevel::Completed).await;
+        let fake = fake(&Cloud::new(0));
+        for _ in 0..2 {
+            fake.on_apply(|_| Some(Err(throttled())));
+        }
+        let (report, calls, _) = run_with(&fake, WaitLevel::Completed).await;
         assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
         // Two refused creates, then the create that went through: one job.
         assert_eq!(calls[..3], [ActionKind::Create; 3]);
         // A throttle is no proof that a create made nothing (a multi-call create may have
         // made its job before a later call was throttled: the chaos test's duplicates), so
         // each repeat is preceded by a look by marker, which found nothing here.
-        assert_eq!(*fake.observed_ids.lock().unwrap(), vec![None, None]);
+        assert_eq!(observed_ids(&fake), vec![None, None]);
     }
 
     #[tokio::test]
     async fn an_ambiguous_create_is_re_observed_by_marker_before_it_is_repeated() {
-        let fake = Arc::new(Fake::new(0));
+        let cloud = Cloud::new(0);
+        let fake = fake(&cloud);
         // The cloud made the job, but the answer was an internal error.
-        fake.errors.lock().unwrap().push((internal(), true));
-        let (report, calls, state) = run_with(fake.clone(), WaitLevel::Completed).await;
+        fake.on_apply(move |step| {
+            cloud.made_anyway(step);
+            Some(Err(internal()))
+        });
+        let (report, calls, state) = run_with(&fake, WaitLevel::Completed).await;
         assert_eq!(report.outcomes[&Address("job".into())], Outcome::Converged);
         // Looked for by marker (no remote id) …
-        assert_eq!(*fake.observed_ids.lock().unwrap(), vec![None]);
+        assert_eq!(observed_ids(&fake), vec![None]);
         // … found, so the repeated create carried its id and made nothing new; the start
         // followed.
         assert_eq!(
@@ -1494,13 +1477,12 @@ mod tests {
 
     #[tokio::test]
     async fn retries_stop_at_the_step_budget_with_the_clouds_error() {
-        let fake = Arc::new(Fake::new(0));
-        fake.errors
-            .lock()
-            .unwrap()
-            .extend(std::iter::repeat_with(|| (throttled(), false)).take(3));
+        let fake = fake(&Cloud::new(0));
+        for _ in 0..3 {
+            fake.on_apply(|_| Some(Err(throttled())));
+        }
         let (report, calls, _) = run_with_options(
-            fake,
+            &fake,
             ApplyOptions {
                 retries_per_step: 2,
                 poll_interval: Duration::from_millis(1),
@@ -1568,16 +1550,25 @@ mod tests {
     async fn issue_11_an_object_made_by_a_failed_create_is_recorded_by_that_apply() {
         // No retries left: the create's error is final, and the object it made anyway must
         // still be in the state after this apply.
-        let fake = Arc::new(Fake {
-            create_errs: true,
-            ..Fake::new(0)
+        let cloud = Cloud::new(0);
+        let fake = fake(&cloud);
+        // The cloud makes the job, then the connection closes before its answer.
+        fake.on_apply(move |step| {
+            (step.action.kind == ActionKind::Create).then(|| {
+                cloud.apply(step);
+                Err(ProviderError::Network {
+                    service: "fake".into(),
+                    endpoint: "http://127.0.0.1:1".into(),
+                    message: "connection closed before message completed".into(),
+                })
+            })
         });
         let options = ApplyOptions {
             poll_interval: Duration::from_millis(1),
             retries_per_step: 0,
             ..ApplyOptions::default()
         };
-        let (report, calls, state) = run_with_options(fake, options).await;
+        let (report, calls, state) = run_with_options(&fake, options).await;
         match &report.outcomes[&Address("job".into())] {
             Outcome::Failed { action, failure } => {
                 assert_eq!(*action, ActionKind::Create);
@@ -1603,12 +1594,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let backend = LocalState::new(dir.path());
         let address = Address("job".into());
-        let fake = Arc::new(Fake {
-            job: StdMutex::new(Some((Phase::Running, 0))),
-            ..Fake::new(0)
-        });
+        let cloud = Cloud::with_job(Some((Phase::Running, 0)), 0);
+        let fake = fake(&cloud);
         let mut providers = Providers::new();
-        providers.register(fake.clone()).unwrap();
+        providers.register(Arc::new(fake.clone())).unwrap();
         let specs = fake_specs(&address);
         let planned = Planned {
             bindings: BTreeMap::new(),
@@ -1625,7 +1614,7 @@ mod tests {
                 vec![],
             ),
             specs,
-            observed: BTreeMap::from([(address.clone(), fake.observed())]),
+            observed: BTreeMap::from([(address.clone(), cloud.observed())]),
             state: StateBackend::read(&backend).await.unwrap(),
         };
         let held = StateBackend::lock(&backend, LockInfo::current("test"), Duration::ZERO)
@@ -1641,7 +1630,7 @@ mod tests {
         .await
         .unwrap();
         assert!(report.outcomes.is_empty());
-        assert!(fake.calls.lock().unwrap().is_empty(), "nothing is applied");
+        assert!(fake.steps().is_empty(), "nothing is applied");
         let state = StateBackend::read(&backend).await.unwrap();
         let resource = &state.resources[&address];
         assert_eq!(resource.remote_id, Some(RemoteId("job-1".into())));

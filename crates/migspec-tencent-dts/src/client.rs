@@ -18,9 +18,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::{ConfigError, TencentConfig};
+use crate::config::TencentConfig;
 use crate::endpoint::host_header;
-use crate::error::{ApiError, ClientError};
+use crate::error::{ApiError, ClientError, ConfigError};
 use crate::sign::{SigningRequest, sign};
 
 /// The service name in the TC3 credential scope and the host prefix.

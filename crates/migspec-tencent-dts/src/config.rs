@@ -7,39 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::credentials::{Credentials, ENV_PROFILE, Locations};
-use crate::endpoint::{ENV_ENDPOINT, Endpoint};
+use crate::credentials::{Credentials, Locations};
+use crate::endpoint::Endpoint;
+pub use crate::env::ENV_REGION;
+use crate::env::{ENV_ENDPOINT, ENV_PROFILE};
+pub use crate::error::ConfigError;
 
-/// Environment variable holding the default region.
-pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
 /// The documented limit of every DTS action, in requests per second.
 pub const DOCUMENTED_RATE_LIMIT: u32 = 20;
-
-/// A setting that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ConfigError {
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error with its message.
-    #[must_use]
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ConfigError> for migspec_provider::ProviderError {
-    fn from(error: ConfigError) -> Self {
-        Self::Config {
-            message: error.message,
-        }
-    }
-}
 
 /// The clock requests are signed with (seconds since the Unix epoch). Tests use a fixed
 /// or manual clock; everything else uses [`Clock::system`].
@@ -296,7 +271,7 @@ fn profile_region(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::{ENV_SECRET_ID, ENV_SECRET_KEY};
+    use crate::env::{ENV_SECRET_ID, ENV_SECRET_KEY};
 
     #[test]
     fn environment_sets_region_endpoint_and_credentials() {

@@ -23,19 +23,10 @@ use std::path::{Path, PathBuf};
 
 use migspec_spec::secret::Secret;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
-/// Environment variable holding the SecretId.
-pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
-/// Environment variable holding the SecretKey.
-pub const ENV_SECRET_KEY: &str = "TENCENTCLOUD_SECRET_KEY";
-/// Environment variable holding the session token of temporary credentials.
-pub const ENV_TOKEN: &str = "TENCENTCLOUD_TOKEN";
-/// The variables above that hold credentials: a spec's `fromEnv` may not name them (they
-/// would send migspec's own cloud keys to a database or bucket).
-pub const CREDENTIAL_ENV: &[&str] = &[ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN];
-/// Environment variable naming the tccli profile.
-pub const ENV_PROFILE: &str = "TCCLI_PROFILE";
+pub use crate::env::{CREDENTIAL_ENV, ENV_PROFILE, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
+
 /// The system-wide SDK credentials file, read when `~/.tencentcloud/credentials` is absent.
 pub const SYSTEM_CREDENTIALS_FILE: &str = "/etc/tencentcloud/credentials";
 

@@ -9,14 +9,13 @@
 
 use reqwest::Url;
 
-use crate::config::ConfigError;
+pub use crate::env::ENV_ENDPOINT;
+use crate::error::ConfigError;
 
 /// The default host.
 pub const DEFAULT_HOST: &str = "dts.tencentcloudapi.com";
 /// The international site's host.
 pub const INTERNATIONAL_HOST: &str = "dts.intl.tencentcloudapi.com";
-/// Environment variable that overrides the endpoint (a URL or `host[:port]`).
-pub const ENV_ENDPOINT: &str = "MIGSPEC_TENCENT_ENDPOINT";
 
 /// How the endpoint is chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

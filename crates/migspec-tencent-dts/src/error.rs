@@ -9,11 +9,36 @@
 
 use migspec_provider::ProviderError;
 
-use crate::config::ConfigError;
-use crate::credentials::{ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
+use crate::env::{ENV_SECRET_ID, ENV_SECRET_KEY, ENV_TOKEN};
 
 /// The name of the service in errors.
 pub(crate) const SERVICE: &str = "Tencent Cloud DTS";
+
+/// A setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error with its message.
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for migspec_provider::ProviderError {
+    fn from(error: ConfigError) -> Self {
+        Self::Config {
+            message: error.message,
+        }
+    }
+}
 
 /// An error the API returned in its response envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]

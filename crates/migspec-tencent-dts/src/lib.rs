@@ -55,6 +55,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod endpoint;
+pub mod env;
 pub mod error;
 mod job;
 mod list;
@@ -68,8 +69,9 @@ mod v2021;
 mod wire;
 
 pub use client::{ApiVersion, DtsClient};
-pub use config::{Clock, ConfigError, TencentConfig};
+pub use config::{Clock, TencentConfig};
 pub use credentials::Credentials;
 pub use endpoint::Endpoint;
+pub use error::ConfigError;
 pub use job::ADDRESS_TAG;
 pub use provider::{PROVIDER_NAME, TencentDtsProvider};

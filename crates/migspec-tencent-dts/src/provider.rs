@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::apply::{self, StepContext};
 use crate::client::{ApiVersion, DtsClient};
-use crate::config::{ConfigError, TencentConfig};
+use crate::config::TencentConfig;
+use crate::error::ConfigError;
 use crate::job::{ObservedJob, read_location};
 use crate::observe::{self, Depth, Target};
 use crate::plan::{self, Intent};

@@ -12,10 +12,11 @@ pub(crate) mod taskgroups;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 
+use crate::app::App;
 use crate::encoding::percent_decode;
 use crate::faults::Before;
+use crate::http::{ApiRequest, Handled, Reply, empty_response, json_response};
 use crate::schema::SchemaError;
-use crate::server::{ApiRequest, App, Handled, Reply, empty_response, json_response};
 use crate::stats::{Label, Outcome};
 pub(crate) use taskgroups::{HuaweiState, objects};
 
@@ -193,7 +194,10 @@ fn add_request_id<B>(response: &mut hyper::Response<B>, request_id: &str) {
 }
 
 /// Handles one request under `/v2/`.
-pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
+pub(crate) fn handle<W: AsMut<HuaweiState> + Serialize>(
+    app: &App<W>,
+    request: &ApiRequest,
+) -> Handled {
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let Some(route) = route(&request.method, &request.path) else {
         let error = OmsError::new(
@@ -325,10 +329,11 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         project_id: &route.project_id,
     };
     let result = app.with_world(|world| {
-        let result = taskgroups::dispatch(&route, request, &ctx, &mut world.huawei);
+        let state: &mut HuaweiState = world.as_mut();
+        let result = taskgroups::dispatch(&route, request, &ctx, state);
         let changed = route.operation.mutates() && result.is_ok();
         if changed {
-            world.huawei.clear_caches();
+            state.clear_caches();
         }
         (result, changed)
     });

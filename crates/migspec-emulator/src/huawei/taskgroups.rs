@@ -21,9 +21,9 @@ use serde_json::{Map, Value};
 use super::{OmsError, Operation, Route};
 use crate::faults::{FaultConfig, FaultRule, Service};
 use crate::fragment::Fragment;
+use crate::http::ApiRequest;
 use crate::objects::{self, History};
 use crate::schema::{Field, Ty, opt, req, validate};
-use crate::server::ApiRequest;
 use crate::tencent::engine::Timing;
 
 /// What an operation sees besides the request.

@@ -21,9 +21,10 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::app::App;
 use crate::faults::{Before, FaultConfig, FaultRule, Service};
+use crate::http::{ApiRequest, Handled, Reply, json_response};
 use crate::objects::{self, History};
-use crate::server::{ApiRequest, App, Handled, Reply, json_response};
 use crate::stats::{Label, Outcome};
 use engine::Timing;
 use sign::Tc3Error;
@@ -283,7 +284,10 @@ fn header<'a>(request: &'a ApiRequest, name: &str) -> Option<&'a str> {
 }
 
 /// Handles one request to the Tencent endpoint.
-pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
+pub(crate) fn handle<W: AsMut<TencentState> + Serialize>(
+    app: &App<W>,
+    request: &ApiRequest,
+) -> Handled {
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut label: Label = ("tencent", "(unknown)", "(unknown)");
     let fail = |label: Label, outcome: Outcome, error: ApiError| Handled {
@@ -569,9 +573,10 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         faults: &faults.config,
     };
     let result = app.with_world(|world| {
+        let state: &mut TencentState = world.as_mut();
         let result = match versioned {
-            Versioned::V2018(action) => v2018::dispatch(action, &params, &ctx, &mut world.tencent),
-            Versioned::V2021(action) => v2021::dispatch(action, &params, &ctx, &mut world.tencent),
+            Versioned::V2018(action) => v2018::dispatch(action, &params, &ctx, state),
+            Versioned::V2021(action) => v2021::dispatch(action, &params, &ctx, state),
         };
         let mutates = match versioned {
             Versioned::V2018(action) => action.mutates(),
@@ -579,7 +584,7 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         };
         let changed = mutates && result.is_ok();
         if changed {
-            world.tencent.clear_caches();
+            state.clear_caches();
         }
         (result, changed)
     });

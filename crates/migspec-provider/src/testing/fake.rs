@@ -27,6 +27,7 @@ pub enum Call {
 }
 
 type Answer<T> = Box<dyn FnMut(&T) -> Option<<T as Scripted>::Out> + Send>;
+type Handler<T> = Box<dyn FnMut(&T) -> <T as Scripted>::Out + Send>;
 
 /// A request type and the answer it is scripted with.
 pub trait Scripted {
@@ -53,6 +54,21 @@ struct Scripts {
     plan: VecDeque<Answer<PlanRequest>>,
     apply: VecDeque<Answer<Step>>,
     poll: VecDeque<Answer<Vec<InFlightTarget>>>,
+    /// What answers when no queued script does (a test's model of its cloud); `None`: the
+    /// neutral answers.
+    serve_observe: Option<Handler<ObserveRequest>>,
+    serve_plan: Option<Handler<PlanRequest>>,
+    serve_apply: Option<Handler<Step>>,
+    serve_poll: Option<Handler<Vec<InFlightTarget>>>,
+}
+
+/// The queued script's answer, else the handler's, else `None`.
+fn answer_or_serve<T: Scripted>(
+    queue: &mut VecDeque<Answer<T>>,
+    handler: &mut Option<Handler<T>>,
+    request: &T,
+) -> Option<T::Out> {
+    answer(queue, request).or_else(|| handler.as_mut().map(|serve| serve(request)))
 }
 
 /// Answers the first script that answers (a script returning `None` stays queued for the
@@ -69,9 +85,14 @@ fn answer<T: Scripted>(queue: &mut VecDeque<Answer<T>>, request: &T) -> Option<T
 
 /// A scripted provider.
 ///
-/// Unscripted requests get neutral answers: `observe` and `poll` say every target is
-/// missing, `plan` plans nothing, `apply` and `import` are contract errors naming the
-/// request (a test that did not expect them fails with that message).
+/// A request is answered by the first queued script that answers it (`on_*`), else by the
+/// handler of its kind (`serve_*`: a test's model of a cloud, answering every request), else
+/// neutrally: `observe` and `poll` say every target is missing, `plan` plans nothing,
+/// `apply` and `import` are contract errors naming the request (a test that did not expect
+/// them fails with that message).
+///
+/// Scripts and handlers run while the fake holds its lock: they may share state with the
+/// test (an `Arc<Mutex<_>>`), but must not call the fake itself.
 #[derive(Clone)]
 pub struct FakeProvider {
     description: Description,
@@ -153,6 +174,58 @@ impl FakeProvider {
         self
     }
 
+    /// Answers every `observe` that no queued script answers (replacing the previous
+    /// handler).
+    pub fn serve_observe(
+        &self,
+        handler: impl FnMut(&ObserveRequest) -> Result<Vec<Observed>, ProviderError> + Send + 'static,
+    ) -> &Self {
+        self.scripts().serve_observe = Some(Box::new(handler));
+        self
+    }
+
+    /// Answers every `plan` that no queued script answers.
+    pub fn serve_plan(
+        &self,
+        handler: impl FnMut(&PlanRequest) -> Result<Vec<Action>, PlanError> + Send + 'static,
+    ) -> &Self {
+        self.scripts().serve_plan = Some(Box::new(handler));
+        self
+    }
+
+    /// Answers every `apply` that no queued script answers.
+    pub fn serve_apply(
+        &self,
+        handler: impl FnMut(&Step) -> Result<StepOutcome, ProviderError> + Send + 'static,
+    ) -> &Self {
+        self.scripts().serve_apply = Some(Box::new(handler));
+        self
+    }
+
+    /// Answers every `poll` that no queued script answers.
+    pub fn serve_poll(
+        &self,
+        handler: impl FnMut(&Vec<InFlightTarget>) -> Result<Vec<Observed>, ProviderError>
+        + Send
+        + 'static,
+    ) -> &Self {
+        self.scripts().serve_poll = Some(Box::new(handler));
+        self
+    }
+
+    /// The `observe` requests received so far, in order.
+    #[must_use]
+    pub fn observe_requests(&self) -> Vec<ObserveRequest> {
+        self.scripts()
+            .calls
+            .iter()
+            .filter_map(|call| match call {
+                Call::Observe(request) => Some(request.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every request received so far, in order.
     #[must_use]
     pub fn calls(&self) -> Vec<Call> {
@@ -191,43 +264,51 @@ impl Provider for FakeProvider {
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
         let mut scripts = self.scripts();
         scripts.calls.push(Call::Observe(request.clone()));
-        let out = answer(&mut scripts.observe, &request).unwrap_or_else(|| {
-            Ok(missing(
-                request.targets.iter().map(|target| target.address.clone()),
-            ))
-        });
+        let scripts = &mut *scripts;
+        let out = answer_or_serve(&mut scripts.observe, &mut scripts.serve_observe, &request)
+            .unwrap_or_else(|| {
+                Ok(missing(
+                    request.targets.iter().map(|target| target.address.clone()),
+                ))
+            });
         Box::pin(async move { out })
     }
 
     fn plan(&self, request: &PlanRequest) -> Result<Vec<Action>, PlanError> {
         let mut scripts = self.scripts();
         scripts.calls.push(Call::Plan(Box::new(request.clone())));
-        answer(&mut scripts.plan, request).unwrap_or_else(|| Ok(Vec::new()))
+        let scripts = &mut *scripts;
+        answer_or_serve(&mut scripts.plan, &mut scripts.serve_plan, request)
+            .unwrap_or_else(|| Ok(Vec::new()))
     }
 
     fn apply(&self, step: Step) -> ProviderFuture<'_, StepOutcome> {
         let mut scripts = self.scripts();
         scripts.calls.push(Call::Apply(Box::new(step.clone())));
-        let out = answer(&mut scripts.apply, &step).unwrap_or_else(|| {
-            Err(ProviderError::Contract {
-                message: format!(
-                    "the fake provider has no script for {} of {}",
-                    step.action.kind.verb(),
-                    step.address
-                ),
-            })
-        });
+        let scripts = &mut *scripts;
+        let out = answer_or_serve(&mut scripts.apply, &mut scripts.serve_apply, &step)
+            .unwrap_or_else(|| {
+                Err(ProviderError::Contract {
+                    message: format!(
+                        "the fake provider has no script for {} of {}",
+                        step.action.kind.verb(),
+                        step.address
+                    ),
+                })
+            });
         Box::pin(async move { out })
     }
 
     fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
         let mut scripts = self.scripts();
         scripts.calls.push(Call::Poll(in_flight.clone()));
-        let out = answer(&mut scripts.poll, &in_flight).unwrap_or_else(|| {
-            Ok(missing(
-                in_flight.iter().map(|target| target.object.address.clone()),
-            ))
-        });
+        let scripts = &mut *scripts;
+        let out = answer_or_serve(&mut scripts.poll, &mut scripts.serve_poll, &in_flight)
+            .unwrap_or_else(|| {
+                Ok(missing(
+                    in_flight.iter().map(|target| target.object.address.clone()),
+                ))
+            });
         Box::pin(async move { out })
     }
 
@@ -238,5 +319,60 @@ impl Provider for FakeProvider {
         );
         self.scripts().calls.push(Call::Import(request));
         Box::pin(async move { Err(ProviderError::Contract { message }) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FakeProvider;
+    use crate::{Address, ObserveRequest, ObserveTarget, Observed, Provider, ProviderError};
+
+    fn request(address: &str) -> ObserveRequest {
+        ObserveRequest {
+            targets: vec![ObserveTarget {
+                address: Address(address.into()),
+                kind: "FakeKind".into(),
+                revision: None,
+                view: None,
+                remote_id: None,
+                location: serde_json::Value::Null,
+            }],
+        }
+    }
+
+    fn config(message: &str) -> ProviderError {
+        ProviderError::Config {
+            message: message.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queued_script_answers_before_the_handler_which_answers_every_other_request() {
+        let fake = FakeProvider::new("fake", &["FakeKind"]);
+        let missing = fake.observe(request("a")).await;
+        assert_eq!(
+            missing,
+            Ok(vec![Observed::Missing {
+                address: Address("a".into())
+            }]),
+            "without a handler, the neutral answer"
+        );
+        fake.serve_observe(|_| Err(config("served")));
+        fake.on_observe(|request| {
+            (request.targets[0].address.0 == "b").then(|| Err(config("scripted")))
+        });
+        assert_eq!(fake.observe(request("a")).await, Err(config("served")));
+        assert_eq!(fake.observe(request("b")).await, Err(config("scripted")));
+        assert_eq!(
+            fake.observe(request("b")).await,
+            Err(config("served")),
+            "the script is used up, the handler stays"
+        );
+        let asked: Vec<_> = fake
+            .observe_requests()
+            .iter()
+            .map(|request| request.targets[0].address.0.clone())
+            .collect();
+        assert_eq!(asked, ["a", "a", "b", "b"]);
     }
 }
