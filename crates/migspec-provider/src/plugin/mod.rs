@@ -162,7 +162,8 @@ unsafe impl Send for HostChannel {}
 )]
 unsafe impl Sync for HostChannel {}
 
-/// Makes a provider crate a plugin: exports the three ABI symbols around a constructor.
+/// Makes a provider crate a plugin: exports the ABI symbols (the three required ones and
+/// `migspec_plugin_set_host`) around a constructor.
 ///
 /// The argument is a function or closure called once, on `configure`, with the
 /// [`Configuration`](messages::Configuration) the host sends, returning `Result<P, E>` where
