@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migspec_emulator::{
-    DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK, EmulatorConfig,
-    PhaseDurations, RunningEmulator,
+    Clock, DEFAULT_HUAWEI_AK, DEFAULT_HUAWEI_PROJECT_ID, DEFAULT_HUAWEI_SK, EmulatorConfig,
+    PhaseDurations, RunningEmulator, SystemClock,
 };
 use migspec_provider::plugin::guest::HostGate;
 use migspec_provider::plugin::host::{HostGateway, PluginProvider, sha256_file};
@@ -121,55 +121,66 @@ fn spec(name: &str) -> DesiredSpec {
     }
 }
 
-/// `GROUPS` task groups made through a plugin on an unthrottled emulator persisting to
-/// `state`, so that the throttled emulator started on the same state has them at once.
-async fn seed(dir: &tempfile::TempDir, state: &std::path::Path) {
-    let emulator = EmulatorConfig::default()
-        .with_rate_limit_per_second(0)
-        .with_durations(PhaseDurations::uniform(Duration::from_secs(3600)))
-        .with_state_dir(state)
-        .start()
-        .await
-        .expect("the seeding emulator starts");
-    let seeder = Arc::new(plugin(dir, "oms_seeder", &emulator, &[]));
-    let mut creates = tokio::task::JoinSet::new();
-    for index in 0..GROUPS {
-        let seeder = Arc::clone(&seeder);
-        creates.spawn(async move {
-            let desired = spec(&name(index));
-            let location = seeder.location(&desired).expect("a location");
-            let address = desired.address.clone();
-            seeder
-                .apply(Step {
-                    address: address.clone(),
-                    action: Action::new(ActionKind::Create, "seed"),
-                    remote_id: None,
-                    location,
-                    desired: Some(desired),
-                    idempotency_key: format!("seed/{index}"),
-                    // Known missing: the create is one request, no look-up first.
-                    observed: Some(Observed::Missing { address }),
-                })
-                .await
-        });
-        // A few creates in flight at a time: enough to seed quickly on two cores.
-        while creates.len() >= 8 {
-            let outcome = creates.join_next().await.expect("a create in flight");
-            assert_created(outcome);
-        }
-    }
-    while let Some(outcome) = creates.join_next().await {
-        assert_created(outcome);
-    }
-    emulator.shutdown().await;
+/// The real clock, ahead by a growing offset: the seeding moves the emulator's clock (and so
+/// its token buckets) forward instead of waiting for them to refill, while later requests see
+/// time pass as it really does. The offset stays far within the 15 minutes of clock skew
+/// the emulator allows a signature.
+#[derive(Debug, Default)]
+struct Ahead {
+    offset_ms: std::sync::atomic::AtomicU64,
 }
 
-fn assert_created(
-    outcome: Result<Result<StepOutcome, migspec_provider::ProviderError>, tokio::task::JoinError>,
-) {
-    let outcome = outcome
-        .expect("the create task ran")
-        .expect("the create succeeded");
+impl Clock for Ahead {
+    fn now_ms(&self) -> u64 {
+        SystemClock.now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// An emulator throttling at `RATE` per second and action, holding `GROUPS` task groups made
+/// through another copy of the plugin (unpaced: no runner gate), four creates per second of
+/// the emulator's clock, so that the seeding is never throttled and takes no real wait.
+async fn seeded(dir: &tempfile::TempDir) -> RunningEmulator {
+    let clock = Arc::new(Ahead::default());
+    let emulator = EmulatorConfig::default()
+        .with_rate_limit_per_second(RATE)
+        .with_durations(PhaseDurations::uniform(Duration::from_secs(3600)))
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .expect("the emulator starts");
+    let seeder = plugin(dir, "oms_seeder", &emulator, &[]);
+    for index in 0..GROUPS {
+        if index % 4 == 0 {
+            clock
+                .offset_ms
+                .fetch_add(1000, std::sync::atomic::Ordering::SeqCst);
+        }
+        let desired = spec(&name(index));
+        let location = seeder.location(&desired).expect("a location");
+        let address = desired.address.clone();
+        let outcome = seeder
+            .apply(Step {
+                address: address.clone(),
+                action: Action::new(ActionKind::Create, "seed"),
+                remote_id: None,
+                location,
+                desired: Some(desired),
+                idempotency_key: format!("seed/{index}"),
+                // Known missing: the create is one request, no look-up first.
+                observed: Some(Observed::Missing { address }),
+            })
+            .await;
+        assert_created(outcome);
+    }
+    // A full second of tokens for the lists that follow.
+    clock
+        .offset_ms
+        .fetch_add(1000, std::sync::atomic::Ordering::SeqCst);
+    emulator
+}
+
+fn assert_created(outcome: Result<StepOutcome, migspec_provider::ProviderError>) {
+    let outcome = outcome.expect("the create succeeded");
     assert!(
         matches!(
             outcome,
@@ -188,16 +199,7 @@ fn assert_created(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oms_plugin_pages_of_one_observe_are_each_paced_by_the_host_gate() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let state = dir.path().join("emulator-state");
-    seed(&dir, &state).await;
-
-    let emulator = EmulatorConfig::default()
-        .with_rate_limit_per_second(RATE)
-        .with_durations(PhaseDurations::uniform(Duration::from_secs(3600)))
-        .with_state_dir(&state)
-        .start()
-        .await
-        .expect("the throttled emulator starts");
+    let emulator = seeded(&dir).await;
     let admin = EmulatorAdmin::new(&emulator.url());
     let loaded = plugin(
         &dir,
@@ -280,6 +282,62 @@ async fn the_oms_plugin_pages_of_one_observe_are_each_paced_by_the_host_gate() {
     eprintln!(
         "{lists} ListTaskGroup pages of {GROUPS} groups in one observe: {elapsed:?}, 0 throttled"
     );
+    emulator.shutdown().await;
+}
+
+/// The other direction of the channel, with the real plugin: a throttle the server sends
+/// reaches the host's gate. The plugin declares 100/s while the server's quota is 5/s, so
+/// the sixth page of the observe, sent 10 ms after the fifth, is throttled; the plugin's
+/// report halves the host's rate for its `list_task_group` key (and no other), as the
+/// runner's gate does for a built-in provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttle_of_a_plugin_request_reaches_the_host_gate_and_slows_that_key() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let emulator = seeded(&dir).await;
+    let loaded = plugin(
+        &dir,
+        "oms_optimistic",
+        &emulator,
+        &[("rateLimitPerSecond", "100")],
+    );
+    let provider_name = loaded.describe().name;
+    let mut providers = Providers::new();
+    providers
+        .register(Arc::new(loaded))
+        .expect("the plugin registers");
+    let gate = Arc::clone(providers.gate());
+    let (_, provider) = providers
+        .for_kind(KIND)
+        .expect("the plugin serves its kind");
+    let location = provider.location(&spec(&name(0))).expect("a location");
+    let targets = vec![ObserveTarget {
+        address: Address("not-seeded".into()),
+        kind: KIND.into(),
+        revision: None,
+        view: None,
+        remote_id: None,
+        location,
+    }];
+    let error = provider
+        .observe(ObserveRequest { targets })
+        .await
+        .expect_err("the server's quota is below the declared rate");
+    assert!(
+        matches!(error, migspec_provider::ProviderError::Throttled { .. }),
+        "{error:?}"
+    );
+    let counts = gate.counts();
+    assert_eq!((counts.calls, counts.throttled), (6, 1), "{counts:?}");
+    let key = |action: &str| {
+        CallKey::new(
+            provider_name.as_str(),
+            action,
+            "cn-north-4",
+            "explicit configuration",
+        )
+    };
+    assert_eq!(gate.rate(&key("list_task_group")), Some(50.0), "halved");
+    assert_eq!(gate.rate(&key("create_task_group")), None, "never called");
     emulator.shutdown().await;
 }
 
