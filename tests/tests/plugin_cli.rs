@@ -91,6 +91,42 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// The skeleton takes the host's gate over the plugin ABI (protocol 3), so the runner admits
+/// and logs each of its requests under the skeleton's own (action) keys, not once per trait
+/// call under `skeleton (plugin)` as before.
+#[test]
+fn each_request_of_the_skeleton_is_admitted_and_logged_by_the_runners_gate() {
+    let project = Project::new(SPEC);
+    let applied = support::migspec()
+        .current_dir(project.path())
+        .env_remove("MIGSPEC_LOG")
+        .args(["apply", "specs", "--emulator", "--auto-approve", "-vv"])
+        .output()
+        .expect("migspec runs");
+    assert!(applied.status.success(), "{}", text(&applied));
+    let logs = String::from_utf8_lossy(&applied.stderr);
+    let calls = |action: &str| {
+        logs.lines()
+            .filter(|line| {
+                line.contains("migspec::calls")
+                    && line.contains("provider=skeleton ")
+                    && line.contains(&format!("action={action} "))
+            })
+            .collect::<Vec<_>>()
+    };
+    // The plan's observe reads the missing object once (the "API" answers NotFound), the
+    // create writes it once and reads it back once.
+    assert_eq!(calls("write_object").len(), 1, "{logs}");
+    let reads = calls("read_object");
+    assert_eq!(reads.len(), 2, "{logs}");
+    assert!(reads[0].contains("code=NotFound"), "{}", reads[0]);
+    assert!(reads[1].contains("call ok"), "{}", reads[1]);
+    assert!(
+        !logs.contains("skeleton (plugin)"),
+        "a trait call was admitted as a whole:\n{logs}"
+    );
+}
+
 #[test]
 fn a_plugin_kind_validates_plans_applies_replans_empty_shows_in_status_and_imports() {
     let project = Project::new(SPEC);

@@ -21,6 +21,17 @@
 //!     credentials: {ak: {fromEnv: HUAWEICLOUD_SDK_AK}, sk: {fromEnv: HUAWEICLOUD_SDK_SK}}
 //! ```
 //!
+//! `settings.rateLimitPerSecond` overrides the request limit per API operation the plugin
+//! declares (`describe().rate_limits`, 20/s by default, OMS's documented limit), for an
+//! account whose quota is lower.
+//!
+//! Pacing: the provider's client asks its call gate for a permit before each request, and
+//! the gate the plugin runs with is the host's ([`migspec_provider::plugin::guest::HostGate`],
+//! attached over the plugin ABI's host channel, protocol 3). So each `list_task_group` page
+//! of an `observe`, and each request of an `apply`, waits for the runner's pacing of its
+//! (operation, region, credential) key, and a throttle the server sends slows that key
+//! down for every later request, exactly as for the linked provider.
+//!
 //! Under `migspec --emulator` the configuration names the host's emulator, which the
 //! provider then uses with the emulator's credentials. A host that sends an empty configuration (library use without settings) gets the
 //! provider configured from the environment, as the linked provider is:
@@ -31,7 +42,28 @@ use migspec_huawei_oms::{HuaweiConfig, HuaweiOmsProvider};
 use migspec_provider::plugin::messages::{Configuration, WireValue};
 
 /// The provider from the host's configuration (see the crate documentation).
-fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, ConfigError> {
+fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, String> {
+    let rate = configuration
+        .setting("rateLimitPerSecond")
+        .map(|text| {
+            text.parse::<u32>().map_err(|error| {
+                format!(
+                    "settings.rateLimitPerSecond of the OMS plugin in migspec.yaml is `{text}`, \
+                     not a number of requests per second ({error}); write e.g. `rateLimitPerSecond: \"10\"`"
+                )
+            })
+        })
+        .transpose()?;
+    let config = config(configuration).map_err(|error| error.to_string())?;
+    let config = match rate {
+        Some(rate) => config.with_rate_limit_per_second(rate),
+        None => config,
+    };
+    HuaweiOmsProvider::new(config).map_err(|error| error.to_string())
+}
+
+/// The provider's settings from the host's configuration, before the declared rate.
+fn config(configuration: &Configuration) -> Result<HuaweiConfig, ConfigError> {
     if let Some(emulator) = &configuration.emulator {
         // `--emulator`: the host's emulator and the credentials it accepts.
         let text = |key: &str| {
@@ -47,10 +79,16 @@ fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, Config
                 text("huawei_ak"),
                 text("huawei_sk"),
             ));
-        return HuaweiOmsProvider::new(config);
+        return Ok(config);
     }
-    if configuration.settings.is_empty() && configuration.credentials.is_empty() {
-        return HuaweiOmsProvider::from_env();
+    // Only the declared rate set (or nothing): the rest from the environment, as the linked
+    // provider reads it.
+    let only_rate = configuration
+        .settings
+        .keys()
+        .all(|name| name == "rateLimitPerSecond");
+    if only_rate && configuration.credentials.is_empty() {
+        return HuaweiConfig::from_env();
     }
     let mut config = HuaweiConfig::default();
     if let Some(endpoint) = configuration.setting("endpoint") {
@@ -65,7 +103,7 @@ fn configured(configuration: &Configuration) -> Result<HuaweiOmsProvider, Config
     ) {
         config = config.with_credentials(Credentials::access_key(ak, sk));
     }
-    HuaweiOmsProvider::new(config)
+    Ok(config)
 }
 
 migspec_provider::export_plugin!(configured);

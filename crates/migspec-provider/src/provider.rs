@@ -495,8 +495,9 @@ pub trait Provider: Send + Sync {
 
     /// Hands the provider the runner's [`CallGate`], which every API request is admitted
     /// through from now on. Returns whether the provider admits its own requests; the default
-    /// (`false`, e.g. a plugin behind the ABI) has the runner admit each trait call as a whole
-    /// under the provider's declared limits.
+    /// (`false`, e.g. a plugin of protocol 2 behind the ABI) has the runner admit each trait
+    /// call as a whole under the provider's declared limits. A plugin of protocol 3 forwards
+    /// the gate to its provider over the ABI's host channel ([`crate::plugin`]).
     fn attach_gate(&self, gate: std::sync::Arc<dyn CallGate>) -> bool {
         let _ = gate;
         false

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use migspec_provider::plugin::messages::Configuration;
 use migspec_provider::{
-    Action, ActionKind, Description, ImportRequest, Imported, InFlightTarget, KindDescription,
-    ObserveRequest, Observed, Phase, Orphans, PlanError, PlanRequest, Problem, Provider, ProviderError,
-    ProviderFuture, RateLimit, RemoteId, RemoteObject, Step, StepOutcome,
+    Action, ActionKind, CallGate, CallKey, CallResult, Description, GateSlot, ImportRequest,
+    Imported, InFlightTarget, KindDescription, ObserveRequest, Observed, Phase, Orphans, PlanError,
+    PlanRequest, Problem, Provider, ProviderError, ProviderFuture, RateLimit, RemoteId,
+    RemoteObject, Step, StepOutcome,
 };
 use serde_json::{Value, json};
 
@@ -19,6 +20,12 @@ const KIND: &str = "ExampleBucketCopy";
 /// The provider: where its "remote objects" live.
 struct Skeleton {
     dir: PathBuf,
+    /// The host's call gate (given through `attach_gate`; an open gate until then). Every
+    /// "request" (here a file access; in your plugin an HTTP request) asks it for a permit
+    /// first and reports how it ended: the host paces your requests by the limits you
+    /// declare in `describe`, and slows down when your API throttles. Never sleep, back off
+    /// or retry in the plugin: the host does.
+    gate: GateSlot,
 }
 
 impl Skeleton {
@@ -29,12 +36,39 @@ impl Skeleton {
             "set `settings: {dir: …}` for this plugin in migspec.yaml: a directory the plugin may write",
         )?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            gate: GateSlot::default(),
+        })
     }
 
-    fn read(&self, address: &migspec_provider::Address) -> Result<Observed, ProviderError> {
+    /// One request under `action`: a permit from the host's gate, the request, the report.
+    async fn request<T>(
+        &self,
+        action: &str,
+        send: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        // Keyed by (action, region, credential source): this API has neither a region nor
+        // a credential, so both are fixed.
+        let admission = self.gate.admit(CallKey::new("skeleton", action, "", "none")).await;
+        let result = send();
+        let outcome = match &result {
+            Ok(_) => CallResult::Answered { error_code: None },
+            // A missing file is the API's answer ("no such object"), not a failed request.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CallResult::Answered {
+                error_code: Some("NotFound".into()),
+            },
+            Err(e) => CallResult::NoAnswer {
+                message: e.to_string(),
+            },
+        };
+        admission.finish(outcome, None);
+        result
+    }
+
+    async fn read(&self, address: &migspec_provider::Address) -> Result<Observed, ProviderError> {
         let path = self.dir.join(format!("{}.json", address.0));
-        match std::fs::read(&path) {
+        match self.request("read_object", || std::fs::read(&path)).await {
             Ok(bytes) => {
                 let view: Value =
                     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Internal {
@@ -113,13 +147,21 @@ impl Provider for Skeleton {
         Vec::new()
     }
 
+    /// Takes the host's gate: every request of this provider is admitted through it.
+    fn attach_gate(&self, gate: std::sync::Arc<dyn CallGate>) -> bool {
+        self.gate.set(gate);
+        true
+    }
+
     fn observe(&self, request: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
         Box::pin(async move {
-            request
-                .targets
-                .iter()
-                .map(|t| self.read(&t.address))
-                .collect()
+            // One read per object: a directory of files has no batched read. With a real
+            // API, list or describe the whole batch in as few requests as it allows.
+            let mut observed = Vec::with_capacity(request.targets.len());
+            for target in &request.targets {
+                observed.push(self.read(&target.address).await?);
+            }
+            Ok(observed)
         })
     }
 
@@ -161,9 +203,14 @@ impl Provider for Skeleton {
             match (step.action.kind, &step.desired) {
                 (ActionKind::Create | ActionKind::Modify, Some(desired)) => {
                     let spec = desired.document.get("spec").cloned().unwrap_or(Value::Null);
-                    std::fs::write(&path, spec.to_string()).map_err(io)?;
+                    self.request("write_object", || std::fs::write(&path, spec.to_string()))
+                        .await
+                        .map_err(io)?;
                 }
-                (ActionKind::Delete, _) => match std::fs::remove_file(&path) {
+                (ActionKind::Delete, _) => match self
+                    .request("delete_object", || std::fs::remove_file(&path))
+                    .await
+                {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(io(e)),
@@ -178,23 +225,27 @@ impl Provider for Skeleton {
                 }
             }
             Ok(StepOutcome::Done {
-                observed: self.read(&step.address)?,
+                observed: self.read(&step.address).await?,
             })
         })
     }
 
     fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
         Box::pin(async move {
-            in_flight
-                .iter()
-                .map(|t| self.read(&t.object.address))
-                .collect()
+            // One read per object, as in `observe`: files have no batched read.
+            let mut observed = Vec::with_capacity(in_flight.len());
+            for target in &in_flight {
+                observed.push(self.read(&target.object.address).await?);
+            }
+            Ok(observed)
         })
     }
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(async move {
-            let observed = self.read(&migspec_provider::Address(request.remote_id.0.clone()))?;
+            let observed = self
+                .read(&migspec_provider::Address(request.remote_id.0.clone()))
+                .await?;
             let object = observed.object().ok_or_else(|| ProviderError::NotFound {
                 service: "skeleton".into(),
                 id: request.remote_id.0.clone(),
@@ -214,5 +265,6 @@ impl Provider for Skeleton {
     }
 }
 
-// The three C symbols of the plugin ABI, around the constructor.
+// The C symbols of the plugin ABI (and the host channel's, for the host's gate), around the
+// constructor.
 migspec_provider::export_plugin!(Skeleton::configured);

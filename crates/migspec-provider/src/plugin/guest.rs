@@ -2,13 +2,147 @@
 //! decodes a [`Request`], answers the handshake, builds the provider on `configure`, and
 //! encodes a [`Response`]; a panic anywhere in that is caught and answered as
 //! [`Response::Panic`].
+//!
+//! # Pacing a plugin's requests (protocol 3)
+//!
+//! A plugin does not pace, back off or retry its API requests: the host's call gate does,
+//! one request at a time, as for a built-in provider. The guest receives the host's
+//! [`HostChannel`] (`migspec_plugin_set_host`) and, on `attach_gate`, hands the provider a
+//! [`HostGate`] through [`Provider::attach_gate`]: a [`CallGate`] whose `admit` asks the
+//! host for a permit (`acquire`) and whose `report` tells the host how the request ended
+//! (`report`; a throttle slows the host's pacing of that key down). A plugin author writes
+//! the provider exactly as a built-in one: keep the gate in a [`GateSlot`](crate::GateSlot),
+//! and before each request `slot.admit(key).await`, after it `admission.finish(result, id)`.
+//! [`host_gate`] gives the same gate to code that has no provider at hand.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use super::messages::{Configuration, Envelope, PROTOCOL_VERSION, Request, Response, negotiate};
-use super::{PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
-use crate::{Provider, ProviderError};
+use super::messages::{
+    Configuration, Envelope, HOST_GATE_PROTOCOL_VERSION, HostRequest, HostResponse,
+    PROTOCOL_VERSION, Request, Response, WireCallKey, negotiate,
+};
+use super::{HostChannel, PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
+use crate::{CallGate, CallKey, CallReport, Provider, ProviderError};
+
+/// The host's channel, once `migspec_plugin_set_host` gave it. A static of this module,
+/// so one per plugin library: every plugin links its own copy of this crate.
+static HOST: OnceLock<HostChannel> = OnceLock::new();
+
+/// The protocol the handshake picked (0 before it).
+static NEGOTIATED: AtomicU32 = AtomicU32::new(0);
+
+/// Takes the host's channel (what `migspec_plugin_set_host` calls). A second channel is
+/// refused: the first one stays valid for the process.
+#[must_use]
+pub fn set_host(channel: HostChannel) -> i32 {
+    match HOST.set(channel) {
+        Ok(()) => STATUS_OK,
+        Err(_) => STATUS_ERROR,
+    }
+}
+
+/// The host's call gate, when the host gave its channel (a protocol 3 host); `None` under
+/// an older host, whose runner admits each trait call as a whole instead.
+#[must_use]
+pub fn host_gate() -> Option<Arc<dyn CallGate>> {
+    let channel = HOST.get()?;
+    let protocol = NEGOTIATED.load(Ordering::SeqCst);
+    Some(Arc::new(HostGate::new(*channel, protocol)))
+}
+
+/// The host's call gate seen from the plugin: every `admit` is an `acquire` through the
+/// host's channel, every `report` a `report`.
+#[derive(Debug, Clone, Copy)]
+pub struct HostGate {
+    channel: HostChannel,
+    protocol: u32,
+}
+
+impl HostGate {
+    /// The gate behind `channel`, speaking `protocol` (the negotiated version).
+    #[must_use]
+    pub const fn new(channel: HostChannel, protocol: u32) -> Self {
+        Self { channel, protocol }
+    }
+
+    /// One guest→host call; `Err` says what went wrong on the way.
+    fn exchange(&self, request: &HostRequest) -> Result<HostResponse, String> {
+        let envelope = Envelope {
+            protocol: self.protocol,
+            message: request,
+        };
+        let bytes = serde_json::to_vec(&envelope).map_err(|error| error.to_string())?;
+        let mut out = PluginBuffer::empty();
+        #[expect(unsafe_code, reason = "calling the host's C callback")]
+        // SAFETY: the host guarantees the channel's functions and context stay valid for the
+        // process and may be called from any thread; `bytes` lives through the call and `out`
+        // is a valid, exclusive buffer for the host to fill.
+        let status = unsafe {
+            (self.channel.call)(
+                self.channel.context,
+                bytes.as_ptr(),
+                bytes.len(),
+                &raw mut out,
+            )
+        };
+        let answer = if out.ptr.is_null() {
+            Vec::new()
+        } else {
+            #[expect(unsafe_code, reason = "reading the host's answer buffer")]
+            // SAFETY: the host filled `out` with `len` initialised bytes it owns until `free`.
+            unsafe {
+                std::slice::from_raw_parts(out.ptr, out.len).to_vec()
+            }
+        };
+        #[expect(unsafe_code, reason = "releasing the host's answer buffer")]
+        // SAFETY: `out` came from the host's `call` and is released once, by the host.
+        unsafe {
+            (self.channel.free)(self.channel.context, out);
+        };
+        let response: Envelope<HostResponse> =
+            serde_json::from_slice(&answer).map_err(|error| error.to_string())?;
+        match (status, response.message) {
+            (STATUS_OK, response) => Ok(response),
+            (_, HostResponse::Error { message }) => Err(message),
+            (status, _) => Err(format!("the host answered with status {status}")),
+        }
+    }
+}
+
+impl CallGate for HostGate {
+    fn admit<'a>(
+        &'a self,
+        key: &'a CallKey,
+    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        let request = HostRequest::Acquire(WireCallKey::from_key(key));
+        let gate = *self;
+        Box::pin(async move {
+            // The host answers when the key's slot comes, which may be a while: wait on a
+            // thread of the plugin's blocking pool, so the plugin's async workers keep
+            // driving its other requests in flight.
+            // An answer that is not `granted` (a bug on one side) lets the request go
+            // anyway: admission never fails, and the server's throttle is still reported.
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let _answer = runtime
+                        .spawn_blocking(move || gate.exchange(&request))
+                        .await;
+                }
+                Err(_) => {
+                    let _answer = gate.exchange(&request);
+                }
+            }
+        })
+    }
+
+    fn report(&self, key: &CallKey, report: &CallReport) {
+        // Answered at once by the host (it only records), so no thread hop.
+        let _answer = self.exchange(&HostRequest::report(key, report));
+    }
+}
 
 /// The plugin's provider (built by `configure`, from the configuration the host sends) and
 /// the tokio runtime its async calls run on.
@@ -129,10 +263,14 @@ where
 {
     let envelope: Envelope<Request> = serde_json::from_slice(bytes)
         .map_err(|e| contract(format!("not a request of this plugin's protocol: {e}")))?;
+    let protocol = envelope.protocol;
     let request = envelope.message;
     if let Request::Handshake { min, max, .. } = request {
         return Ok(match negotiate((min, max), plugin.protocols) {
-            Some(protocol) => Response::Handshake { protocol },
+            Some(protocol) => {
+                NEGOTIATED.store(protocol, Ordering::SeqCst);
+                Response::Handshake { protocol }
+            }
             None => Response::Incompatible {
                 min: plugin.protocols.0,
                 max: plugin.protocols.1,
@@ -177,6 +315,16 @@ where
         Request::Handshake { .. } | Request::Configure(_) => {
             unreachable!("answered above")
         }
+        Request::AttachGate if protocol < HOST_GATE_PROTOCOL_VERSION => {
+            return Err(contract(format!(
+                "`attach_gate` is a message of protocol {HOST_GATE_PROTOCOL_VERSION}, sent in protocol {protocol}"
+            )));
+        }
+        Request::AttachGate => Response::GateAttached {
+            admits_requests: HOST.get().is_some_and(|channel| {
+                provider.attach_gate(Arc::new(HostGate::new(*channel, protocol)))
+            }),
+        },
         Request::Describe => Response::Description(provider.describe()),
         Request::Validate { kind, document } => {
             Response::Problems(provider.validate(&kind, &document))

@@ -1,23 +1,24 @@
 //! The host side of the ABI: load a pinned plugin and use it as a [`Provider`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::messages::{
-    Configuration, Envelope, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Request, Response,
+    Configuration, Envelope, HOST_GATE_PROTOCOL_VERSION, HostRequest, HostResponse,
+    MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, Request, Response,
 };
 use super::{
-    ABI_VERSION, AbiVersionFn, FreeFn, InvokeFn, PluginBuffer, STATUS_ERROR, STATUS_OK,
-    STATUS_PANIC, symbols,
+    ABI_VERSION, AbiVersionFn, FreeFn, HostChannel, InvokeFn, PluginBuffer, STATUS_ERROR,
+    STATUS_OK, STATUS_PANIC, SetHostFn, symbols,
 };
 use crate::{
-    Action, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget, ObserveRequest,
-    Observed, PlanError, PlanRequest, Problem, Provider, ProviderError, ProviderFuture, Step,
-    StepOutcome,
+    Action, CallGate, CallReport, Description, DesiredSpec, GateSlot, ImportRequest, Imported,
+    InFlightTarget, ObserveRequest, Observed, PlanError, PlanRequest, Problem, Provider,
+    ProviderError, ProviderFuture, Step, StepOutcome,
 };
 
 /// A plugin that could not be loaded. Every message names the plugin's path.
@@ -139,14 +140,204 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
+/// The host's end of a plugin's guest→host calls (protocol 3): the call gate the plugin's
+/// requests are admitted through, under the plugin's own provider name.
+///
+/// What a [`HostChannel`] points to. [`PluginProvider`] makes one per loaded plugin; it is
+/// public so that the round trip can be tested without a library.
+#[derive(Debug)]
+pub struct HostGateway {
+    /// The provider name keys are made under (the plugin's `describe().name`).
+    provider: std::sync::RwLock<String>,
+    /// The runner's gate once attached; an open gate before.
+    gate: GateSlot,
+    /// The host's runtime, whose timers the gate's waits run on (recorded by each async
+    /// trait call, which is when the plugin may call back).
+    runtime: std::sync::RwLock<Option<tokio::runtime::Handle>>,
+}
+
+impl HostGateway {
+    /// A gateway that names keys after `provider`, admitting through an open gate until
+    /// [`HostGateway::attach`].
+    #[must_use]
+    pub fn new(provider: impl Into<String>) -> Arc<Self> {
+        Arc::new(Self {
+            provider: std::sync::RwLock::new(provider.into()),
+            gate: GateSlot::default(),
+            runtime: std::sync::RwLock::new(None),
+        })
+    }
+
+    /// Admits the plugin's requests through `gate` from now on.
+    pub fn attach(&self, gate: Arc<dyn CallGate>) {
+        self.gate.set(gate);
+    }
+
+    fn set_provider(&self, name: &str) {
+        name.clone_into(
+            &mut self
+                .provider
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    /// Records the runtime of the calling task, whose timers the gate waits on.
+    pub fn enter(&self) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            *self.runtime.write().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        }
+    }
+
+    /// The C channel to this gateway. It holds a reference for the rest of the process:
+    /// the plugin may call it at any time and is never unloaded.
+    #[must_use]
+    pub fn channel(self: &Arc<Self>) -> HostChannel {
+        HostChannel {
+            context: Arc::into_raw(Arc::clone(self)).cast(),
+            call: host_call,
+            free: host_free,
+        }
+    }
+
+    /// Answers one guest→host message. `acquire` returns once the gate admits the request.
+    #[must_use]
+    pub fn answer(&self, request: HostRequest) -> HostResponse {
+        let provider = self
+            .provider
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let gate = self.gate.get();
+        match request {
+            HostRequest::Acquire(key) => {
+                let key = key.to_key(&provider);
+                let runtime = self
+                    .runtime
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                match runtime {
+                    // The plugin calls from a thread of its own (not one of the host's async
+                    // workers), so blocking it on the host's runtime is what waiting means.
+                    Some(runtime) => runtime.block_on(gate.admit(&key)),
+                    None => match tokio::runtime::Builder::new_current_thread()
+                        .enable_time()
+                        .build()
+                    {
+                        // No async trait call recorded a runtime (a library caller driving
+                        // the plugin from its own thread): wait on a runtime of this call.
+                        Ok(runtime) => runtime.block_on(gate.admit(&key)),
+                        Err(error) => {
+                            return HostResponse::Error {
+                                message: format!("cannot wait for a permit for {key}: {error}"),
+                            };
+                        }
+                    },
+                }
+                HostResponse::Granted
+            }
+            HostRequest::Report {
+                key,
+                result,
+                request_id,
+                duration_ms,
+            } => {
+                let report = CallReport {
+                    result: result.into(),
+                    request_id,
+                    duration: std::time::Duration::from_millis(duration_ms),
+                };
+                gate.report(&key.to_key(&provider), &report);
+                HostResponse::Reported
+            }
+        }
+    }
+}
+
+/// The [`HostChannel`]'s `call`.
+#[expect(unsafe_code, reason = "the host side of the guest-to-host C callback")]
+unsafe extern "C" fn host_call(
+    context: *const std::ffi::c_void,
+    request: *const u8,
+    request_len: usize,
+    out: *mut PluginBuffer,
+) -> i32 {
+    let bytes: &[u8] = if request.is_null() || request_len == 0 {
+        &[]
+    } else {
+        // SAFETY: the plugin passes `request_len` readable bytes it keeps for the call.
+        unsafe { std::slice::from_raw_parts(request, request_len) }
+    };
+    // A panic must not unwind into the plugin's frames (undefined across `extern "C"`).
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `context` is the `Arc<HostGateway>` leaked by `HostGateway::channel`,
+        // never released, so the reference is valid for the process.
+        let gateway = unsafe { &*context.cast::<HostGateway>() };
+        match serde_json::from_slice::<Envelope<HostRequest>>(bytes) {
+            Ok(envelope) => (STATUS_OK, gateway.answer(envelope.message)),
+            Err(error) => (
+                STATUS_ERROR,
+                HostResponse::Error {
+                    message: format!(
+                        "not a guest-to-host message of this host's protocol: {error}"
+                    ),
+                },
+            ),
+        }
+    }));
+    let (status, response) = answered.unwrap_or_else(|_| {
+        (
+            STATUS_ERROR,
+            HostResponse::Error {
+                message: "the host panicked answering the plugin".to_owned(),
+            },
+        )
+    });
+    let envelope = Envelope {
+        protocol: PROTOCOL_VERSION,
+        message: response,
+    };
+    let mut buffer = serde_json::to_vec(&envelope).unwrap_or_else(|_| b"{}".to_vec());
+    buffer.shrink_to_fit();
+    let mut buffer = std::mem::ManuallyDrop::new(buffer);
+    // SAFETY: the plugin passes a valid, writable buffer for the answer.
+    unsafe {
+        out.write(PluginBuffer {
+            ptr: buffer.as_mut_ptr(),
+            len: buffer.len(),
+            cap: buffer.capacity(),
+        });
+    }
+    status
+}
+
+/// The [`HostChannel`]'s `free`.
+#[expect(unsafe_code, reason = "the host frees the buffers it allocated")]
+unsafe extern "C" fn host_free(_context: *const std::ffi::c_void, buffer: PluginBuffer) {
+    if buffer.ptr.is_null() {
+        return;
+    }
+    // SAFETY: `host_call` made this buffer from a `Vec<u8>` with exactly this pointer, length
+    // and capacity, in this module (the host's allocator), and the plugin frees it once.
+    drop(unsafe { Vec::from_raw_parts(buffer.ptr, buffer.len, buffer.cap) });
+}
+
 struct Inner {
     path: PathBuf,
     loaded_from: PathBuf,
     invoke: InvokeFn,
     free: FreeFn,
+    /// `migspec_plugin_set_host`, when the plugin exports it.
+    set_host: Option<SetHostFn>,
     healthy: AtomicBool,
     /// The negotiated protocol version (0 until the handshake).
     protocol: AtomicU32,
+    /// Where the plugin's requests are admitted (protocol 3).
+    gateway: Arc<HostGateway>,
+    /// Whether the plugin's provider asks the gateway before each request (its answer to
+    /// `attach_gate`); when not, the runner admits each trait call as a whole.
+    admits_requests: AtomicBool,
 }
 
 /// A provider loaded from a shared library, used through the ABI.
@@ -250,7 +441,7 @@ impl PluginProvider {
             source,
         })?;
         drop(bytes);
-        let (invoke, free) = open(path, &copy.file)?;
+        let (invoke, free, set_host) = open(path, &copy.file)?;
         let loaded_from = copy.file.clone();
         copy.release();
         let inner = Arc::new(Inner {
@@ -258,8 +449,11 @@ impl PluginProvider {
             loaded_from,
             invoke,
             free,
+            set_host,
             healthy: AtomicBool::new(true),
             protocol: AtomicU32::new(0),
+            gateway: HostGateway::new(String::new()),
+            admits_requests: AtomicBool::new(false),
         });
         let configure_error = |error| PluginError::Configure {
             path: path.to_path_buf(),
@@ -291,6 +485,7 @@ impl PluginProvider {
             Response::Configured => {}
             other => return Err(configure_error(unexpected(&inner, "configure", &other))),
         }
+        attach_host(&inner).map_err(configure_error)?;
         let description = match call(&inner, Request::Describe) {
             Ok(Response::Description(description)) => Ok(description),
             Ok(other) => Err(unexpected(&inner, "describe", &other)),
@@ -301,6 +496,7 @@ impl PluginProvider {
             error: Box::new(error),
         });
         let description = description?;
+        inner.gateway.set_provider(&description.name);
         Ok(Self { inner, description })
     }
 
@@ -323,6 +519,13 @@ impl PluginProvider {
         self.inner.healthy.load(Ordering::SeqCst)
     }
 
+    /// Whether the plugin asks the host's gate before each of its requests (protocol 3 and
+    /// a provider that takes a gate); otherwise the runner admits each trait call.
+    #[must_use]
+    pub fn admits_requests(&self) -> bool {
+        self.inner.admits_requests.load(Ordering::SeqCst)
+    }
+
     fn blocking<T, F>(&self, request: Request, finish: F) -> ProviderFuture<'_, T>
     where
         T: Send + 'static,
@@ -331,6 +534,8 @@ impl PluginProvider {
         let inner = Arc::clone(&self.inner);
         let op = request.op();
         Box::pin(async move {
+            // The plugin's permits are waited for on this runtime's timers.
+            inner.gateway.enter();
             // The plugin blocks on its own runtime: keep it off the host's async workers.
             tokio::task::spawn_blocking(move || {
                 let response = call(&inner, request)?;
@@ -396,11 +601,45 @@ impl PrivateCopy {
     }
 }
 
+/// Protocol 3: gives the plugin the host's channel, then asks it to attach the host's gate
+/// to its provider; records whether it did. Nothing for an older plugin, or one without
+/// `migspec_plugin_set_host`.
+#[expect(unsafe_code, reason = "calling the plugin's optional C entry point")]
+fn attach_host(inner: &Inner) -> Result<(), ProviderError> {
+    let (Some(set_host), true) = (
+        inner.set_host,
+        inner.protocol.load(Ordering::SeqCst) >= HOST_GATE_PROTOCOL_VERSION,
+    ) else {
+        return Ok(());
+    };
+    // SAFETY: `set_host` has the ABI's signature (the symbol of ABI 1's optional entry point);
+    // the channel's context is a leaked `Arc` valid for the process and its functions may
+    // be called from any thread, as the ABI documents.
+    let status = unsafe { set_host(inner.gateway.channel()) };
+    if status != STATUS_OK {
+        return Err(ProviderError::Contract {
+            message: format!(
+                "plugin {} refused the host's channel (status {status}): was `migspec_plugin_set_host` called twice?",
+                inner.path.display()
+            ),
+        });
+    }
+    match call(inner, Request::AttachGate)? {
+        Response::GateAttached { admits_requests } => {
+            inner
+                .admits_requests
+                .store(admits_requests, Ordering::SeqCst);
+            Ok(())
+        }
+        other => Err(unexpected(inner, "attach_gate", &other)),
+    }
+}
+
 #[expect(
     unsafe_code,
     reason = "loading a shared library and resolving its C symbols"
 )]
-fn open(path: &Path, copy: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
+fn open(path: &Path, copy: &Path) -> Result<(InvokeFn, FreeFn, Option<SetHostFn>), PluginError> {
     // SAFETY: loading a library runs its initialisers. `copy` holds exactly the bytes whose
     // SHA-256 was just checked against the user's pin (the trust decision for running its
     // code), in a directory only this user can write, so what runs is what was pinned.
@@ -431,10 +670,15 @@ fn open(path: &Path, copy: &Path) -> Result<(InvokeFn, FreeFn), PluginError> {
     // SAFETY: ABI version 1 defines `migspec_plugin_free` with the `FreeFn` signature.
     let free =
         *unsafe { library.get::<FreeFn>(symbols::FREE) }.map_err(|_| missing(symbols::FREE))?;
+    // SAFETY: ABI version 1 defines the optional `migspec_plugin_set_host` with the
+    // `SetHostFn` signature; a plugin without it is a protocol 2 plugin.
+    let set_host = unsafe { library.get::<SetHostFn>(symbols::SET_HOST) }
+        .ok()
+        .map(|symbol| *symbol);
     // Never unloaded: the plugin's threads, thread-locals and runtime may outlive any call,
     // and unloading under them is undefined behaviour.
     std::mem::forget(library);
-    Ok((invoke, free))
+    Ok((invoke, free, set_host))
 }
 
 #[expect(unsafe_code, reason = "calling the plugin's C entry points")]
@@ -525,6 +769,17 @@ impl Provider for PluginProvider {
         self.description.clone()
     }
 
+    /// A protocol 3 plugin whose provider takes a gate has each of its requests admitted
+    /// through `gate` (over the host channel); any other plugin returns `false`, and the
+    /// runner admits each of its trait calls as a whole.
+    fn attach_gate(&self, gate: Arc<dyn CallGate>) -> bool {
+        if !self.admits_requests() {
+            return false;
+        }
+        self.inner.gateway.attach(gate);
+        true
+    }
+
     fn validate(&self, kind: &str, document: &Value) -> Vec<Problem> {
         let request = Request::Validate {
             kind: kind.to_owned(),
@@ -603,6 +858,101 @@ fn observed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::guest::HostGate;
+    use crate::{CallKey, CallResult};
+    use std::sync::Mutex;
+
+    /// A host gate that records what it admits and learns.
+    #[derive(Debug, Default)]
+    struct Recording {
+        admitted: Mutex<Vec<CallKey>>,
+        reports: Mutex<Vec<(CallKey, CallReport)>>,
+    }
+
+    impl CallGate for Recording {
+        fn admit<'a>(
+            &'a self,
+            key: &'a CallKey,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+            self.admitted.lock().unwrap().push(key.clone());
+            Box::pin(std::future::ready(()))
+        }
+
+        fn report(&self, key: &CallKey, report: &CallReport) {
+            self.reports
+                .lock()
+                .unwrap()
+                .push((key.clone(), report.clone()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_guest_permit_and_its_throttle_report_cross_the_c_channel_to_the_host_gate() {
+        let gateway = HostGateway::new("oms-plugin");
+        let recording = Arc::new(Recording::default());
+        gateway.attach(recording.clone());
+        gateway.enter();
+        let guest = HostGate::new(gateway.channel(), 3);
+        // The guest names its own provider; the host keys the call under the plugin's name.
+        let asked = CallKey::new("huawei-oms", "list_task_group", "cn-north-4", "env AK/SK");
+        guest.admit(&asked).await;
+        let expected = CallKey::new("oms-plugin", "list_task_group", "cn-north-4", "env AK/SK");
+        assert_eq!(*recording.admitted.lock().unwrap(), vec![expected.clone()]);
+        guest.report(
+            &asked,
+            &CallReport {
+                result: CallResult::Throttled {
+                    code: "APIGW.0308".to_owned(),
+                    retry_after: Some(std::time::Duration::from_millis(1500)),
+                },
+                request_id: Some("req-7".to_owned()),
+                duration: std::time::Duration::from_millis(12),
+            },
+        );
+        let reports = recording.reports.lock().unwrap();
+        assert_eq!(reports.len(), 1);
+        let (key, report) = &reports[0];
+        assert_eq!(key, &expected);
+        assert_eq!(
+            report.result,
+            CallResult::Throttled {
+                code: "APIGW.0308".to_owned(),
+                retry_after: Some(std::time::Duration::from_millis(1500)),
+            }
+        );
+        assert_eq!(report.request_id.as_deref(), Some("req-7"));
+        assert_eq!(report.duration, std::time::Duration::from_millis(12));
+    }
+
+    #[test]
+    fn a_message_the_host_cannot_read_is_answered_with_an_error_not_a_crash() {
+        let gateway = HostGateway::new("p");
+        let channel = gateway.channel();
+        let mut out = PluginBuffer::empty();
+        let garbage = b"{\"protocol\": 3, \"op\": \"teleport\"}";
+        #[expect(unsafe_code, reason = "calling the host channel as a plugin would")]
+        // SAFETY: a valid request buffer and an exclusive output buffer, as the ABI requires.
+        let status = unsafe {
+            (channel.call)(
+                channel.context,
+                garbage.as_ptr(),
+                garbage.len(),
+                &raw mut out,
+            )
+        };
+        #[expect(unsafe_code, reason = "reading the host's answer as a plugin would")]
+        // SAFETY: the host filled `out`; it is read before being freed once.
+        let answer: Envelope<HostResponse> = unsafe {
+            let answer = serde_json::from_slice(std::slice::from_raw_parts(out.ptr, out.len));
+            (channel.free)(channel.context, out);
+            answer.unwrap()
+        };
+        assert_eq!(status, STATUS_ERROR);
+        let HostResponse::Error { message } = answer.message else {
+            panic!("not an error: {answer:?}");
+        };
+        assert!(message.contains("teleport"), "{message}");
+    }
 
     #[cfg(unix)]
     #[test]

@@ -32,20 +32,37 @@
 //! [`ChangeValue`](crate::ChangeValue) plays the same role for field changes.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    Action, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget, ObserveRequest,
-    Observed, PlanError, PlanRequest, Problem, ProviderError, Step, StepOutcome,
+    Action, CallKey, CallReport, CallResult, Description, DesiredSpec, ImportRequest, Imported,
+    InFlightTarget, ObserveRequest, Observed, PlanError, PlanRequest, Problem, ProviderError, Step,
+    StepOutcome,
 };
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+///
+/// - **2**: the host's requests and the plugin's answers ([`Request`], [`Response`]).
+/// - **3**: adds the host's call gate for the plugin's own requests: [`Request::AttachGate`]
+///   and the guest→host messages [`HostRequest`] / [`HostResponse`] (`acquire` a permit
+///   before each API request, `report` how it ended), so that the runner paces a plugin's
+///   requests one by one, exactly as it paces a built-in provider's.
+///
+/// A plugin that speaks only protocol 2 still loads (the host accepts
+/// [`MIN_PROTOCOL_VERSION`]); it is never sent `attach_gate` and never asked for a host
+/// channel, and the runner admits each of its trait calls as a whole under its declared
+/// limits, as before protocol 3. A plugin built with this crate speaks 2..=3, so an older
+/// host (2..=2) negotiates 2 and the plugin's requests are admitted without a host gate.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest protocol version this build still accepts (1 was the un-negotiated JSON of
 /// the first ABI, which had no handshake).
 pub const MIN_PROTOCOL_VERSION: u32 = 2;
+/// The first protocol version with the host's call gate ([`Request::AttachGate`],
+/// [`HostRequest`]).
+pub const HOST_GATE_PROTOCOL_VERSION: u32 = 3;
 
 /// A message with the protocol version it is written in (0 for the handshake, which is
 /// the same in every version).
@@ -170,6 +187,12 @@ pub enum Request {
     Poll(Vec<InFlightTarget>),
     /// [`Provider::import`](crate::Provider::import).
     Import(ImportRequest),
+    /// Protocol 3: the host's call gate is reachable through the host channel of the
+    /// transport (in the C ABI, the `HostChannel` given to `migspec_plugin_set_host` before
+    /// this message); the guest attaches it to its provider
+    /// ([`Provider::attach_gate`](crate::Provider::attach_gate)) and answers
+    /// [`Response::GateAttached`]. Sent once, after `configure`.
+    AttachGate,
 }
 
 impl Request {
@@ -187,6 +210,7 @@ impl Request {
             Self::Apply(_) => "apply",
             Self::Poll(_) => "poll",
             Self::Import(_) => "import",
+            Self::AttachGate => "attach_gate",
         }
     }
 }
@@ -232,6 +256,167 @@ pub enum Response {
         /// The panic's message.
         message: String,
     },
+    /// Protocol 3: `attach_gate`.
+    GateAttached {
+        /// Whether the plugin's provider asks the host gate before each of its requests
+        /// ([`Provider::attach_gate`](crate::Provider::attach_gate) returned `true`). When
+        /// `false` the host admits each trait call as a whole, as for a protocol 2 plugin.
+        admits_requests: bool,
+    },
+}
+
+/// The key a plugin's request is admitted under, as the guest names it. The host adds the
+/// provider's name (the plugin's `describe().name`) itself, so a plugin is always paced
+/// under the limits it declared, never under another provider's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireCallKey {
+    /// The API action (`list_task_group`).
+    pub action: String,
+    /// The region the request goes to (empty when the API has none).
+    #[serde(default)]
+    pub region: String,
+    /// Where the credential came from (an environment variable's name, a file path), never
+    /// the credential itself: it is logged.
+    #[serde(default)]
+    pub credential: String,
+}
+
+impl WireCallKey {
+    /// The guest's side of a [`CallKey`] (its provider name is dropped: the host sets it).
+    #[must_use]
+    pub fn from_key(key: &CallKey) -> Self {
+        Self {
+            action: key.action.clone(),
+            region: key.region.clone(),
+            credential: key.credential.clone(),
+        }
+    }
+
+    /// The host's [`CallKey`] for `provider`.
+    #[must_use]
+    pub fn to_key(&self, provider: &str) -> CallKey {
+        CallKey::new(provider, &self.action, &self.region, &self.credential)
+    }
+}
+
+/// How a plugin's request ended ([`CallResult`] on the wire; durations in milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WireCallResult {
+    /// The server answered (success, or an error that is not about the rate).
+    Answered {
+        /// The server's error code when it refused the request.
+        #[serde(default)]
+        error_code: Option<String>,
+    },
+    /// The server throttled the request; it had no effect.
+    Throttled {
+        /// The server's code (`APIGW.0308`, `RequestLimitExceeded`).
+        code: String,
+        /// How long the server asked to wait, when it said.
+        #[serde(default)]
+        retry_after_ms: Option<u64>,
+    },
+    /// No answer: the network failed or the answer was unreadable.
+    NoAnswer {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl From<&CallResult> for WireCallResult {
+    fn from(result: &CallResult) -> Self {
+        match result {
+            CallResult::Answered { error_code } => Self::Answered {
+                error_code: error_code.clone(),
+            },
+            CallResult::Throttled { code, retry_after } => Self::Throttled {
+                code: code.clone(),
+                retry_after_ms: retry_after.map(|wait| millis(&wait)),
+            },
+            CallResult::NoAnswer { message } => Self::NoAnswer {
+                message: message.clone(),
+            },
+        }
+    }
+}
+
+impl From<WireCallResult> for CallResult {
+    fn from(result: WireCallResult) -> Self {
+        match result {
+            WireCallResult::Answered { error_code } => Self::Answered { error_code },
+            WireCallResult::Throttled {
+                code,
+                retry_after_ms,
+            } => Self::Throttled {
+                code,
+                retry_after: retry_after_ms.map(Duration::from_millis),
+            },
+            WireCallResult::NoAnswer { message } => Self::NoAnswer { message },
+        }
+    }
+}
+
+/// Whole milliseconds, saturating (a wait beyond `u64::MAX` ms is not a wait anyone means).
+fn millis(duration: &Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One call from the guest to the host (protocol 3), made from inside a host→guest call
+/// (`observe`, `apply`, …) while the host waits for that call's answer. In the C ABI it
+/// crosses the `HostChannel` callback; in another transport it would be a message the
+/// other way on the same channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "body", rename_all = "snake_case")]
+pub enum HostRequest {
+    /// Asks for a permit to send one API request under `key`; answered
+    /// [`HostResponse::Granted`] once the host's gate admits it (the answer may take as long
+    /// as the key's pacing needs; it never fails).
+    Acquire(WireCallKey),
+    /// How a granted request ended: the host's gate learns from it (a throttle slows the
+    /// key down). Answered [`HostResponse::Reported`] at once.
+    Report {
+        /// The key it was granted under.
+        key: WireCallKey,
+        /// How it ended.
+        result: WireCallResult,
+        /// The server's request id, when it gave one.
+        #[serde(default)]
+        request_id: Option<String>,
+        /// From the grant to the answer.
+        #[serde(default)]
+        duration_ms: u64,
+    },
+}
+
+impl HostRequest {
+    /// The report of a finished request.
+    #[must_use]
+    pub fn report(key: &CallKey, report: &CallReport) -> Self {
+        Self::Report {
+            key: WireCallKey::from_key(key),
+            result: WireCallResult::from(&report.result),
+            request_id: report.request_id.clone(),
+            duration_ms: millis(&report.duration),
+        }
+    }
+}
+
+/// The host's answer to a [`HostRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", content = "body", rename_all = "snake_case")]
+pub enum HostResponse {
+    /// The request may be sent now.
+    Granted,
+    /// The report was taken.
+    Reported,
+    /// The host could not read the message (a bug on one side). The guest sends its request
+    /// anyway: admission never fails ([`crate::CallGate`]), and a request that cannot be
+    /// paced is better than a step failed by the pacing itself.
+    Error {
+        /// What was wrong.
+        message: String,
+    },
 }
 
 /// The version both sides speak: the highest in both ranges.
@@ -273,6 +458,48 @@ mod tests {
         let describe: Envelope<Request> =
             serde_json::from_value(serde_json::json!({"protocol": 2, "op": "describe"})).unwrap();
         assert!(matches!(describe.message, Request::Describe));
+    }
+
+    #[test]
+    fn guest_to_host_messages_are_tagged_json_with_milliseconds() {
+        let key = CallKey::new("huawei-oms", "list_task_group", "cn-north-4", "env");
+        let report = CallReport {
+            result: CallResult::Throttled {
+                code: "APIGW.0308".into(),
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            request_id: None,
+            duration: Duration::from_millis(40),
+        };
+        let text = serde_json::to_value(Envelope {
+            protocol: 3,
+            message: HostRequest::report(&key, &report),
+        })
+        .unwrap();
+        assert_eq!(
+            text,
+            serde_json::json!({"protocol": 3, "op": "report", "body": {
+                "key": {"action": "list_task_group", "region": "cn-north-4", "credential": "env"},
+                "result": {"outcome": "throttled", "code": "APIGW.0308", "retry_after_ms": 2000},
+                "request_id": null, "duration_ms": 40
+            }})
+        );
+        let acquire: Envelope<HostRequest> = serde_json::from_value(serde_json::json!(
+            {"protocol": 3, "op": "acquire", "body": {"action": "create_task_group"}}
+        ))
+        .unwrap();
+        assert_eq!(
+            acquire.message,
+            HostRequest::Acquire(WireCallKey {
+                action: "create_task_group".into(),
+                region: String::new(),
+                credential: String::new(),
+            })
+        );
+        let granted = serde_json::to_value(HostResponse::Granted).unwrap();
+        assert_eq!(granted, serde_json::json!({"result": "granted"}));
+        let back: CallResult = WireCallResult::from(&report.result).into();
+        assert_eq!(back, report.result);
     }
 
     #[test]

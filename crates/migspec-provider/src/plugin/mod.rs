@@ -16,6 +16,22 @@
 //! inside the plugin; the host stops using the plugin); the buffer holds one
 //! [`messages::Response`] in every case.
 //!
+//! One more symbol is **optional** (ABI version 1 is unchanged: a host that does not know it
+//! never looks it up, and a plugin without it still loads):
+//!
+//! | symbol | signature | meaning |
+//! |---|---|---|
+//! | `migspec_plugin_set_host` | `extern "C" fn(HostChannel) -> i32` | the host's callback for guest→host messages ([`messages::HostRequest`]: a permit before each API request, a report after it); [`STATUS_OK`] when taken |
+//!
+//! The host calls it only when the handshake picked protocol 3 or later
+//! ([`messages::HOST_GATE_PROTOCOL_VERSION`]), after `configure` and before `attach_gate`.
+//! A [`HostChannel`] is a function pointer and a context pointer (plus the host's `free`),
+//! valid for the rest of the process (the host never unloads a plugin and never releases
+//! the context); the guest may call it from any thread, during any host→guest call, and
+//! the call blocks until the host answers (for `acquire`, until the host's gate admits the
+//! request). Buffers the host fills are released by the host's `free`, as the plugin's are
+//! by `migspec_plugin_free`.
+//!
 //! # The protocol
 //!
 //! What crosses the ABI is one JSON [`messages::Envelope`] each way: a [`messages::Request`]
@@ -29,7 +45,13 @@
 //! 3. `configure`: the plugin's `settings` and `credentials` from `migspec.yaml` (credentials
 //!    resolved by the host), from which the plugin builds its provider, so that it never
 //!    reads the host's environment for them;
-//! 4. `describe`, then any of `validate`, `location`, `observe`, `plan`, `apply`, `poll`,
+//! 4. protocol 3: `migspec_plugin_set_host` with the host's [`HostChannel`], then
+//!    `attach_gate`: the guest attaches a [`guest::HostGate`] to its provider, whose every
+//!    API request then asks the host's call gate for a permit through the channel
+//!    (`acquire`) and reports how it ended (`report`) — the runner paces and adapts a
+//!    plugin's requests one by one, like a built-in provider's. A protocol 2 plugin skips
+//!    this step and is admitted once per trait call;
+//! 5. `describe`, then any of `validate`, `location`, `observe`, `plan`, `apply`, `poll`,
 //!    `import`, as the [`Provider`](crate::Provider) trait defines them.
 //!
 //! Only integers, pointers and the `#[repr(C)]` [`PluginBuffer`] cross the boundary; no Rust
@@ -64,6 +86,8 @@ pub mod symbols {
     pub const INVOKE: &[u8] = b"migspec_plugin_invoke\0";
     /// `migspec_plugin_free`.
     pub const FREE: &[u8] = b"migspec_plugin_free\0";
+    /// `migspec_plugin_set_host` (optional; protocol 3).
+    pub const SET_HOST: &[u8] = b"migspec_plugin_set_host\0";
 }
 
 /// A byte buffer allocated by the plugin and released by its `migspec_plugin_free`.
@@ -97,8 +121,49 @@ pub type InvokeFn =
     unsafe extern "C" fn(request: *const u8, request_len: usize, out: *mut PluginBuffer) -> i32;
 /// `migspec_plugin_free`.
 pub type FreeFn = unsafe extern "C" fn(buffer: PluginBuffer);
+/// `migspec_plugin_set_host` (optional).
+pub type SetHostFn = unsafe extern "C" fn(channel: HostChannel) -> i32;
 
-/// Makes a provider crate a plugin: exports the three ABI symbols around a constructor.
+/// The host's side of a guest→host call: UTF-8 JSON [`messages::HostRequest`] in, a
+/// host-allocated JSON [`messages::HostResponse`] out; returns [`STATUS_OK`] or
+/// [`STATUS_ERROR`] (the buffer then holds a [`messages::HostResponse::Error`]).
+pub type HostCallFn = unsafe extern "C" fn(
+    context: *const std::ffi::c_void,
+    request: *const u8,
+    request_len: usize,
+    out: *mut PluginBuffer,
+) -> i32;
+/// Releases a buffer a [`HostCallFn`] filled.
+pub type HostFreeFn = unsafe extern "C" fn(context: *const std::ffi::c_void, buffer: PluginBuffer);
+
+/// The host's callback, given to the plugin by `migspec_plugin_set_host`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct HostChannel {
+    /// The host's state, passed back to `call` and `free`; never read by the plugin.
+    pub context: *const std::ffi::c_void,
+    /// One guest→host call.
+    pub call: HostCallFn,
+    /// Releases what `call` returned.
+    pub free: HostFreeFn,
+}
+
+// SAFETY: the context is the host's `Arc` of thread-safe state (`Send + Sync`), kept alive for
+// the process; the two functions may be called from any thread (documented above).
+#[expect(
+    unsafe_code,
+    reason = "the host channel is a pair of C pointers shared across threads"
+)]
+unsafe impl Send for HostChannel {}
+// SAFETY: as for `Send`: calls through the channel only read the shared context.
+#[expect(
+    unsafe_code,
+    reason = "the host channel is a pair of C pointers shared across threads"
+)]
+unsafe impl Sync for HostChannel {}
+
+/// Makes a provider crate a plugin: exports the ABI symbols (the three required ones and
+/// `migspec_plugin_set_host`) around a constructor.
 ///
 /// The argument is a function or closure called once, on `configure`, with the
 /// [`Configuration`](messages::Configuration) the host sends, returning `Result<P, E>` where
@@ -168,6 +233,13 @@ macro_rules! export_plugin {
                     },
                 )
             }
+        }
+
+        /// Takes the host's channel for guest→host calls (migspec plugin ABI, protocol 3).
+        #[expect(unsafe_code, reason = "an exported C symbol of the plugin ABI")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn migspec_plugin_set_host(channel: $crate::plugin::HostChannel) -> i32 {
+            $crate::plugin::guest::set_host(channel)
         }
 
         /// Releases a response buffer (migspec plugin ABI).
