@@ -344,10 +344,11 @@ impl CallGate for RunnerGate {
     }
 }
 
-/// A provider that does not admit its own requests (a plugin behind the ABI, whose HTTP
-/// calls the host cannot see): each trait call that may reach the cloud is admitted as one
-/// call under the plugin's declared `*` limit (or its lowest declared limit), keyed by the
-/// trait operation and the object's region.
+/// A provider that does not admit its own requests (a plugin of protocol 2, or one whose
+/// provider takes no gate: its HTTP calls the host cannot see; a protocol 3 plugin admits
+/// each request through the host channel instead): each trait call that may reach the cloud
+/// is admitted as one call under the plugin's declared `*` limit (or its lowest declared
+/// limit), keyed by the trait operation and the object's region.
 pub(crate) struct GatedProvider {
     inner: Arc<dyn Provider>,
     gate: Arc<RunnerGate>,

@@ -25,7 +25,7 @@ use super::messages::{
     PROTOCOL_VERSION, Request, Response, WireCallKey, negotiate,
 };
 use super::{HostChannel, PluginBuffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
-use crate::{CallGate, CallKey, CallReport, Provider, ProviderError};
+use crate::{CallGate, CallKey, CallReport, Provider, ProviderError, Ticket};
 
 /// The host's channel, once `migspec_plugin_set_host` gave it. A static of this module,
 /// so one per plugin library: every plugin links its own copy of this crate.
@@ -116,8 +116,12 @@ impl CallGate for HostGate {
     fn admit<'a>(
         &'a self,
         key: &'a CallKey,
-    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    ) -> Pin<Box<dyn std::future::Future<Output = Ticket> + Send + 'a>> {
         let request = HostRequest::Acquire(WireCallKey::from_key(key));
+        let release = Release {
+            gate: *self,
+            key: WireCallKey::from_key(key),
+        };
         let gate = *self;
         Box::pin(async move {
             // The host answers when the key's slot comes, which may be a while: wait on a
@@ -135,12 +139,29 @@ impl CallGate for HostGate {
                     let _answer = gate.exchange(&request);
                 }
             }
+            // Held by the plugin's admission until its request is over, then the host's
+            // permit is given back (also when the request is abandoned unreported).
+            Ticket::holding(release)
         })
     }
 
     fn report(&self, key: &CallKey, report: &CallReport) {
         // Answered at once by the host (it only records), so no thread hop.
         let _answer = self.exchange(&HostRequest::report(key, report));
+    }
+}
+
+/// Gives the host's permit back when dropped.
+#[derive(Debug)]
+struct Release {
+    gate: HostGate,
+    key: WireCallKey,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        // Answered at once by the host; nothing to do if it cannot be read.
+        let _answer = self.gate.exchange(&HostRequest::Release(self.key.clone()));
     }
 }
 

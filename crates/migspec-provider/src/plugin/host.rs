@@ -16,9 +16,9 @@ use super::{
     STATUS_OK, STATUS_PANIC, SetHostFn, symbols,
 };
 use crate::{
-    Action, CallGate, CallReport, Description, DesiredSpec, GateSlot, ImportRequest, Imported,
-    InFlightTarget, ObserveRequest, Observed, PlanError, PlanRequest, Problem, Provider,
-    ProviderError, ProviderFuture, Step, StepOutcome,
+    Action, CallGate, CallKey, CallReport, Description, DesiredSpec, GateSlot, ImportRequest,
+    Imported, InFlightTarget, ObserveRequest, Observed, PlanError, PlanRequest, Problem, Provider,
+    ProviderError, ProviderFuture, Step, StepOutcome, Ticket,
 };
 
 /// A plugin that could not be loaded. Every message names the plugin's path.
@@ -151,6 +151,9 @@ pub struct HostGateway {
     provider: std::sync::RwLock<String>,
     /// The runner's gate once attached; an open gate before.
     gate: GateSlot,
+    /// What each granted request holds (the runner's concurrency permit) until the plugin
+    /// releases it, per key in grant order (which grant a release ends does not matter).
+    tickets: std::sync::Mutex<std::collections::HashMap<CallKey, Vec<Ticket>>>,
     /// The host's runtime, whose timers the gate's waits run on (recorded by each async
     /// trait call, which is when the plugin may call back).
     runtime: std::sync::RwLock<Option<tokio::runtime::Handle>>,
@@ -164,6 +167,7 @@ impl HostGateway {
         Arc::new(Self {
             provider: std::sync::RwLock::new(provider.into()),
             gate: GateSlot::default(),
+            tickets: std::sync::Mutex::default(),
             runtime: std::sync::RwLock::new(None),
         })
     }
@@ -217,7 +221,7 @@ impl HostGateway {
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
                     .clone();
-                match runtime {
+                let ticket = match runtime {
                     // The plugin calls from a thread of its own (not one of the host's async
                     // workers), so blocking it on the host's runtime is what waiting means.
                     Some(runtime) => runtime.block_on(gate.admit(&key)),
@@ -234,8 +238,25 @@ impl HostGateway {
                             };
                         }
                     },
-                }
+                };
+                self.tickets
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(key)
+                    .or_default()
+                    .push(ticket);
                 HostResponse::Granted
+            }
+            HostRequest::Release(key) => {
+                let key = key.to_key(&provider);
+                let mut tickets = self.tickets.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(held) = tickets.get_mut(&key) {
+                    drop(held.pop());
+                    if held.is_empty() {
+                        tickets.remove(&key);
+                    }
+                }
+                HostResponse::Released
             }
             HostRequest::Report {
                 key,
@@ -867,15 +888,28 @@ mod tests {
     struct Recording {
         admitted: Mutex<Vec<CallKey>>,
         reports: Mutex<Vec<(CallKey, CallReport)>>,
+        /// Permits given back (tickets dropped).
+        released: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    /// Counts its drop: what a concurrency permit's release is to the runner's gate.
+    struct Permit(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Permit {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     impl CallGate for Recording {
         fn admit<'a>(
             &'a self,
             key: &'a CallKey,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Ticket> + Send + 'a>> {
             self.admitted.lock().unwrap().push(key.clone());
-            Box::pin(std::future::ready(()))
+            Box::pin(std::future::ready(Ticket::holding(Permit(
+                self.released.clone(),
+            ))))
         }
 
         fn report(&self, key: &CallKey, report: &CallReport) {
@@ -895,9 +929,11 @@ mod tests {
         let guest = HostGate::new(gateway.channel(), 3);
         // The guest names its own provider; the host keys the call under the plugin's name.
         let asked = CallKey::new("huawei-oms", "list_task_group", "cn-north-4", "env AK/SK");
-        guest.admit(&asked).await;
+        let ticket = guest.admit(&asked).await;
         let expected = CallKey::new("oms-plugin", "list_task_group", "cn-north-4", "env AK/SK");
         assert_eq!(*recording.admitted.lock().unwrap(), vec![expected.clone()]);
+        // The host holds the permit of the grant until the guest's ticket is dropped.
+        assert_eq!(recording.released.load(Ordering::SeqCst), 0);
         guest.report(
             &asked,
             &CallReport {
@@ -908,6 +944,13 @@ mod tests {
                 request_id: Some("req-7".to_owned()),
                 duration: std::time::Duration::from_millis(12),
             },
+        );
+        assert_eq!(recording.released.load(Ordering::SeqCst), 0);
+        drop(ticket);
+        assert_eq!(
+            recording.released.load(Ordering::SeqCst),
+            1,
+            "the host kept the permit after the guest's request was over"
         );
         let reports = recording.reports.lock().unwrap();
         assert_eq!(reports.len(), 1);

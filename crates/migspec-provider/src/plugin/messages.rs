@@ -48,7 +48,8 @@ use crate::{
 /// - **2**: the host's requests and the plugin's answers ([`Request`], [`Response`]).
 /// - **3**: adds the host's call gate for the plugin's own requests: [`Request::AttachGate`]
 ///   and the guest→host messages [`HostRequest`] / [`HostResponse`] (`acquire` a permit
-///   before each API request, `report` how it ended), so that the runner paces a plugin's
+///   before each API request, `report` how it ended, `release` the permit once it is over —
+///   the runner's concurrency bound), so that the runner paces a plugin's
 ///   requests one by one, exactly as it paces a built-in provider's.
 ///
 /// A plugin that speaks only protocol 2 still loads (the host accepts
@@ -387,6 +388,9 @@ pub enum HostRequest {
         #[serde(default)]
         duration_ms: u64,
     },
+    /// A granted request is over (reported or abandoned): the host gives back the permit
+    /// the grant holds (the runner's concurrency bound). Answered [`HostResponse::Released`].
+    Release(WireCallKey),
 }
 
 impl HostRequest {
@@ -410,6 +414,8 @@ pub enum HostResponse {
     Granted,
     /// The report was taken.
     Reported,
+    /// The permit was given back.
+    Released,
     /// The host could not read the message (a bug on one side). The guest sends its request
     /// anyway: admission never fails ([`crate::CallGate`]), and a request that cannot be
     /// paced is better than a step failed by the pacing itself.
