@@ -33,3 +33,22 @@ impl From<ExitStatus> for std::process::ExitCode {
         }
     }
 }
+
+/// A command that stopped: the message is already printed.
+#[derive(Debug)]
+pub(crate) struct Stopped;
+
+/// Prints an error the way every command does: what, then what to do.
+pub(crate) fn fail(message: &str) -> Stopped {
+    crate::view::err(&format!("error: {message}"));
+    Stopped
+}
+
+/// A runtime for one command.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}

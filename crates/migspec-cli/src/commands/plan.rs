@@ -10,27 +10,9 @@ use migspec_schema::Options;
 
 use super::ExitStatus;
 use super::workspace::{Workspace, in_workspace};
+pub(crate) use super::{Stopped, fail, runtime};
 use crate::args::{PlanArgs, PlanFormat, SelectionArgs, ShowArgs};
 use crate::view::{self, diagnostics, plan as render};
-
-/// A command that stopped: the message is already printed.
-#[derive(Debug)]
-pub(crate) struct Stopped;
-
-/// Prints an error the way every command does: what, then what to do.
-pub(crate) fn fail(message: &str) -> Stopped {
-    view::err(&format!("error: {message}"));
-    Stopped
-}
-
-/// A runtime for one command.
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts")
-}
 
 /// Loads and validates the specs, resolves their secrets, reads the state and plans.
 /// A spec set with errors is never planned.

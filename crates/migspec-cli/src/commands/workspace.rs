@@ -25,7 +25,7 @@ use migspec_spec::secret::{
 use migspec_tencent_dts::{Credentials, Endpoint, TencentConfig, TencentDtsProvider};
 
 use super::ExitStatus;
-use super::plan::{Stopped, fail, runtime};
+use super::{Stopped, fail, runtime};
 use crate::args::WorkspaceArgs;
 
 /// `migspec.yaml`: settings that are not specs. Every key is optional.
