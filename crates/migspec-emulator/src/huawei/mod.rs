@@ -318,6 +318,9 @@ pub(crate) fn handle(app: &App, request: &ApiRequest) -> Handled {
         }
     }
 
+    if route.operation == Operation::List {
+        app.stats.query(label, &request.raw_query);
+    }
     let ctx = taskgroups::Ctx {
         now: now_ms,
         timing: &app.timing,
