@@ -421,6 +421,25 @@ impl HuaweiOmsProvider {
             Err(ProviderError::NotFound { .. }) => Ok(StepOutcome::Done {
                 observed: Self::observed(&step.address, None, location),
             }),
+            // The observation shows a group OMS deletes (the table sent a running or
+            // pausing one elsewhere), yet OMS says it is in progress: it was paused a moment
+            // ago and its tasks are still stopping. The same delete goes through once they
+            // have, so the runner repeats it with backoff within its budget.
+            Err(ProviderError::StateConflict {
+                service,
+                code,
+                message,
+                request_id,
+            }) if code == "OMS.0063" => Err(ProviderError::Busy {
+                service,
+                message: format!(
+                    "{message}; task group {} is {}, so its tasks are still stopping: migspec repeats the delete until they have",
+                    group.id,
+                    crate::status::text(group.status)
+                ),
+                code,
+                request_id,
+            }),
             Err(error) => refused(group.observed, error),
         }
     }
