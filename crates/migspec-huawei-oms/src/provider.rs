@@ -15,7 +15,7 @@ use crate::client::{OmsClient, Operation, Target};
 use crate::config::{ConfigError, HuaweiConfig};
 use crate::convert::{self, KIND};
 use crate::marker;
-use crate::observe::Fallback;
+use crate::observe::PollCursor;
 use crate::wire::TaskGroup;
 
 /// The provider's name.
@@ -108,6 +108,8 @@ pub struct HuaweiOmsProvider {
     pub(crate) default_project: Option<String>,
     pub(crate) poll_interval: Duration,
     pub(crate) rate_limit_per_second: u32,
+    /// Where the polls' sweep through a large project stands (see `observe::poll_batch`).
+    pub(crate) poll_cursor: std::sync::Mutex<PollCursor>,
 }
 
 impl HuaweiOmsProvider {
@@ -125,6 +127,7 @@ impl HuaweiOmsProvider {
             default_project: config.project_id.clone(),
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
+            poll_cursor: std::sync::Mutex::default(),
         })
     }
 
@@ -350,7 +353,7 @@ impl Provider for HuaweiOmsProvider {
                 .into_iter()
                 .map(|target| (target.address, target.remote_id, target.location))
                 .collect();
-            self.observe_batch(targets, Fallback::Marker).await
+            self.observe_batch(targets).await
         })
     }
 
@@ -369,12 +372,12 @@ impl Provider for HuaweiOmsProvider {
                 .map(|target| {
                     (
                         target.object.address,
-                        Some(target.object.remote_id),
+                        target.object.remote_id,
                         target.location,
                     )
                 })
                 .collect();
-            self.observe_batch(targets, Fallback::None).await
+            self.poll_batch(targets).await
         })
     }
 
