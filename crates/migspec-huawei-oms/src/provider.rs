@@ -210,6 +210,53 @@ impl HuaweiOmsProvider {
             .await?;
         import_document(&request.address, &group, &location)
     }
+
+    /// Imports several groups from one listing per location (`import --all`), instead of
+    /// one `ShowTaskGroup` per group.
+    async fn import_groups(
+        &self,
+        requests: Vec<ImportRequest>,
+    ) -> Result<Vec<Imported>, ProviderError> {
+        let mut located = Vec::with_capacity(requests.len());
+        for request in requests {
+            if request.kind != KIND {
+                return Err(ProviderError::Config {
+                    message: format!("{PROVIDER_NAME} imports only {KIND}, not {}", request.kind),
+                });
+            }
+            let location = self.parse_location(&request.address, &request.location)?;
+            located.push((request, location));
+        }
+        let mut listings: std::collections::HashMap<Location, Vec<TaskGroup>> =
+            std::collections::HashMap::new();
+        for (_, location) in &located {
+            if !listings.contains_key(location) {
+                let groups = self.client.list_all(location.target()).await?;
+                listings.insert(location.clone(), groups);
+            }
+        }
+        located
+            .into_iter()
+            .map(|(request, location)| {
+                let group = listings
+                    .get(&location)
+                    .and_then(|groups| {
+                        groups
+                            .iter()
+                            .find(|group| group.group_id == request.remote_id.0)
+                    })
+                    .ok_or_else(|| ProviderError::NotFound {
+                        service: crate::error::SERVICE.to_owned(),
+                        id: format!(
+                            "task group {} (region {}, project {})",
+                            request.remote_id, location.region, location.project_id
+                        ),
+                        code: "OMS.1009".to_owned(),
+                    })?;
+                import_document(&request.address, group, &location)
+            })
+            .collect()
+    }
 }
 
 fn no_project(address: &Address) -> ProviderError {
@@ -383,6 +430,10 @@ impl Provider for HuaweiOmsProvider {
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_group(request))
+    }
+
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(self.import_groups(requests))
     }
 
     fn list(

@@ -542,6 +542,24 @@ pub trait Provider: Send + Sync {
     /// Reads a remote object and writes the spec that would manage it.
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported>;
 
+    /// Imports several objects (`migspec import --all`), answering in request order, in as
+    /// few reads as the API allows (the built-ins read them from one batched listing or
+    /// describe per location). The default imports them one at a time, so a plugin that
+    /// does not implement it still imports every object.
+    ///
+    /// # Errors
+    ///
+    /// The first object that cannot be read or imported (the error names it).
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(async move {
+            let mut imported = Vec::with_capacity(requests.len());
+            for request in requests {
+                imported.push(self.import(request).await?);
+            }
+            Ok(imported)
+        })
+    }
+
     /// Lists the live objects of a kind in a location (`migspec import --all`), in batched,
     /// paged calls. The default says the provider cannot: a plugin that does not implement
     /// it still imports one object at a time.

@@ -236,6 +236,65 @@ impl TencentDtsProvider {
         };
         Ok(import_document(&request.address, &job))
     }
+
+    /// Imports several jobs from one paged listing per (region, API version) — `import
+    /// --all`, whose objects carry no address tag to filter on — instead of one describe per
+    /// job. A 2021 job's `MigrateOption` is still one `DescribeMigrationDetail` each: the
+    /// listing does not carry it.
+    async fn import_jobs(
+        &self,
+        requests: Vec<ImportRequest>,
+    ) -> Result<Vec<Imported>, ProviderError> {
+        let mut targets = Vec::with_capacity(requests.len());
+        for request in &requests {
+            targets.push(self.target(
+                &request.address,
+                &request.kind,
+                &request.location,
+                Some(request.remote_id.0.clone()),
+            )?);
+        }
+        // Each listed job by its id (the id is read through the job's mapping, once).
+        let mut listings: std::collections::BTreeMap<
+            (String, ApiVersion),
+            std::collections::HashMap<String, observe::Raw>,
+        > = std::collections::BTreeMap::new();
+        for target in &targets {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                listings.entry((target.region.clone(), target.version))
+            {
+                let jobs = observe::list_pages(&self.client, target.version, &target.region, &[])
+                    .await
+                    .map_err(|error| error.to_provider_error(None))?
+                    .into_iter()
+                    .map(|raw| (raw.map(&target.region).id, raw))
+                    .collect();
+                entry.insert(jobs);
+            }
+        }
+        let mut imported = Vec::with_capacity(targets.len());
+        for (request, target) in requests.iter().zip(&targets) {
+            let raw = listings
+                .get(&(target.region.clone(), target.version))
+                .and_then(|jobs| jobs.get(&request.remote_id.0));
+            let job = match raw {
+                Some(raw) => Some(observe::enrich(&self.client, raw, target, Depth::Full).await?),
+                None => None,
+            };
+            let Some(job) = job.filter(|job| !job.is_gone()) else {
+                return Err(ProviderError::NotFound {
+                    service: crate::error::SERVICE.to_owned(),
+                    id: format!(
+                        "job {} (API {}, region {})",
+                        request.remote_id, target.version, target.region
+                    ),
+                    code: "ResourceNotFound.JobNotExist".to_owned(),
+                });
+            };
+            imported.push(import_document(&request.address, &job));
+        }
+        Ok(imported)
+    }
 }
 
 /// The spec document that would manage `job`, with `{fromEnv: …}` placeholders for its
@@ -471,6 +530,10 @@ impl Provider for TencentDtsProvider {
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_job(request))
+    }
+
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(self.import_jobs(requests))
     }
 
     fn list(
