@@ -21,6 +21,7 @@
 pub mod calls;
 pub mod plugin;
 mod provider;
+mod refusal;
 pub mod rules;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -33,6 +34,7 @@ pub use provider::{
     ObserveRequest, ObserveTarget, Orphans, PlanError, PlanRequest, Problem, ProblemSeverity,
     Provider, ProviderError, ProviderFuture, RateLimit,
 };
+pub use refusal::{Refusal, RequestIdIn, refused};
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
     InFlight, MARKER_FIELD, MARKER_KEY, Observed, Phase, Progress, Recorded, RemoteId,
