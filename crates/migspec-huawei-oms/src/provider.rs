@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use migspec_provider::{
-    Action, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
-    KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
-    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
+    Action, Address, Description, DesiredSpec, ImportDocument, ImportRequest, Imported,
+    InFlightTarget, KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest,
+    Problem, Provider, ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
 use serde_json::{Map, Value, json};
@@ -286,31 +286,26 @@ fn import_document(
             .or_insert_with(|| Value::Object(Map::new()));
     }
     let placeholders = convert::import_placeholders(&address.0, &view);
-    for (pointer, variable) in &placeholders {
+    let mut document = ImportDocument::new(KIND, address, view);
+    for (pointer, variable) in placeholders {
         let relative = pointer.trim_start_matches("/spec");
-        let Some((parent, key)) = relative.rsplit_once('/') else {
-            continue;
-        };
-        if let Some(Value::Object(node)) = view.pointer_mut(parent) {
-            node.insert((*key).to_owned(), json!({"fromEnv": variable}));
+        // A field whose parent the view lacks is listed all the same: the user writes it.
+        if !document.placeholder(relative, variable) {
+            document.unreadable(pointer);
         }
     }
-    let mut unreadable: Vec<String> = placeholders.keys().map(|key| (*key).to_owned()).collect();
     if group.smn_config.as_ref().is_some_and(|smn| !smn.is_null()) {
-        unreadable.push("/spec/smn_config".to_owned());
+        document.unreadable("/spec/smn_config");
     }
     let desired = match convert::phase(group.status) {
         Phase::Paused | Phase::Pausing => "paused",
         Phase::Completed => "completed",
         _ => "running",
     };
-    let document = json!({
-        "apiVersion": "migspec/v1",
-        "kind": KIND,
-        "metadata": {"name": address.0},
-        "spec": view,
-        "lifecycle": {"desired": desired},
-    });
+    let Imported {
+        document,
+        unreadable,
+    } = document.finish(desired);
     // Round-trip through the typed model: checks the result and orders the fields as the
     // spec types declare them.
     let document = match serde_json::from_value::<HuaweiOmsTaskGroup>(document.clone()) {

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod calls;
+mod import;
 pub mod plugin;
 mod provider;
 mod refusal;
@@ -29,6 +30,7 @@ pub mod transport;
 mod vocabulary;
 
 pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate};
+pub use import::ImportDocument;
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
     ObserveRequest, ObserveTarget, Orphans, PlanError, PlanRequest, Problem, ProblemSeverity,
