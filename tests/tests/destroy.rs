@@ -156,3 +156,27 @@ fn a_running_task_group_is_paused_before_it_is_deleted() {
     assert_eq!(cloud.accepted("huawei", "DeleteTaskGroup"), 1);
     assert!(cloud.state()["resources"]["media-archive"].is_null());
 }
+
+#[test]
+fn a_delete_right_after_a_pause_is_repeated_until_the_groups_tasks_have_stopped() {
+    // OMS refuses to delete a group whose pause has not settled (`OMS.0063`); the emulator
+    // keeps a paused group's tasks stopping for as long again as the pause took (1 s here,
+    // longer than the pause's first polls), so the delete right after the pause is refused.
+    let mut cloud = Cloud::start(Some("durations: {oms_migration: 60s, oms_pausing: 1s}\n"));
+    cloud.write(
+        "specs/media-archive-oms.yaml",
+        &Cloud::shipped("media-archive-oms.yaml"),
+    );
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--wait", "none"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+    let destroy = cloud.run(&["destroy", "specs/", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", describe(&destroy));
+    let stats = cloud.stats();
+    let deletes = &stats["services"]["huawei"]["versions"]["v2"]["DeleteTaskGroup"];
+    assert_eq!(deletes["ok"], 1, "{stats}");
+    assert!(
+        deletes["business_error"].as_u64().unwrap_or(0) >= 1,
+        "no delete was refused while the tasks stopped, so this test proves nothing: {stats}"
+    );
+    assert!(cloud.state()["resources"]["media-archive"].is_null());
+}

@@ -328,3 +328,65 @@ fn issue_13_an_imported_set_whose_secrets_are_vouched_for_plans_empty() {
         describe(&replan)
     );
 }
+
+/// Requests of a (service, action) the emulator received, every API version.
+fn requests(stats: &serde_json::Value, service: &str, action: &str) -> u64 {
+    stats["services"][service]["versions"]
+        .as_object()
+        .map_or(0, |versions| {
+            versions
+                .values()
+                .filter_map(|actions| actions[action]["requests"].as_u64())
+                .sum()
+        })
+}
+
+#[test]
+fn import_all_reads_its_objects_in_one_batch_not_one_read_per_object() {
+    const COPIES: usize = 12;
+    let mut cloud = Cloud::start(None);
+    for (shipped, name, prefix) in [
+        ("media-archive-oms.yaml", "media-archive", "media"),
+        ("orders-mysql.yaml", "orders-to-cdb", "orders"),
+    ] {
+        let text = Cloud::shipped(shipped);
+        for index in 0..COPIES {
+            let address = format!("{prefix}-{index}");
+            cloud.write(
+                &format!("specs/{address}.yaml"),
+                &text.replace(name, &address),
+            );
+        }
+    }
+    let apply = cloud.run(&["apply", "specs/", "--auto-approve", "--wait", "running"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
+
+    let before = cloud.stats();
+    let oms = import_all(&cloud, "HuaweiOmsTaskGroup", "cn-north-4", &[]);
+    assert_eq!(oms.status.code(), Some(0), "{}", describe(&oms));
+    let after = cloud.stats();
+    let lists =
+        requests(&after, "huawei", "ListTaskGroup") - requests(&before, "huawei", "ListTaskGroup");
+    let shows =
+        requests(&after, "huawei", "ShowTaskGroup") - requests(&before, "huawei", "ShowTaskGroup");
+    // The listing of `--all`, then one listing for the imports (12 groups fit a page);
+    // one ShowTaskGroup per group before.
+    assert_eq!((lists, shows), (2, 0), "{after}");
+
+    let before = after;
+    let dts = import_all(&cloud, "TencentDtsMigrateJob", "ap-guangzhou", &[]);
+    assert_eq!(dts.status.code(), Some(0), "{}", describe(&dts));
+    let after = cloud.stats();
+    let describes = requests(&after, "tencent", "DescribeMigrateJobs")
+        - requests(&before, "tencent", "DescribeMigrateJobs");
+    // The listing of `--all` and one for the imports; one tag-filtered describe per job
+    // (and a describe by id for each job whose address tag differs) before.
+    assert_eq!(describes, 2, "{after}");
+    for (prefix, imported) in [("media", &oms), ("orders", &dts)] {
+        assert!(
+            stderr(imported).contains(&format!("Imported {COPIES} ")),
+            "{prefix}: {}",
+            describe(imported)
+        );
+    }
+}

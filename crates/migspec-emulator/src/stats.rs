@@ -59,7 +59,13 @@ pub(crate) type Label = (&'static str, &'static str, &'static str);
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     counts: Mutex<HashMap<Label, Counts>>,
+    /// The query strings of the paged listings, in arrival order, so that a test can tell
+    /// which pages a client read (OMS `ListTaskGroup`: which offsets, which status filter).
+    queries: Mutex<BTreeMap<Label, Vec<String>>>,
 }
+
+/// The most query strings kept per action (a long benchmark keeps the first ones).
+const MAX_QUERIES: usize = 100_000;
 
 #[derive(Serialize)]
 struct ServiceStats {
@@ -71,6 +77,8 @@ struct ServiceStats {
 struct Snapshot {
     total: Counts,
     services: BTreeMap<&'static str, ServiceStats>,
+    /// Per service, per action: the query strings recorded with [`Stats::query`].
+    queries: BTreeMap<&'static str, BTreeMap<&'static str, Vec<String>>>,
 }
 
 impl Stats {
@@ -82,8 +90,24 @@ impl Stats {
         counts.entry(label).or_default().add(outcome);
     }
 
+    /// Records the query string of a listing request (see [`Stats::queries`]).
+    pub(crate) fn query(&self, label: Label, query: &str) {
+        let mut queries = self
+            .queries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kept = queries.entry(label).or_default();
+        if kept.len() < MAX_QUERIES {
+            kept.push(query.to_owned());
+        }
+    }
+
     pub(crate) fn reset(&self) {
         self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        self.queries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
@@ -113,7 +137,27 @@ impl Stats {
                 .or_default()
                 .merge(&count);
         }
-        serde_json::to_value(Snapshot { total, services }).unwrap_or(serde_json::Value::Null)
+        let mut queries: BTreeMap<&'static str, BTreeMap<&'static str, Vec<String>>> =
+            BTreeMap::new();
+        for ((service, _, action), kept) in self
+            .queries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            queries
+                .entry(service)
+                .or_default()
+                .entry(action)
+                .or_default()
+                .extend(kept.iter().cloned());
+        }
+        serde_json::to_value(Snapshot {
+            total,
+            services,
+            queries,
+        })
+        .unwrap_or(serde_json::Value::Null)
     }
 }
 

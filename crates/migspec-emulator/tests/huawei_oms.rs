@@ -521,6 +521,18 @@ async fn delete_is_refused_while_running_then_goes_through_8_and_9() {
     )
     .await;
     h.advance_secs(1);
+    // Paused, but its tasks stop for as long again as the pause took.
+    assert_eq!(h.show(&group_id).await["status"], 3);
+    h.oms_expect(
+        Method::DELETE,
+        &path(&group_id, ""),
+        None,
+        400,
+        "OMS.0063",
+        "still stopping",
+    )
+    .await;
+    h.advance_secs(1);
     let (status, body) = h
         .oms_json(Method::DELETE, &path(&group_id, ""), &[], None)
         .await;

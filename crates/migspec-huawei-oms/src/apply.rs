@@ -3,7 +3,7 @@
 
 use migspec_provider::{
     ActionKind, Address, DesiredSpec, Failure, Observed, Phase, ProviderError, RemoteId,
-    RemoteObject, Step, StepOutcome, Wait, WaitVerdict,
+    RemoteObject, RequestIdIn, Step, StepOutcome, Wait, WaitVerdict,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
 use migspec_spec::model::huawei::TaskGroupDesired;
@@ -421,6 +421,25 @@ impl HuaweiOmsProvider {
             Err(ProviderError::NotFound { .. }) => Ok(StepOutcome::Done {
                 observed: Self::observed(&step.address, None, location),
             }),
+            // The observation shows a group OMS deletes (the table sent a running or
+            // pausing one elsewhere), yet OMS says it is in progress: it was paused a moment
+            // ago and its tasks are still stopping. The same delete goes through once they
+            // have, so the runner repeats it with backoff within its budget.
+            Err(ProviderError::StateConflict {
+                service,
+                code,
+                message,
+                request_id,
+            }) if code == "OMS.0063" => Err(ProviderError::Busy {
+                service,
+                message: format!(
+                    "{message}; task group {} is {}, so its tasks are still stopping: migspec repeats the delete until they have",
+                    group.id,
+                    crate::status::text(group.status)
+                ),
+                code,
+                request_id,
+            }),
             Err(error) => refused(group.observed, error),
         }
     }
@@ -615,37 +634,10 @@ fn gone(address: &Address, location: &Location, verb: &str) -> StepOutcome {
     }
 }
 
-/// A refusal by OMS (state or data) is a failed step with OMS's own words; transport,
-/// throttling and credential errors stay errors.
+/// A refusal by OMS (state or data) is a failed step with OMS's own words, its request id
+/// as the `X-Request-Id` detail; transport, throttling and credential errors stay errors.
 fn refused(observed: Observed, error: ProviderError) -> Result<StepOutcome, ProviderError> {
-    let (code, message, request_id) = match error {
-        ProviderError::Rejected {
-            code,
-            message,
-            request_id,
-            ..
-        }
-        | ProviderError::StateConflict {
-            code,
-            message,
-            request_id,
-            ..
-        } => (code, message, request_id),
-        ProviderError::NotFound { id, code, .. } => {
-            (code, format!("{id} does not exist; plan again"), None)
-        }
-        other => return Err(other),
-    };
-    Ok(StepOutcome::Failed {
-        observed,
-        failure: Failure {
-            code: Some(code),
-            message,
-            details: request_id
-                .map(|id| vec![format!("X-Request-Id: {id}")])
-                .unwrap_or_default(),
-        },
-    })
+    migspec_provider::refused(observed, error, RequestIdIn::Detail("X-Request-Id"))
 }
 
 #[cfg(test)]

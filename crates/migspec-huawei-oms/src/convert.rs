@@ -723,16 +723,9 @@ pub(crate) fn failure(group: &TaskGroup) -> Option<Failure> {
 /// Secret pointers of a document that are set, with the environment placeholder an
 /// imported spec uses for each.
 pub(crate) fn import_placeholders(address: &str, view: &Value) -> BTreeMap<&'static str, String> {
-    let prefix: String = address
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let prefix = migspec_provider::ImportDocument::variable_prefix(&migspec_provider::Address(
+        address.to_owned(),
+    ));
     let cloud = view
         .pointer("/src_node/cloud_type")
         .and_then(Value::as_str)

@@ -139,7 +139,7 @@ impl ApiFailure {
         if conflict {
             let hint = match code.as_str() {
                 "OMS.0063" => {
-                    "the group is still creating tasks, migrating or pausing: pause it and wait until it is paused before deleting it"
+                    "OMS deletes a group only once it is paused and its tasks have stopped: pause it and wait until it is paused before deleting it"
                 }
                 "OMS.0065" => "the group is already started",
                 "OMS.0066" => {

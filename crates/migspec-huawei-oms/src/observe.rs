@@ -1,11 +1,12 @@
 //! Observation of task groups: one paged listing per location for a batch, and the reads
 //! a step falls back on when the host sent no observation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use migspec_provider::{Address, Observed, ProviderError, RemoteId, RemoteObject};
 use serde_json::Value;
 
+use crate::client::PAGE_SIZE;
 use crate::convert;
 use crate::marker;
 use crate::provider::{HuaweiOmsProvider, Location};
@@ -45,13 +46,12 @@ impl HuaweiOmsProvider {
         }
     }
 
-    /// One paged listing per location for the whole batch. `by_marker` lets a recorded id
-    /// that is gone fall back to the address marker (observe); the poller tracks one
-    /// object and never does (a delete waits for exactly that group to disappear).
+    /// One paged listing per location for the whole batch; a recorded id that is gone
+    /// falls back to the address marker, which finds the group a crashed re-create made
+    /// before its new id was recorded.
     pub(crate) async fn observe_batch(
         &self,
         targets: Vec<(Address, Option<RemoteId>, Value)>,
-        by_marker: Fallback,
     ) -> Result<Vec<Observed>, ProviderError> {
         let mut located = Vec::with_capacity(targets.len());
         for (address, remote_id, location) in targets {
@@ -61,17 +61,7 @@ impl HuaweiOmsProvider {
         let mut listings: HashMap<Location, Vec<TaskGroup>> = HashMap::new();
         for (_, _, location) in &located {
             if !listings.contains_key(location) {
-                let groups = match by_marker {
-                    Fallback::Marker => self.client.list_all(location.target()).await?,
-                    Fallback::None => {
-                        let wanted: HashSet<&str> = located
-                            .iter()
-                            .filter(|(_, _, at)| at == location)
-                            .filter_map(|(_, id, _)| id.as_ref().map(|id| id.0.as_str()))
-                            .collect();
-                        self.list_until_found(location, &wanted).await?
-                    }
-                };
+                let groups = self.client.list_all(location.target()).await?;
                 listings.insert(location.clone(), groups);
             }
         }
@@ -79,56 +69,113 @@ impl HuaweiOmsProvider {
             .into_iter()
             .map(|(address, remote_id, location)| {
                 let groups = listings.get(&location).map_or(&[][..], Vec::as_slice);
-                // By id; a recorded id that is gone falls back to the marker, which finds
-                // the group a crashed re-create made before its new id was recorded.
                 let group = match &remote_id {
                     None => find_by_marker(groups, &address),
                     Some(id) => groups
                         .iter()
                         .find(|group| group.group_id == id.0)
-                        .or_else(|| match by_marker {
-                            Fallback::Marker => find_by_marker(groups, &address),
-                            Fallback::None => None,
-                        }),
+                        .or_else(|| find_by_marker(groups, &address)),
                 };
                 Self::observed(&address, group, &location)
             })
             .collect())
     }
 
-    /// The groups of a location, paged only as far as the last of `wanted` (a poll's
-    /// in-flight groups): OMS lists the newest first, and the groups an apply waits for are
-    /// the ones it just created or acted on, so a poll does not page through a whole large
-    /// project. A wanted id not found pages to the end (it is gone).
-    async fn list_until_found(
+    /// The poll of the in-flight groups: at most two list calls per location per
+    /// round, however many groups are in flight (OMS lists at most 100 groups per call and
+    /// filters by one status only, so more than 200 in-flight groups cannot all be seen in
+    /// two calls). The first page is the newest 100 — OMS lists the newest first, and the
+    /// groups an apply waits for are mostly the ones it just created or acted on; the second
+    /// continues a sweep through the rest of the listing from where the last round's second
+    /// page ended ([`PollCursor`]). A group on neither page gets no observation this round
+    /// (the runner's poller polls it again next round). A group is reported missing when
+    /// the pages read covered the whole listing, or — in a project too large for that —
+    /// when it was not seen for a whole sweep, after one `ShowTaskGroup` by id says it is
+    /// gone: the listing cannot prove that a group is absent, and OMS has no read of several
+    /// groups by id, so that read is one per group and only for groups the sweep missed.
+    pub(crate) async fn poll_batch(
         &self,
-        location: &Location,
-        wanted: &HashSet<&str>,
-    ) -> Result<Vec<TaskGroup>, ProviderError> {
-        let mut groups = Vec::new();
-        let mut missing = wanted.len();
-        let mut offset = 0;
-        // Bounded like `OmsClient::list_all`, so a misbehaving server cannot page forever.
-        for _ in 0..1_000 {
-            let page = self
-                .client
-                .list_page(location.target(), crate::client::PAGE_SIZE, offset)
-                .await?;
-            let length = page.taskgroups.len() as u64;
-            missing -= page
-                .taskgroups
-                .iter()
-                .filter(|group| wanted.contains(group.group_id.as_str()))
-                .count()
-                .min(missing);
-            groups.extend(page.taskgroups);
-            offset += length;
-            let total_reached = page.count.is_some_and(|count| offset >= count);
-            if missing == 0 || length < crate::client::PAGE_SIZE || total_reached {
-                break;
+        targets: Vec<(Address, RemoteId, Value)>,
+    ) -> Result<Vec<Observed>, ProviderError> {
+        let mut located = Vec::with_capacity(targets.len());
+        for (address, remote_id, location) in targets {
+            let location = self.parse_location(&address, &location)?;
+            located.push((address, remote_id, location));
+        }
+        let mut locations: Vec<Location> = Vec::new();
+        for (_, _, location) in &located {
+            if !locations.contains(location) {
+                locations.push(location.clone());
             }
         }
-        Ok(groups)
+        let mut answer = Vec::with_capacity(located.len());
+        for location in locations {
+            let wanted: Vec<(&Address, &RemoteId)> = located
+                .iter()
+                .filter(|(_, _, at)| *at == location)
+                .map(|(address, id, _)| (address, id))
+                .collect();
+            answer.extend(self.poll_location(&location, &wanted).await?);
+        }
+        Ok(answer)
+    }
+
+    async fn poll_location(
+        &self,
+        location: &Location,
+        wanted: &[(&Address, &RemoteId)],
+    ) -> Result<Vec<Observed>, ProviderError> {
+        let target = location.target();
+        let first = self.client.list_page(target, PAGE_SIZE, 0).await?;
+        let count = first.count.unwrap_or(first.taskgroups.len() as u64);
+        let mut groups = first.taskgroups;
+        let mut complete = (groups.len() as u64) < PAGE_SIZE || count <= PAGE_SIZE;
+        let found = |groups: &[TaskGroup]| {
+            wanted
+                .iter()
+                .all(|(_, id)| groups.iter().any(|group| group.group_id == id.0))
+        };
+        if !complete && !found(&groups) {
+            let offset = self.cursor().next_offset(location, count);
+            let page = self.client.list_page(target, PAGE_SIZE, offset).await?;
+            let length = page.taskgroups.len() as u64;
+            complete = offset == PAGE_SIZE && (length < PAGE_SIZE || offset + length >= count);
+            self.cursor().advance(location, offset + length, count);
+            groups.extend(page.taskgroups);
+        }
+        let sweep_rounds = count.saturating_sub(PAGE_SIZE).div_ceil(PAGE_SIZE).max(1);
+        let mut observed = Vec::with_capacity(wanted.len());
+        let mut unseen_for_a_sweep = Vec::new();
+        for (address, id) in wanted {
+            match groups.iter().find(|group| group.group_id == id.0) {
+                Some(group) => {
+                    self.cursor().seen(&id.0);
+                    observed.push(Self::observed(address, Some(group), location));
+                }
+                None if complete => {
+                    self.cursor().seen(&id.0);
+                    observed.push(Self::observed(address, None, location));
+                }
+                None => {
+                    if self.cursor().unseen(&id.0) > sweep_rounds {
+                        unseen_for_a_sweep.push((*address, *id));
+                    }
+                }
+            }
+        }
+        // Only groups a whole sweep did not find: normally none (each is seen within a
+        // sweep), one per deleted group in a project of more than two pages.
+        for (address, id) in unseen_for_a_sweep {
+            self.cursor().seen(&id.0);
+            observed.push(self.show_now(location, address, &id.0).await?);
+        }
+        Ok(observed)
+    }
+
+    fn cursor(&self) -> std::sync::MutexGuard<'_, PollCursor> {
+        self.poll_cursor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The group a step acts on, read afresh: by id when known, else by marker.
@@ -165,13 +212,43 @@ impl HuaweiOmsProvider {
     }
 }
 
-/// What an observation by id does when the id is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fallback {
-    /// Look for the address marker.
-    Marker,
-    /// Report the object missing.
-    None,
+/// Where the polls' sweep through a large listing stands: a hint for which page the next
+/// round reads second, and how many rounds each in-flight group went unseen. Nothing
+/// depends on it for correctness (a lost or stale cursor only changes which page is read).
+#[derive(Debug, Default)]
+pub(crate) struct PollCursor {
+    /// Per location, the offset the next round's second page starts at.
+    offsets: HashMap<Location, u64>,
+    /// Per group id, the consecutive rounds it was polled and not found.
+    unseen: HashMap<String, u64>,
+}
+
+impl PollCursor {
+    /// The offset of this round's second page: after the first page, wrapping to its end
+    /// once the sweep passed the end of the listing.
+    fn next_offset(&self, location: &Location, count: u64) -> u64 {
+        self.offsets
+            .get(location)
+            .copied()
+            .filter(|offset| *offset < count)
+            .unwrap_or(PAGE_SIZE)
+    }
+
+    fn advance(&mut self, location: &Location, end: u64, count: u64) {
+        let next = if end >= count { PAGE_SIZE } else { end };
+        self.offsets.insert(location.clone(), next);
+    }
+
+    fn seen(&mut self, group_id: &str) {
+        self.unseen.remove(group_id);
+    }
+
+    /// Counts one more round in which the group was not found; returns the count.
+    fn unseen(&mut self, group_id: &str) -> u64 {
+        let rounds = self.unseen.entry(group_id.to_owned()).or_insert(0);
+        *rounds += 1;
+        *rounds
+    }
 }
 
 /// The group a marker names: the first listed that is not being deleted.

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use migspec_provider::{
-    Action, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
-    KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
-    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
+    Action, Address, Description, DesiredSpec, ImportDocument, ImportRequest, Imported,
+    InFlightTarget, KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest,
+    Problem, Provider, ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
 use serde_json::{Map, Value, json};
@@ -15,7 +15,7 @@ use crate::client::{OmsClient, Operation, Target};
 use crate::config::{ConfigError, HuaweiConfig};
 use crate::convert::{self, KIND};
 use crate::marker;
-use crate::observe::Fallback;
+use crate::observe::PollCursor;
 use crate::wire::TaskGroup;
 
 /// The provider's name.
@@ -108,6 +108,8 @@ pub struct HuaweiOmsProvider {
     pub(crate) default_project: Option<String>,
     pub(crate) poll_interval: Duration,
     pub(crate) rate_limit_per_second: u32,
+    /// Where the polls' sweep through a large project stands (see `observe::poll_batch`).
+    pub(crate) poll_cursor: std::sync::Mutex<PollCursor>,
 }
 
 impl HuaweiOmsProvider {
@@ -125,6 +127,7 @@ impl HuaweiOmsProvider {
             default_project: config.project_id.clone(),
             poll_interval: config.poll_interval,
             rate_limit_per_second: config.rate_limit_per_second,
+            poll_cursor: std::sync::Mutex::default(),
         })
     }
 
@@ -207,6 +210,53 @@ impl HuaweiOmsProvider {
             .await?;
         import_document(&request.address, &group, &location)
     }
+
+    /// Imports several groups from one listing per location (`import --all`), instead of
+    /// one `ShowTaskGroup` per group.
+    async fn import_groups(
+        &self,
+        requests: Vec<ImportRequest>,
+    ) -> Result<Vec<Imported>, ProviderError> {
+        let mut located = Vec::with_capacity(requests.len());
+        for request in requests {
+            if request.kind != KIND {
+                return Err(ProviderError::Config {
+                    message: format!("{PROVIDER_NAME} imports only {KIND}, not {}", request.kind),
+                });
+            }
+            let location = self.parse_location(&request.address, &request.location)?;
+            located.push((request, location));
+        }
+        let mut listings: std::collections::HashMap<Location, Vec<TaskGroup>> =
+            std::collections::HashMap::new();
+        for (_, location) in &located {
+            if !listings.contains_key(location) {
+                let groups = self.client.list_all(location.target()).await?;
+                listings.insert(location.clone(), groups);
+            }
+        }
+        located
+            .into_iter()
+            .map(|(request, location)| {
+                let group = listings
+                    .get(&location)
+                    .and_then(|groups| {
+                        groups
+                            .iter()
+                            .find(|group| group.group_id == request.remote_id.0)
+                    })
+                    .ok_or_else(|| ProviderError::NotFound {
+                        service: crate::error::SERVICE.to_owned(),
+                        id: format!(
+                            "task group {} (region {}, project {})",
+                            request.remote_id, location.region, location.project_id
+                        ),
+                        code: "OMS.1009".to_owned(),
+                    })?;
+                import_document(&request.address, group, &location)
+            })
+            .collect()
+    }
 }
 
 fn no_project(address: &Address) -> ProviderError {
@@ -236,31 +286,26 @@ fn import_document(
             .or_insert_with(|| Value::Object(Map::new()));
     }
     let placeholders = convert::import_placeholders(&address.0, &view);
-    for (pointer, variable) in &placeholders {
+    let mut document = ImportDocument::new(KIND, address, view);
+    for (pointer, variable) in placeholders {
         let relative = pointer.trim_start_matches("/spec");
-        let Some((parent, key)) = relative.rsplit_once('/') else {
-            continue;
-        };
-        if let Some(Value::Object(node)) = view.pointer_mut(parent) {
-            node.insert((*key).to_owned(), json!({"fromEnv": variable}));
+        // A field whose parent the view lacks is listed all the same: the user writes it.
+        if !document.placeholder(relative, variable) {
+            document.unreadable(pointer);
         }
     }
-    let mut unreadable: Vec<String> = placeholders.keys().map(|key| (*key).to_owned()).collect();
     if group.smn_config.as_ref().is_some_and(|smn| !smn.is_null()) {
-        unreadable.push("/spec/smn_config".to_owned());
+        document.unreadable("/spec/smn_config");
     }
     let desired = match convert::phase(group.status) {
         Phase::Paused | Phase::Pausing => "paused",
         Phase::Completed => "completed",
         _ => "running",
     };
-    let document = json!({
-        "apiVersion": "migspec/v1",
-        "kind": KIND,
-        "metadata": {"name": address.0},
-        "spec": view,
-        "lifecycle": {"desired": desired},
-    });
+    let Imported {
+        document,
+        unreadable,
+    } = document.finish(desired);
     // Round-trip through the typed model: checks the result and orders the fields as the
     // spec types declare them.
     let document = match serde_json::from_value::<HuaweiOmsTaskGroup>(document.clone()) {
@@ -350,7 +395,7 @@ impl Provider for HuaweiOmsProvider {
                 .into_iter()
                 .map(|target| (target.address, target.remote_id, target.location))
                 .collect();
-            self.observe_batch(targets, Fallback::Marker).await
+            self.observe_batch(targets).await
         })
     }
 
@@ -369,17 +414,21 @@ impl Provider for HuaweiOmsProvider {
                 .map(|target| {
                     (
                         target.object.address,
-                        Some(target.object.remote_id),
+                        target.object.remote_id,
                         target.location,
                     )
                 })
                 .collect();
-            self.observe_batch(targets, Fallback::None).await
+            self.poll_batch(targets).await
         })
     }
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_group(request))
+    }
+
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(self.import_groups(requests))
     }
 
     fn list(

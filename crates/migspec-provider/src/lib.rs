@@ -19,8 +19,10 @@
 //! ```
 
 pub mod calls;
+mod import;
 pub mod plugin;
 mod provider;
+mod refusal;
 pub mod rules;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,11 +30,13 @@ pub mod transport;
 mod vocabulary;
 
 pub use calls::{Admission, CallGate, CallKey, CallReport, CallResult, GateSlot, OpenGate, Ticket};
+pub use import::ImportDocument;
 pub use provider::{
     Description, ImportRequest, Imported, InFlightTarget, KindDescription, ListRequest, Listed,
     ObserveRequest, ObserveTarget, Orphans, PlanError, PlanRequest, Problem, ProblemSeverity,
     Provider, ProviderError, ProviderFuture, RateLimit,
 };
+pub use refusal::{Refusal, RequestIdIn, refused};
 pub use vocabulary::{
     Action, ActionKind, Address, ChangeValue, DesiredSpec, Disruption, Failure, FieldChange,
     InFlight, MARKER_FIELD, MARKER_KEY, Observed, Phase, Progress, Recorded, RemoteId,

@@ -345,6 +345,21 @@ pub enum ProviderError {
         /// The cloud's request id.
         request_id: Option<String>,
     },
+    /// The object is still settling from an earlier change (an OMS group paused a moment ago
+    /// whose tasks are still stopping): the cloud refused this request for now, and the same
+    /// request succeeds once the object has settled, so it is retried with backoff like a
+    /// throttle (the refused request had no effect).
+    #[error("{service}: {message} ({code}){}", request(request_id))]
+    Busy {
+        /// Which API.
+        service: String,
+        /// The cloud's code.
+        code: String,
+        /// The cloud's message, with what it waits for.
+        message: String,
+        /// The cloud's request id.
+        request_id: Option<String>,
+    },
     /// The cloud refused the request for good (invalid parameter, quota, permission).
     #[error(
         "{service} refused the request ({code}): {message}{}",
@@ -381,13 +396,17 @@ fn request(request_id: &Option<String>) -> String {
 }
 
 impl ProviderError {
-    /// Whether repeating the same request may succeed (throttling, internal and network
-    /// errors). Callers still decide whether the request is safe to repeat.
+    /// Whether repeating the same request may succeed (throttling, a settling object,
+    /// internal and network errors). Callers still decide whether the request is safe to
+    /// repeat.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::Throttled { .. } | Self::Internal { .. } | Self::Network { .. }
+            Self::Throttled { .. }
+                | Self::Busy { .. }
+                | Self::Internal { .. }
+                | Self::Network { .. }
         )
     }
 }
@@ -430,9 +449,10 @@ pub struct PlanError {
 ///   retries; a provider never sleeps.
 /// - A step that returned a retryable [`ProviderError`] ([`ProviderError::is_retryable`]) is
 ///   applied again, with backoff, within a retry budget per step and per apply. A
-///   [`ProviderError::Throttled`] call was refused and had no effect, so the step is simply
-///   repeated. An [`ProviderError::Internal`] or [`ProviderError::Network`] error on a create
-///   is ambiguous (the object may exist): before repeating, the runner re-observes the
+///   [`ProviderError::Throttled`] or [`ProviderError::Busy`] call was refused and had no
+///   effect, so the step is simply repeated. An [`ProviderError::Internal`] or
+///   [`ProviderError::Network`] error on a create is ambiguous (the object may exist):
+///   before repeating, the runner re-observes the
 ///   address by its marker (`observe` with no remote id) and, when the object is found,
 ///   repeats the step with the found object's id and location, so the create is never
 ///   made twice. Other steps are repeated as they are: they are idempotent given the
@@ -522,6 +542,24 @@ pub trait Provider: Send + Sync {
 
     /// Reads a remote object and writes the spec that would manage it.
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported>;
+
+    /// Imports several objects (`migspec import --all`), answering in request order, in as
+    /// few reads as the API allows (the built-ins read them from one batched listing or
+    /// describe per location). The default imports them one at a time, so a plugin that
+    /// does not implement it still imports every object.
+    ///
+    /// # Errors
+    ///
+    /// The first object that cannot be read or imported (the error names it).
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(async move {
+            let mut imported = Vec::with_capacity(requests.len());
+            for request in requests {
+                imported.push(self.import(request).await?);
+            }
+            Ok(imported)
+        })
+    }
 
     /// Lists the live objects of a kind in a location (`migspec import --all`), in batched,
     /// paged calls. The default says the provider cannot: a plugin that does not implement

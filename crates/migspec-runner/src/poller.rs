@@ -120,21 +120,23 @@ async fn poll_due(provider: &dyn Provider, watches: &mut [Watch]) {
     let after = Instant::now();
     for index in batch {
         let watch = &mut watches[index];
-        watch.every = (watch.every * 3 / 2).min(watch.cap);
-        watch.due = after + watch.every;
         let update = match &answer {
             Ok(observed) => observed
                 .iter()
                 .find(|observation| observation.address() == &watch.target.object.address)
                 .cloned()
-                .ok_or_else(|| ProviderError::Contract {
-                    message: format!(
-                        "the poll returned no observation for {}",
-                        watch.target.object.address
-                    ),
-                }),
-            Err(error) => Err(error.clone()),
+                .map(Ok),
+            Err(error) => Some(Err(error.clone())),
         };
+        // A provider may leave out of a round what its calls per round could not reach
+        // (OMS lists 100 groups a call): no news, so the watch stays due for the next
+        // round at the same interval instead of backing off.
+        let Some(update) = update else {
+            watch.due = after + watch.every;
+            continue;
+        };
+        watch.every = (watch.every * 3 / 2).min(watch.cap);
+        watch.due = after + watch.every;
         let _ = watch.updates.send(update);
     }
 }
@@ -153,6 +155,8 @@ mod tests {
     #[derive(Default)]
     struct Clocked {
         polls: Mutex<Vec<Instant>>,
+        /// The first polls that leave every target out (no news).
+        leave_out: usize,
     }
 
     impl Provider for Clocked {
@@ -181,8 +185,16 @@ mod tests {
             })
         }
         fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
-            self.polls.lock().unwrap().push(Instant::now());
+            let round = {
+                let mut polls = self.polls.lock().unwrap();
+                polls.push(Instant::now());
+                polls.len()
+            };
+            let leave_out = round <= self.leave_out;
             Box::pin(async move {
+                if leave_out {
+                    return Ok(Vec::new());
+                }
                 Ok(in_flight
                     .into_iter()
                     .map(|target| Observed::Missing {
@@ -234,5 +246,41 @@ mod tests {
         // 500 ms, then +750, +1125, +1687.5, then the 2 s cap (the timer rounds the half
         // millisecond up).
         assert_eq!(offsets, vec![500, 1250, 2375, 4063, 6063, 8063]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_target_left_out_of_a_round_gets_no_update_and_is_polled_again_at_the_same_interval()
+    {
+        let provider = Arc::new(Clocked {
+            leave_out: 2,
+            ..Clocked::default()
+        });
+        let poller = Poller::spawn(provider.clone());
+        let started = Instant::now();
+        let mut updates = poller.watch(
+            InFlightTarget {
+                object: InFlight {
+                    address: Address("a".to_owned()),
+                    remote_id: RemoteId("id".to_owned()),
+                },
+                kind: "K".to_owned(),
+                location: serde_json::Value::Null,
+            },
+            Duration::from_millis(500),
+            Duration::from_secs(2),
+        );
+        // The first update is the third poll's observation, not an error for the rounds
+        // that left the target out.
+        let first = updates.recv().await.expect("an update");
+        assert!(matches!(first, Ok(Observed::Missing { .. })), "{first:?}");
+        let offsets: Vec<u128> = provider
+            .polls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|at| at.duration_since(started).as_millis())
+            .collect();
+        // No back-off while there is no news: 500 ms apart.
+        assert_eq!(offsets, vec![500, 1000, 1500]);
     }
 }

@@ -20,7 +20,8 @@
 use std::time::Duration;
 
 use migspec_provider::{
-    ActionKind, Failure, Observed, Phase, ProviderError, Step, StepOutcome, Wait,
+    ActionKind, Failure, Observed, Phase, ProviderError, Refusal, RequestIdIn, Step, StepOutcome,
+    Wait,
 };
 
 use crate::client::{ApiVersion, DtsClient, Retry};
@@ -398,11 +399,12 @@ fn refused(
                 ErrorClass::Rejected | ErrorClass::StateConflict | ErrorClass::NotFound
             ) =>
         {
-            let mut message = api.explained(status);
-            if let Some(id) = &api.request_id {
-                message.push_str(&format!(" [request {id}]"));
-            }
-            Ok(failed(observed, message, Some(api.code.clone())))
+            let refusal = Refusal {
+                code: api.code.clone(),
+                message: api.explained(status),
+                request_id: api.request_id.clone(),
+            };
+            Ok(refusal.failed(observed, RequestIdIn::Message))
         }
         _ => Err(error.to_provider_error(status)),
     }

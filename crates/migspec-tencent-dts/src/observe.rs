@@ -295,7 +295,7 @@ pub(crate) async fn observe(
 }
 
 /// Adds what the listing does not carry: 2021 `MigrateOption` (full depth), check results.
-async fn enrich(
+pub(crate) async fn enrich(
     client: &DtsClient,
     raw: &Raw,
     target: &Target,

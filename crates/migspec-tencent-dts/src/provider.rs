@@ -1,9 +1,9 @@
 //! [`TencentDtsProvider`]: the [`Provider`] for both DTS kinds.
 
 use migspec_provider::{
-    Action, ActionKind, Address, Description, DesiredSpec, ImportRequest, Imported, InFlightTarget,
-    KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest, Problem, Provider,
-    ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
+    Action, ActionKind, Address, Description, DesiredSpec, ImportDocument, ImportRequest, Imported,
+    InFlightTarget, KindDescription, ObserveRequest, Observed, Phase, PlanError, PlanRequest,
+    Problem, Provider, ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
 use serde_json::{Value, json};
 
@@ -237,63 +237,92 @@ impl TencentDtsProvider {
         };
         Ok(import_document(&request.address, &job))
     }
+
+    /// Imports several jobs from one paged listing per (region, API version) — `import
+    /// --all`, whose objects carry no address tag to filter on — instead of one describe per
+    /// job. A 2021 job's `MigrateOption` is still one `DescribeMigrationDetail` each: the
+    /// listing does not carry it.
+    async fn import_jobs(
+        &self,
+        requests: Vec<ImportRequest>,
+    ) -> Result<Vec<Imported>, ProviderError> {
+        let mut targets = Vec::with_capacity(requests.len());
+        for request in &requests {
+            targets.push(self.target(
+                &request.address,
+                &request.kind,
+                &request.location,
+                Some(request.remote_id.0.clone()),
+            )?);
+        }
+        // Each listed job by its id (the id is read through the job's mapping, once).
+        let mut listings: std::collections::BTreeMap<
+            (String, ApiVersion),
+            std::collections::HashMap<String, observe::Raw>,
+        > = std::collections::BTreeMap::new();
+        for target in &targets {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                listings.entry((target.region.clone(), target.version))
+            {
+                let jobs = observe::list_pages(&self.client, target.version, &target.region, &[])
+                    .await
+                    .map_err(|error| error.to_provider_error(None))?
+                    .into_iter()
+                    .map(|raw| (raw.map(&target.region).id, raw))
+                    .collect();
+                entry.insert(jobs);
+            }
+        }
+        let mut imported = Vec::with_capacity(targets.len());
+        for (request, target) in requests.iter().zip(&targets) {
+            let raw = listings
+                .get(&(target.region.clone(), target.version))
+                .and_then(|jobs| jobs.get(&request.remote_id.0));
+            let job = match raw {
+                Some(raw) => Some(observe::enrich(&self.client, raw, target, Depth::Full).await?),
+                None => None,
+            };
+            let Some(job) = job.filter(|job| !job.is_gone()) else {
+                return Err(ProviderError::NotFound {
+                    service: crate::error::SERVICE.to_owned(),
+                    id: format!(
+                        "job {} (API {}, region {})",
+                        request.remote_id, target.version, target.region
+                    ),
+                    code: "ResourceNotFound.JobNotExist".to_owned(),
+                });
+            };
+            imported.push(import_document(&request.address, &job));
+        }
+        Ok(imported)
+    }
 }
 
 /// The spec document that would manage `job`, with `{fromEnv: …}` placeholders for its
 /// secrets (which the API never returns).
 fn import_document(address: &Address, job: &ObservedJob) -> Imported {
-    let mut spec = job.view.clone();
-    let prefix: String = address
-        .0
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut unreadable = Vec::new();
-    let mut placeholder = |spec: &mut Value, pointer: &str, variable: String| {
-        let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
-        if let Some(Value::Object(map)) = spec.pointer_mut(parent) {
-            map.insert(key.to_owned(), json!({"fromEnv": variable}));
-            unreadable.push(format!("/spec{pointer}"));
-        }
-    };
+    let prefix = ImportDocument::variable_prefix(address);
+    let mut document = ImportDocument::new(job.version.kind(), address, job.view.clone());
     match job.version {
         ApiVersion::V2018 => {
-            placeholder(
-                &mut spec,
-                "/SrcInfo/Password",
-                format!("{prefix}_SRC_PASSWORD"),
-            );
-            if spec.pointer("/SrcInfo/RdsInstanceId").is_some() {
-                placeholder(
-                    &mut spec,
-                    "/SrcInfo/AccessKey",
-                    format!("{prefix}_SRC_ACCESS_KEY"),
-                );
+            document.placeholder("/SrcInfo/Password", format!("{prefix}_SRC_PASSWORD"));
+            if document.spec().pointer("/SrcInfo/RdsInstanceId").is_some() {
+                document.placeholder("/SrcInfo/AccessKey", format!("{prefix}_SRC_ACCESS_KEY"));
             }
-            placeholder(
-                &mut spec,
-                "/DstInfo/Password",
-                format!("{prefix}_DST_PASSWORD"),
-            );
-            let nodes = spec
+            document.placeholder("/DstInfo/Password", format!("{prefix}_DST_PASSWORD"));
+            let nodes = document
+                .spec()
                 .pointer("/SrcInfoMulti")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             for index in 0..nodes {
-                placeholder(
-                    &mut spec,
+                document.placeholder(
                     &format!("/SrcInfoMulti/{index}/Password"),
                     format!("{prefix}_SRC_{index}_PASSWORD"),
                 );
             }
             if nodes > 0
-                && let Value::Object(map) = &mut spec
+                && let Value::Object(map) = document.spec_mut()
             {
                 // DescribeMigrateJobs does not return SrcNodeType; nodes mean a cluster.
                 map.insert("SrcNodeType".to_owned(), json!("cluster"));
@@ -301,7 +330,8 @@ fn import_document(address: &Address, job: &ObservedJob) -> Imported {
         }
         ApiVersion::V2021 => {
             for (side, label) in [("SrcInfo", "SRC"), ("DstInfo", "DST")] {
-                let nodes: Vec<Value> = spec
+                let nodes: Vec<Value> = document
+                    .spec()
                     .pointer(&format!("/{side}/Info"))
                     .and_then(Value::as_array)
                     .cloned()
@@ -313,22 +343,15 @@ fn import_document(address: &Address, job: &ObservedJob) -> Imported {
                         format!("{prefix}_{label}_{index}")
                     };
                     let base = format!("/{side}/Info/{index}");
-                    placeholder(
-                        &mut spec,
-                        &format!("{base}/Password"),
-                        format!("{name}_PASSWORD"),
-                    );
+                    document.placeholder(&format!("{base}/Password"), format!("{name}_PASSWORD"));
                     if node.get("AccountMode").and_then(Value::as_str) == Some("other") {
                         for (key, suffix) in [
                             ("TmpSecretId", "TMP_SECRET_ID"),
                             ("TmpSecretKey", "TMP_SECRET_KEY"),
                             ("TmpToken", "TMP_TOKEN"),
                         ] {
-                            placeholder(
-                                &mut spec,
-                                &format!("{base}/{key}"),
-                                format!("{name}_{suffix}"),
-                            );
+                            document
+                                .placeholder(&format!("{base}/{key}"), format!("{name}_{suffix}"));
                         }
                     }
                 }
@@ -350,16 +373,7 @@ fn import_document(address: &Address, job: &ObservedJob) -> Imported {
         | Phase::Resuming
         | Phase::Unknown => "running",
     };
-    Imported {
-        document: json!({
-            "apiVersion": "migspec/v1",
-            "kind": job.version.kind(),
-            "metadata": {"name": address.0},
-            "spec": spec,
-            "lifecycle": {"desired": desired},
-        }),
-        unreadable,
-    }
+    document.finish(desired)
 }
 
 impl Provider for TencentDtsProvider {
@@ -472,6 +486,10 @@ impl Provider for TencentDtsProvider {
 
     fn import(&self, request: ImportRequest) -> ProviderFuture<'_, Imported> {
         Box::pin(self.import_job(request))
+    }
+
+    fn import_many(&self, requests: Vec<ImportRequest>) -> ProviderFuture<'_, Vec<Imported>> {
+        Box::pin(self.import_jobs(requests))
     }
 
     fn list(

@@ -86,17 +86,31 @@ pub(crate) async fn run(args: &ImportArgs, workspace: &Workspace) -> Result<Exit
     }
     std::fs::create_dir_all(dir)
         .map_err(|error| fail(&format!("cannot create {}: {error}", dir.display())))?;
+    // One batched read for every chosen object (the provider reads them from its listing),
+    // not one read per object.
+    let documents = provider
+        .import_many(
+            chosen
+                .iter()
+                .map(|(address, object)| ImportRequest {
+                    kind: kind.clone(),
+                    address: address.clone(),
+                    remote_id: object.remote_id.clone(),
+                    location: object.location.clone(),
+                })
+                .collect(),
+        )
+        .await
+        .map_err(|error| fail(&format!("cannot import {kind} from {region}: {error}")))?;
+    if documents.len() != chosen.len() {
+        return Err(fail(&format!(
+            "the provider of {kind} answered {} imports for {} objects; nothing was written",
+            documents.len(),
+            chosen.len()
+        )));
+    }
     let mut imported = Vec::new();
-    for (address, object) in &chosen {
-        let document = provider
-            .import(ImportRequest {
-                kind: kind.clone(),
-                address: address.clone(),
-                remote_id: object.remote_id.clone(),
-                location: object.location.clone(),
-            })
-            .await
-            .map_err(|error| fail(&format!("{address} ({}): {error}", object.remote_id)))?;
+    for ((address, object), document) in chosen.iter().zip(documents) {
         let path = dir.join(format!("{address}.yaml"));
         write_new(&path, &spec_text(&object.remote_id, &document)?)?;
         state.resources.insert(

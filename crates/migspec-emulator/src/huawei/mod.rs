@@ -322,6 +322,9 @@ pub(crate) fn handle<W: AsMut<HuaweiState> + Serialize>(
         }
     }
 
+    if route.operation == Operation::List {
+        app.stats.query(label, &request.raw_query);
+    }
     let ctx = taskgroups::Ctx {
         now: now_ms,
         timing: &app.timing,

@@ -4,7 +4,8 @@
 //! Statuses: 0 waiting → 1 creating tasks → 2 migrating (monitoring) → 6 completed, with
 //! 4 (task creation failed) and 5 (migration failed) as failures, 7 pausing → 3 paused
 //! after a stop, and 8 → 9 → gone after a delete. Refusals: delete while 1/2/7
-//! (`OMS.0063`), stop when not running (`OMS.0066`), start when running (`OMS.0065`),
+//! (`OMS.0063`, and while a paused group's tasks are still stopping, for as long again as
+//! the pause took), stop when not running (`OMS.0066`), start when running (`OMS.0065`),
 //! start/stop of a completed group (`OMS.0070`), unknown group (`OMS.1009`, 404).
 //!
 //! A migration failure stops the group's tasks: every object not yet transferred is a
@@ -274,6 +275,11 @@ struct GroupTimeline {
     finished_ms: Option<u64>,
     /// The group disappears at this time (after statuses 8 and 9).
     gone: bool,
+    /// After a pause, the group's tasks stop for as long again as the pause took: until
+    /// then OMS still refuses a delete (`OMS.0063`, which Terraform retries after its wait
+    /// for status 3, reference §8.7).
+    #[serde(default)]
+    tasks_stopping_until: Option<u64>,
 }
 
 /// One task group.
@@ -431,6 +437,7 @@ impl TaskGroup {
                 7 if now >= since + timing.oms_pausing => {
                     t.status = 3;
                     t.since_ms = since + timing.oms_pausing;
+                    t.tasks_stopping_until = Some(t.since_ms + timing.oms_pausing);
                 }
                 8 if now >= since + timing.oms_deleting => {
                     t.status = 9;
@@ -927,6 +934,17 @@ pub(crate) fn dispatch(
                     ),
                 )),
                 8 | 9 => Ok(None),
+                3 if group
+                    .timeline
+                    .tasks_stopping_until
+                    .is_some_and(|until| ctx.now < until) =>
+                {
+                    Err(OmsError::new(
+                        StatusCode::BAD_REQUEST,
+                        "OMS.0063",
+                        "The task group is paused but its tasks are still stopping; delete it once they have stopped.",
+                    ))
+                }
                 _ => {
                     group.set_status(8, ctx.now);
                     state.history.event(group_id_of(route), ctx.now, "deleted");
@@ -1419,6 +1437,7 @@ fn create(
             error: None,
             finished_ms: None,
             gone: false,
+            tasks_stopping_until: None,
         },
         cached: None,
     };

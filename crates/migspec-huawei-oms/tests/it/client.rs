@@ -501,3 +501,74 @@ async fn missing_credentials_and_project_are_config_errors() {
     let error = HuaweiOmsProvider::new(insecure).unwrap_err();
     assert!(error.to_string().contains("only loopback"), "{error}");
 }
+
+#[tokio::test]
+async fn a_poll_reads_two_pages_a_round_and_finds_a_group_gone_after_a_whole_sweep() {
+    use migspec_provider::{Address, InFlight, InFlightTarget, RemoteId};
+
+    let env = Env::start().await;
+    let unlimited = HuaweiOmsProvider::new(
+        provider_config(&env.emulator.url(), &env.clock).with_rate_limit_per_second(0),
+    )
+    .unwrap();
+    let oms = unlimited.client();
+    let mut ids = Vec::new();
+    for index in 0..250 {
+        ids.push(
+            oms.create(target(), &create_body(&format!("bulk {index}")))
+                .await
+                .unwrap(),
+        );
+    }
+    // The oldest group (listed last, at offset 249) is deleted and gone.
+    oms.delete(target(), &ids[0]).await.unwrap();
+    env.clock.advance(Duration::from_secs(1));
+    let in_flight = |name: &str, id: &str| InFlightTarget {
+        object: InFlight {
+            address: Address(name.to_owned()),
+            remote_id: RemoteId(id.to_owned()),
+        },
+        kind: "HuaweiOmsTaskGroup".to_owned(),
+        location: env.location(),
+    };
+    // The newest (offset 0), one the second page reads (offset 149), the gone one.
+    let targets = vec![
+        in_flight("newest", &ids[249]),
+        in_flight("middle", &ids[100]),
+        in_flight("gone", &ids[0]),
+    ];
+    let lists = |stats: Value| stats["requests"].as_u64().unwrap_or(0);
+    let before = lists(env.stats("ListTaskGroup").await);
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let answer = unlimited.poll(targets.clone()).await.unwrap();
+        let mut seen: Vec<(String, bool)> = answer
+            .iter()
+            .map(|observed| (observed.address().0.clone(), observed.object().is_some()))
+            .collect();
+        seen.sort();
+        rounds.push(seen);
+    }
+    let present = |name: &str| (name.to_owned(), true);
+    // Two rounds without news of the gone group (the listing cannot prove it absent: the
+    // sweep reads offsets 100–199, then 200–248), then one read by id says it is gone.
+    assert_eq!(
+        rounds,
+        [
+            vec![present("middle"), present("newest")],
+            vec![present("newest")],
+            // The sweep starts again at offset 100.
+            vec![
+                ("gone".to_owned(), false),
+                present("middle"),
+                present("newest")
+            ],
+        ]
+    );
+    assert_eq!(
+        lists(env.stats("ListTaskGroup").await) - before,
+        6,
+        "two list calls a round"
+    );
+    assert_eq!(env.stats("ShowTaskGroup").await["requests"], 1);
+}

@@ -141,6 +141,10 @@ impl Tracked {
     }
 }
 
+/// How far the remote's clock moves before a step that failed with a retryable error is
+/// repeated: the runner's first backoff delay.
+const RETRY_DELAY: Duration = Duration::from_millis(200);
+
 /// Drives addresses through a provider. `advance` moves the remote's clock (an emulator's
 /// manual clock); the driver calls it before every poll with the wait's `poll_after`.
 pub struct Driver<'a> {
@@ -261,6 +265,9 @@ impl<'a> Driver<'a> {
                     if error.is_retryable() && retried < self.retries =>
                 {
                     retried += 1;
+                    // The runner waits before it repeats a step (its first backoff delay),
+                    // and a refusal such as a settling object's needs that time to pass.
+                    (self.advance)(RETRY_DELAY);
                     if action.kind == ActionKind::Create {
                         // A create whose answer failed may have taken effect: as ambiguous.
                         tracked.recorded.remote_id = None;
