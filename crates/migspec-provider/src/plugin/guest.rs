@@ -331,7 +331,7 @@ where
             })
         })?;
     let runtime = instance.runtime.as_ref().map_err(contract)?;
-    let failed = |error: ProviderError| Response::Error(error);
+    let failed = |error: ProviderError| Response::Error(for_protocol(error, protocol));
     Ok(match request {
         Request::Handshake { .. } | Request::Configure(_) => {
             unreachable!("answered above")
@@ -371,4 +371,49 @@ where
             Response::Imported(runtime.block_on(provider.import(request)).map_err(failed)?)
         }
     })
+}
+
+/// An error as the negotiated protocol can carry it. `busy` is new in protocol 3: a host of
+/// protocol 2 cannot read it, so it gets what it always got for a refusal that a repeat
+/// cures, an internal error it retries (not a throttle, which would slow its pacing down).
+fn for_protocol(error: ProviderError, protocol: u32) -> ProviderError {
+    match error {
+        ProviderError::Busy {
+            service,
+            code,
+            message,
+            request_id,
+        } if protocol < HOST_GATE_PROTOCOL_VERSION => ProviderError::Internal {
+            service,
+            code,
+            message,
+            request_id,
+        },
+        error => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy() -> ProviderError {
+        ProviderError::Busy {
+            service: "OMS".to_owned(),
+            code: "OMS.0063".to_owned(),
+            message: "the group's tasks are still stopping".to_owned(),
+            request_id: Some("r-1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_busy_refusal_reaches_a_protocol_2_host_as_a_retryable_error_it_can_read() {
+        let old = for_protocol(busy(), 2);
+        assert!(
+            matches!(&old, ProviderError::Internal { code, .. } if code == "OMS.0063"),
+            "{old:?}"
+        );
+        assert!(old.is_retryable());
+        assert_eq!(for_protocol(busy(), HOST_GATE_PROTOCOL_VERSION), busy());
+    }
 }

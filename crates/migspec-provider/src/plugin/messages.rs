@@ -50,7 +50,8 @@ use crate::{
 ///   and the guest→host messages [`HostRequest`] / [`HostResponse`] (`acquire` a permit
 ///   before each API request, `report` how it ended, `release` the permit once it is over —
 ///   the runner's concurrency bound), so that the runner paces a plugin's
-///   requests one by one, exactly as it paces a built-in provider's.
+///   requests one by one, exactly as it paces a built-in provider's; and the error kind
+///   `busy` (a refusal a repeat cures), sent to a protocol 2 host as `internal`.
 ///
 /// A plugin that speaks only protocol 2 still loads (the host accepts
 /// [`MIN_PROTOCOL_VERSION`]); it is never sent `attach_gate` and never asked for a host
