@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
         Command::Apply(args) => commands::apply::run(&args),
         Command::Show(args) => commands::plan::show(&args),
         Command::Status(args) => commands::state::status(&args),
-        Command::Import(args) => commands::state::import(&args),
+        Command::Import(args) => commands::import(&args),
         Command::State(command) => commands::state::state(&command),
         Command::Destroy(args) => commands::destroy::run(&args),
         Command::Version(args) => commands::meta::version(&args),

@@ -9,37 +9,18 @@ use migspec_provider::{
     Problem, Provider, ProviderError, ProviderFuture, RateLimit, Step, StepOutcome,
 };
 use migspec_spec::model::HuaweiOmsTaskGroup;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::client::{OmsClient, Operation, Target};
+use crate::client::{OmsClient, Operation};
 use crate::config::{ConfigError, HuaweiConfig};
 use crate::convert::{self, KIND};
+use crate::cursor::PollCursor;
+pub(crate) use crate::location::Location;
 use crate::marker;
-use crate::observe::PollCursor;
 use crate::wire::TaskGroup;
 
 /// The provider's name.
 pub const PROVIDER_NAME: &str = "huawei-oms";
-
-/// Where a task group lives: `{"region": …, "project_id": …}` in observations and state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Location {
-    pub(crate) region: String,
-    pub(crate) project_id: String,
-}
-
-impl Location {
-    pub(crate) fn to_value(&self) -> Value {
-        json!({"region": self.region, "project_id": self.project_id})
-    }
-
-    pub(crate) fn target(&self) -> Target<'_> {
-        Target {
-            region: &self.region,
-            project_id: &self.project_id,
-        }
-    }
-}
 
 /// The Huawei Cloud OMS v2 task-group provider.
 ///
@@ -455,6 +436,7 @@ mod tests {
 
     use migspec_provider::{ActionKind, RemoteId};
     use migspec_spec::secret::Secret;
+    use serde_json::json;
 
     use super::*;
 

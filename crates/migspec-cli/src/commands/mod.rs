@@ -52,3 +52,15 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("a tokio runtime starts")
 }
+
+/// `migspec import`: one object by id (`state`), or every unmanaged one (`import_all`).
+pub(crate) fn import(args: &crate::args::ImportArgs) -> ExitStatus {
+    workspace::in_workspace(&args.workspace, async |workspace| {
+        if args.all {
+            return import_all::run(args, workspace).await;
+        }
+        state::import_one(args, workspace)
+            .await
+            .map(|()| ExitStatus::Success)
+    })
+}

@@ -420,17 +420,6 @@ async fn migrate(args: &StateMigrateArgs) -> Result<(), Stopped> {
     Ok(())
 }
 
-pub(crate) fn import(args: &ImportArgs) -> ExitStatus {
-    in_workspace(&args.workspace, async |workspace| {
-        if args.all {
-            return super::import_all::run(args, workspace).await;
-        }
-        import_one(args, workspace)
-            .await
-            .map(|()| ExitStatus::Success)
-    })
-}
-
 /// The spec file text of an imported object: the schema comment, where it came from, the
 /// fields to fill in, then the YAML.
 pub(crate) fn spec_text(
@@ -453,7 +442,7 @@ pub(crate) fn spec_text(
     Ok(text)
 }
 
-async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stopped> {
+pub(crate) async fn import_one(args: &ImportArgs, workspace: &Workspace) -> Result<(), Stopped> {
     let kind = args.kind.clone();
     let (Some(name), Some(id)) = (&args.name, &args.remote_id) else {
         return Err(fail(
