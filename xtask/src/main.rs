@@ -5,6 +5,7 @@
 //! No clap here on purpose: three commands and a few flags do not need it.
 
 mod bench;
+mod circles;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci(),
+        ["circles"] => circles::check(&root()),
+        ["circles", dir] => circles::check(Path::new(dir)),
         ["schemas", "--check"] | ["schemas"] => schemas(Mode::Check),
         ["schemas", "--write"] => schemas(Mode::Write),
         ["bench", rest @ ..] => bench::command(rest),
@@ -40,6 +43,8 @@ const HELP: &str = "cargo xtask <command>
 
   ci                 fmt check, clippy -D warnings, schemas --check, every test (nextest),
                      doctests, the plugin skeleton builds
+  circles [DIR]      fail if the modules of a crate (of the workspace at DIR) import each
+                     other in a circle
   schemas --check    fail if schemas/*.json differ from the spec and document types
   schemas --write    regenerate schemas/*.json
   bench [--quick] [--only NAME[,NAME…]]
@@ -105,6 +110,7 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     schemas(Mode::Check)?;
+    circles::check(&root())?;
     run(
         "cargo",
         &[
