@@ -138,6 +138,10 @@ pub(crate) struct Count {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
     pub(crate) actions: BTreeMap<String, Count>,
+    /// The list calls of each OMS listing round, in order: the emulator records the query
+    /// string of every `ListTaskGroup`, and each round (a poll, a plan's listing) starts
+    /// with the newest page (`offset=0`).
+    pub(crate) oms_list_rounds: Vec<u64>,
 }
 
 impl Stats {
@@ -176,7 +180,22 @@ impl Stats {
                 }
             }
         }
-        Ok(Self { actions })
+        let mut oms_list_rounds = Vec::new();
+        let queries = value["queries"]["huawei"]["ListTaskGroup"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for query in queries.iter().filter_map(serde_json::Value::as_str) {
+            let first_page = query.split('&').any(|pair| pair == "offset=0");
+            match oms_list_rounds.last_mut() {
+                Some(calls) if !first_page => *calls += 1,
+                _ => oms_list_rounds.push(1),
+            }
+        }
+        Ok(Self {
+            actions,
+            oms_list_rounds,
+        })
     }
 
     pub(crate) fn requests(&self) -> u64 {
@@ -396,5 +415,15 @@ mod tests {
         assert_eq!(stats.ok("CreateTaskGroup"), 5);
         assert_eq!(stats.call_floor(20), Duration::from_secs(30));
         assert!(Stats::from_json(&serde_json::json!({})).is_err());
+        assert!(stats.oms_list_rounds.is_empty());
+    }
+
+    #[test]
+    fn oms_listing_rounds_start_at_the_newest_page() {
+        let value = serde_json::json!({"services": {}, "queries": {"huawei": {"ListTaskGroup": [
+            "limit=100&offset=0", "limit=100&offset=0", "limit=100&offset=100",
+            "offset=0&limit=100", "limit=100&offset=200", "limit=100&offset=300"]}}});
+        let stats = Stats::from_json(&value).expect("valid stats");
+        assert_eq!(stats.oms_list_rounds, [1, 2, 3]);
     }
 }

@@ -460,6 +460,21 @@ pub(crate) fn apply_oms(bench: &Bench) -> Result<Vec<Row>, String> {
             format!("{prefix}: throttled answers (emulator)"),
             stats.throttled() as f64,
         ));
+        let rounds = &stats.oms_list_rounds;
+        if let Some(most) = rounds.iter().max() {
+            rows.push(
+                Row::new(
+                    NAME,
+                    format!("{prefix}: list calls per round (most)"),
+                    *most as f64,
+                )
+                .with_note(format!(
+                    "{} listing rounds (polls and the plan's listing), {:.2} list calls each on average",
+                    rounds.len(),
+                    rounds.iter().sum::<u64>() as f64 / rounds.len() as f64
+                )),
+            );
+        }
     }
     if let (Some(first), Some(last)) = (per_group.first(), per_group.last()) {
         let sizes = bench.sizes.oms_groups;
