@@ -21,7 +21,6 @@ use migspec_provider::testing::conformance::{Fault, Subject, assert_conforms};
 use migspec_provider::{
     Address, DesiredSpec, ObserveRequest, ObserveTarget, Provider, ProviderError, ProviderFuture,
 };
-use migspec_spec::secret::Secret;
 use serde_json::json;
 
 /// A copy of the built plugin at a fresh path: each copy is a library of its own, with its
@@ -76,47 +75,7 @@ async fn first_call(plugin: &PluginProvider) -> Result<(), ProviderError> {
 }
 
 fn spec(name: &str) -> DesiredSpec {
-    let document = json!({
-        "apiVersion": "migspec/v1",
-        "kind": "HuaweiOmsTaskGroup",
-        "metadata": {"name": name},
-        "spec": {
-            "region": "cn-north-4",
-            "description": "conformance through the plugin ABI",
-            "task_type": "PREFIX",
-            "src_node": {
-                "cloud_type": "Aliyun",
-                "region": "cn-hangzhou",
-                "bucket": "media-src",
-                "object_key": ["2023/"],
-                "ak": {"fromEnv": "SRC_AK"},
-                "sk": {"fromEnv": "SRC_SK"}
-            },
-            "dst_node": {
-                "region": "cn-north-4",
-                "bucket": "media-dst",
-                "save_prefix": format!("{name}/"),
-                "ak": {"fromEnv": "DST_AK"},
-                "sk": {"fromEnv": "DST_SK"}
-            }
-        },
-        "lifecycle": {"desired": "completed"}
-    });
-    let secrets = ["src_node/ak", "src_node/sk", "dst_node/ak", "dst_node/sk"]
-        .into_iter()
-        .map(|field| {
-            (
-                format!("/spec/{field}"),
-                Secret::new(format!("{field}-value")),
-            )
-        })
-        .collect();
-    DesiredSpec {
-        address: Address(name.into()),
-        kind: "HuaweiOmsTaskGroup".into(),
-        document,
-        secrets,
-    }
+    support::oms::task_group(name, "conformance through the plugin ABI", "completed")
 }
 
 struct Plugin {

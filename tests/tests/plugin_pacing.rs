@@ -25,8 +25,6 @@ use migspec_provider::{
 };
 use migspec_runner::limits::RunnerGate;
 use migspec_runner::providers::Providers;
-use migspec_spec::secret::Secret;
-use serde_json::json;
 
 const KIND: &str = "HuaweiOmsTaskGroup";
 
@@ -78,47 +76,7 @@ fn name(index: usize) -> String {
 }
 
 fn spec(name: &str) -> DesiredSpec {
-    let document = json!({
-        "apiVersion": "migspec/v1",
-        "kind": KIND,
-        "metadata": {"name": name},
-        "spec": {
-            "region": "cn-north-4",
-            "description": "pacing through the plugin ABI",
-            "task_type": "PREFIX",
-            "src_node": {
-                "cloud_type": "Aliyun",
-                "region": "cn-hangzhou",
-                "bucket": "media-src",
-                "object_key": ["2023/"],
-                "ak": {"fromEnv": "SRC_AK"},
-                "sk": {"fromEnv": "SRC_SK"}
-            },
-            "dst_node": {
-                "region": "cn-north-4",
-                "bucket": "media-dst",
-                "save_prefix": format!("{name}/"),
-                "ak": {"fromEnv": "DST_AK"},
-                "sk": {"fromEnv": "DST_SK"}
-            }
-        },
-        "lifecycle": {"desired": "running"}
-    });
-    let secrets = ["src_node/ak", "src_node/sk", "dst_node/ak", "dst_node/sk"]
-        .into_iter()
-        .map(|field| {
-            (
-                format!("/spec/{field}"),
-                Secret::new(format!("{field}-value")),
-            )
-        })
-        .collect();
-    DesiredSpec {
-        address: Address(name.into()),
-        kind: KIND.into(),
-        document,
-        secrets,
-    }
+    support::oms::task_group(name, "pacing through the plugin ABI", "running")
 }
 
 /// The real clock, ahead by a growing offset: the seeding moves the emulator's clock (and so

@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub mod cloud;
 pub mod objects;
+pub mod oms;
 pub mod postgres;
 
 /// The target directory and profile these tests were built in (`target/debug/deps/<test>`).
