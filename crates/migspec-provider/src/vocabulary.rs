@@ -365,10 +365,12 @@ pub struct RemoteObject {
     /// [`MARKER_FIELD`] change when it is not the address; the runner warns otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<Address>,
-    /// The cloud's mark of the object's last change (DTS 2021 `UpdateTime`), when the API
-    /// has one: the runner records it with the view after an apply and hands it back
-    /// ([`crate::ObserveTarget::revision`]), so a provider can skip reading what has not
-    /// changed since.
+    /// What says whether the part of the view only a per-object read returns may have
+    /// changed (DTS 2021: `started <StartTime>`, as a started job's `MigrateOption` can no
+    /// longer change; `None` for a job not yet started, read every time), when the provider
+    /// has such a mark: the runner records it with the view after an apply and hands it
+    /// back ([`crate::ObserveTarget::revision`]), so a provider can skip reading what has
+    /// not changed since. Equal revisions must mean an equal view of that part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
 }
