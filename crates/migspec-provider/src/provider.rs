@@ -140,7 +140,7 @@ pub struct ObserveTarget {
     /// Where the object lives (provider-specific, e.g. `{"region": "ap-guangzhou"}`), from
     /// the spec or from state for specs that left the set.
     pub location: serde_json::Value,
-    /// The object's [`RemoteObject::revision`] the state recorded at the last apply, with
+    /// The object's [`RemoteObject::revision`](crate::RemoteObject::revision) the state recorded at the last apply, with
     /// the view recorded then ([`ObserveTarget::view`]): when the cloud's listing shows the
     /// same revision, what only a per-object read returns (DTS 2021 `MigrateOption`) can be
     /// taken from that view instead.
