@@ -146,76 +146,47 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    use migspec_provider::{
-        Action, Address, Description, ImportRequest, Imported, InFlight, ObserveRequest, PlanError,
-        PlanRequest, Problem, ProviderFuture, RemoteId, Step, StepOutcome,
-    };
+    use migspec_provider::testing::FakeProvider;
+    use migspec_provider::{Address, InFlight, RemoteId};
 
-    /// Records when it is polled.
-    #[derive(Default)]
-    struct Clocked {
-        polls: Mutex<Vec<Instant>>,
-        /// The first polls that leave every target out (no news).
-        leave_out: usize,
-    }
-
-    impl Provider for Clocked {
-        fn describe(&self) -> Description {
-            Description {
-                name: "clocked".to_owned(),
-                version: "0".to_owned(),
-                kinds: Vec::new(),
-                rate_limits: Vec::new(),
-            }
-        }
-        fn validate(&self, _: &str, _: &serde_json::Value) -> Vec<Problem> {
-            Vec::new()
-        }
-        fn observe(&self, _: ObserveRequest) -> ProviderFuture<'_, Vec<Observed>> {
-            Box::pin(async { Ok(Vec::new()) })
-        }
-        fn plan(&self, _: &PlanRequest) -> Result<Vec<Action>, PlanError> {
-            Ok(Vec::new())
-        }
-        fn apply(&self, _: Step) -> ProviderFuture<'_, StepOutcome> {
-            Box::pin(async {
-                Err(ProviderError::Contract {
-                    message: "not used".to_owned(),
-                })
-            })
-        }
-        fn poll(&self, in_flight: Vec<InFlightTarget>) -> ProviderFuture<'_, Vec<Observed>> {
+    /// A fake provider that records when it is polled; its first `leave_out` polls leave
+    /// every target out (no news), later ones answer each target missing.
+    fn clocked(leave_out: usize) -> (Arc<FakeProvider>, Arc<Mutex<Vec<Instant>>>) {
+        let polls = Arc::new(Mutex::new(Vec::new()));
+        let provider = Arc::new(FakeProvider::new("clocked", &["K"]));
+        let recorded = Arc::clone(&polls);
+        provider.serve_poll(move |in_flight| {
             let round = {
-                let mut polls = self.polls.lock().unwrap();
+                let mut polls = recorded.lock().unwrap();
                 polls.push(Instant::now());
                 polls.len()
             };
-            let leave_out = round <= self.leave_out;
-            Box::pin(async move {
-                if leave_out {
-                    return Ok(Vec::new());
-                }
-                Ok(in_flight
-                    .into_iter()
-                    .map(|target| Observed::Missing {
-                        address: target.object.address,
-                    })
-                    .collect())
-            })
-        }
-        fn import(&self, _: ImportRequest) -> ProviderFuture<'_, Imported> {
-            Box::pin(async {
-                Err(ProviderError::Contract {
-                    message: "not used".to_owned(),
+            if round <= leave_out {
+                return Ok(Vec::new());
+            }
+            Ok(in_flight
+                .iter()
+                .map(|target| Observed::Missing {
+                    address: target.object.address.clone(),
                 })
-            })
-        }
+                .collect())
+        });
+        (provider, polls)
+    }
+
+    fn offsets(polls: &Mutex<Vec<Instant>>, started: Instant) -> Vec<u128> {
+        polls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|at| at.duration_since(started).as_millis())
+            .collect()
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_first_poll_comes_after_the_expected_duration_then_polls_back_off_to_the_cap() {
-        let provider = Arc::new(Clocked::default());
-        let poller = Poller::spawn(provider.clone());
+        let (provider, polls) = clocked(0);
+        let poller = Poller::spawn(provider);
         let started = Instant::now();
         let mut updates = poller.watch(
             InFlightTarget {
@@ -236,13 +207,7 @@ mod tests {
                 .expect("an update")
                 .expect("an observation");
         }
-        let offsets: Vec<u128> = provider
-            .polls
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|at| at.duration_since(started).as_millis())
-            .collect();
+        let offsets = offsets(&polls, started);
         // 500 ms, then +750, +1125, +1687.5, then the 2 s cap (the timer rounds the half
         // millisecond up).
         assert_eq!(offsets, vec![500, 1250, 2375, 4063, 6063, 8063]);
@@ -251,11 +216,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_target_left_out_of_a_round_gets_no_update_and_is_polled_again_at_the_same_interval()
     {
-        let provider = Arc::new(Clocked {
-            leave_out: 2,
-            ..Clocked::default()
-        });
-        let poller = Poller::spawn(provider.clone());
+        let (provider, polls) = clocked(2);
+        let poller = Poller::spawn(provider);
         let started = Instant::now();
         let mut updates = poller.watch(
             InFlightTarget {
@@ -273,13 +235,7 @@ mod tests {
         // that left the target out.
         let first = updates.recv().await.expect("an update");
         assert!(matches!(first, Ok(Observed::Missing { .. })), "{first:?}");
-        let offsets: Vec<u128> = provider
-            .polls
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|at| at.duration_since(started).as_millis())
-            .collect();
+        let offsets = offsets(&polls, started);
         // No back-off while there is no news: 500 ms apart.
         assert_eq!(offsets, vec![500, 1000, 1500]);
     }
