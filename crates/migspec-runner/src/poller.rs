@@ -174,6 +174,18 @@ mod tests {
         (provider, polls)
     }
 
+    /// The one in-flight object both tests watch.
+    fn target() -> InFlightTarget {
+        InFlightTarget {
+            object: InFlight {
+                address: Address("a".to_owned()),
+                remote_id: RemoteId("id".to_owned()),
+            },
+            kind: "K".to_owned(),
+            location: serde_json::Value::Null,
+        }
+    }
+
     fn offsets(polls: &Mutex<Vec<Instant>>, started: Instant) -> Vec<u128> {
         polls
             .lock()
@@ -188,18 +200,8 @@ mod tests {
         let (provider, polls) = clocked(0);
         let poller = Poller::spawn(provider);
         let started = Instant::now();
-        let mut updates = poller.watch(
-            InFlightTarget {
-                object: InFlight {
-                    address: Address("a".to_owned()),
-                    remote_id: RemoteId("id".to_owned()),
-                },
-                kind: "K".to_owned(),
-                location: serde_json::Value::Null,
-            },
-            Duration::from_millis(500),
-            Duration::from_secs(2),
-        );
+        let mut updates =
+            poller.watch(target(), Duration::from_millis(500), Duration::from_secs(2));
         for _ in 0..6 {
             updates
                 .recv()
@@ -219,18 +221,8 @@ mod tests {
         let (provider, polls) = clocked(2);
         let poller = Poller::spawn(provider);
         let started = Instant::now();
-        let mut updates = poller.watch(
-            InFlightTarget {
-                object: InFlight {
-                    address: Address("a".to_owned()),
-                    remote_id: RemoteId("id".to_owned()),
-                },
-                kind: "K".to_owned(),
-                location: serde_json::Value::Null,
-            },
-            Duration::from_millis(500),
-            Duration::from_secs(2),
-        );
+        let mut updates =
+            poller.watch(target(), Duration::from_millis(500), Duration::from_secs(2));
         // The first update is the third poll's observation, not an error for the rounds
         // that left the target out.
         let first = updates.recv().await.expect("an update");
